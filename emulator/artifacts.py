@@ -1,0 +1,135 @@
+"""Model artifacts: unpack a model.tar.gz safely into a cached folder to mount at /opt/ml/model.
+
+Archives are checked member by member before anything is written: no absolute
+paths, no `..`, no link leaving the folder, no device files, and a size limit
+against tar bombs. Unpacked folders are cached by the archive's path, size and
+modification time, so a restart does not unpack again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from emulator.errors import ArtifactError
+
+DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
+MAX_MEMBERS = 200_000
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("SAGEMAKER_EMULATOR_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sagemaker-emulator")
+    return Path(root)
+
+
+def model_folder(model_data: str | None, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Path | None:
+    """The local folder to mount at /opt/ml/model for a container's ModelDataUrl."""
+    if model_data is None:
+        return None
+    if model_data.startswith("s3://"):
+        model_data = str(_download_s3(model_data))
+    path = Path(model_data)
+    if path.is_dir():
+        return path
+    return unpack(path, max_bytes=max_bytes)
+
+
+def unpack(archive: Path, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, cache: Path | None = None) -> Path:
+    stat = archive.stat()
+    key = hashlib.sha256(f"{archive.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:24]
+    target = (cache or cache_dir()) / "models" / key
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
+    try:
+        _extract_checked(archive, staging, max_bytes)
+        os.chmod(staging, 0o755)
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not target.is_dir():  # another process won the race: use theirs
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _extract_checked(archive: Path, dest: Path, max_bytes: int) -> None:
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            members = _checked_members(tar, archive, max_bytes)
+            # The "data" filter re-checks what we checked, as a second guard.
+            tar.extractall(dest, members=members, filter="data")
+    except ArtifactError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise ArtifactError(f"{archive} is not a readable tar archive ({exc}). "
+                            "Fix: pack the model with `tar -czf model.tar.gz -C model_dir .`.") from None
+
+
+def _checked_members(tar: tarfile.TarFile, archive: Path, max_bytes: int) -> list[tarfile.TarInfo]:
+    members, total = [], 0
+    for member in tar:
+        if len(members) >= MAX_MEMBERS:
+            raise ArtifactError(f"{archive} holds more than {MAX_MEMBERS} files. Fix: pack fewer, larger files.")
+        _check_member(member, archive)
+        total += member.size
+        if total > max_bytes:
+            raise ArtifactError(f"{archive} unpacks to more than {max_bytes} bytes (a tar bomb?). "
+                                "Fix: check the archive, or raise the limit (max_unpacked_bytes).")
+        members.append(member)
+    return members
+
+
+def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
+    name = member.name
+    def refuse(reason: str) -> ArtifactError:
+        return ArtifactError(f"{archive}: member {name!r} {reason}; nothing was unpacked. "
+                             "Fix: pack the model with relative paths only, e.g. `tar -czf model.tar.gz -C model_dir .`.")
+    if not _stays_inside(name):
+        raise refuse("would be written outside the model folder")
+    if member.issym() or member.islnk():
+        link = member.linkname
+        base = PurePosixPath(name).parent if member.issym() else PurePosixPath(".")
+        if PurePosixPath(link).is_absolute() or not _stays_inside(str(base / link)):
+            raise refuse(f"is a link to {link!r}, outside the model folder")
+    elif not (member.isfile() or member.isdir()):
+        raise refuse("is a device, FIFO or other special file")
+
+
+def _stays_inside(relative: str) -> bool:
+    path = PurePosixPath(relative)
+    if path.is_absolute():
+        return False
+    depth = 0
+    for part in path.parts:
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 0:
+            return False
+    return True
+
+
+def _download_s3(url: str) -> Path:
+    """Fetch an s3:// artifact with boto3 (the optional `s3` extra) into the cache."""
+    try:
+        import boto3  # noqa: PLC0415 - optional dependency, only for s3:// artifacts
+    except ImportError:
+        raise ArtifactError(f"{url} is on S3, which needs AWS access: `pip install 'sagemaker-emulator[s3]'` and "
+                            "configure credentials, or download the file and give its local path.") from None
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    target = cache_dir() / "s3" / bucket / key
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            boto3.client("s3").download_file(bucket, key, str(target) + ".part")
+        except Exception as exc:  # botocore raises many kinds; all mean the same to the user
+            raise ArtifactError(f"cannot download {url} ({exc}). Fix: check AWS credentials and the URL, "
+                                "or download the file yourself and give its local path.") from None
+        os.rename(str(target) + ".part", target)
+    return target

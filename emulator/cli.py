@@ -1,0 +1,242 @@
+"""`sagemaker-emulator`: serve pipelines, invoke them with a trace of each hop, list, read logs, prune."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Callable
+
+import urllib3
+
+from emulator import labels as L
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, InvocationFailed
+from emulator.errors import EmulatorError
+from emulator.trace import format_hops
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except EmulatorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; everything started was removed.", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sagemaker-emulator", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="start the endpoints of a definition and serve the sagemaker-runtime API")
+    serve.add_argument("definition", type=Path, help="pipeline definition (YAML or JSON CreateModel request)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
+    _add_start_options(serve)
+    serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    serve.add_argument("--threads", type=int, default=16, help="threads per worker")
+    serve.set_defaults(run=_serve)
+
+    invoke = commands.add_parser("invoke", help="send a request to an endpoint; --trace shows each hop")
+    invoke.add_argument("endpoint", help="endpoint name")
+    invoke.add_argument("input", nargs="?", default="-", help="file to send (default: standard input)")
+    invoke.add_argument("--url", default=DEFAULT_URL, help=f"a running `serve` (default {DEFAULT_URL})")
+    invoke.add_argument("--definition", type=Path,
+                        help="instead of --url: start the definition's endpoint, invoke once, and stop it")
+    invoke.add_argument("--content-type", help="Content-Type sent to the first container")
+    invoke.add_argument("--accept", help="Accept sent to the last container")
+    invoke.add_argument("--custom-attributes", help="X-Amzn-SageMaker-Custom-Attributes")
+    invoke.add_argument("--target-container", help="TargetContainerHostname (Direct mode)")
+    invoke.add_argument("--trace", action="store_true", help="print each hop as a table on standard error")
+    invoke.add_argument("--bodies", action="store_true", help="with --trace: also print what each container received and returned")
+    invoke.add_argument("--startup-timeout", type=float, help="with --definition: seconds to wait for /ping")
+    invoke.set_defaults(run=_invoke)
+
+    listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
+    listing.set_defaults(run=_list)
+
+    logs = commands.add_parser("logs", help="print an endpoint's container logs")
+    logs.add_argument("endpoint")
+    logs.add_argument("--container", help="only this container hostname")
+    logs.add_argument("--tail", default="all", help="number of lines from the end (default all)")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.set_defaults(run=_logs)
+
+    prune = commands.add_parser("prune", help="remove every container and network the emulator started, and nothing else")
+    prune.add_argument("--dead-only", action="store_true", help="only those whose emulator process has died")
+    prune.set_defaults(run=_prune)
+    return parser
+
+
+def _add_start_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint", action="append", dest="names", help="start only this endpoint (repeatable)")
+    parser.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping (default 240, or the definition's)")
+    parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT,
+                        help="seconds a container may take to answer (default 60)")
+
+
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
+
+    emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
+                        invocation_timeout=args.invocation_timeout, progress=_progress)
+    stop = threading.Event()
+    _on_signals(lambda *_: stop.set())
+    try:
+        print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
+        emulator.start()
+        url = emulator.serve(args.host, args.port, workers=args.workers, threads=args.threads)
+        _print_ready(url, emulator)
+        stop.wait()
+    finally:
+        print("stopping: removing containers ...", file=sys.stderr, flush=True)
+        emulator.stop()
+    return 0
+
+
+def _on_signals(handler: Callable[..., None]) -> None:
+    """SIGINT and SIGTERM end `serve` cleanly; during startup they interrupt it (and it cleans up)."""
+    def first_then_interrupt(signum: int, frame: Any) -> None:
+        handler()
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, first_then_interrupt)
+    signal.signal(signal.SIGINT, first_then_interrupt)
+
+
+def _print_ready(url: str, emulator: Any) -> None:
+    print(f"\nServing on {url}", flush=True)
+    for name, endpoint in emulator.endpoints.items():
+        hops = " -> ".join(r.hostname for r in endpoint.chain.routes)
+        print(f"  endpoint {name} ({endpoint.chain.mode}): {hops}")
+    first = next(iter(emulator.endpoints))
+    print("\nCall it with boto3:\n"
+          f"  boto3.client('sagemaker-runtime', endpoint_url='{url}', region_name='us-east-1', "
+          f"aws_access_key_id='x', aws_secret_access_key='x').invoke_endpoint(EndpointName='{first}', "
+          "ContentType='text/csv', Body=b'...')\n"
+          f"or: sagemaker-emulator invoke {first} --url {url} --content-type text/csv --trace FILE\n"
+          "Ctrl-C stops everything.", flush=True)
+
+
+def _read_input(name: str) -> bytes:
+    if name == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(name).read_bytes()
+    except OSError as exc:
+        raise EmulatorError(f"cannot read the input file {name}: {exc.strerror}.") from None
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    body = _read_input(args.input)
+    if args.definition:
+        outcome = _invoke_definition(args, body)
+    else:
+        outcome = _invoke_url(args, body)
+    if args.trace:
+        print(format_hops(outcome["hops"]), file=sys.stderr)
+    if outcome.get("error"):
+        error = outcome["error"]
+        print(f"error: {error['__type']} ({outcome['status']}): {error['Message']}", file=sys.stderr)
+        return 1
+    sys.stdout.write(outcome["body"])
+    if not outcome["body"].endswith("\n"):
+        sys.stdout.write("\n")
+    return 0
+
+
+def _invoke_url(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
+    headers = {name: value for name, value in (
+        ("Content-Type", args.content_type), ("Accept", args.accept),
+        ("X-Amzn-SageMaker-Custom-Attributes", args.custom_attributes),
+        ("X-Amzn-SageMaker-Target-Container-Hostname", args.target_container)) if value is not None}
+    url = f"{args.url.rstrip('/')}/_emulator/endpoints/{args.endpoint}/invocations?bodies={str(args.bodies).lower()}"
+    try:
+        response = urllib3.PoolManager().request("POST", url, body=body, headers=headers, timeout=3600, retries=False)
+    except urllib3.exceptions.HTTPError as exc:
+        raise EmulatorError(f"nothing answers at {args.url} ({exc}). Fix: start it with "
+                            "`sagemaker-emulator serve FILE`, pass its --url, or use --definition FILE.") from None
+    data = json.loads(response.data)
+    if response.status != 200:  # a wire error before the chain ran (unknown endpoint, bad header)
+        return {"error": data, "status": response.status, "hops": []}
+    return data
+
+
+def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
+    from emulator.api import Emulator  # noqa: PLC0415
+
+    with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
+                  progress=_progress) as emulator:
+        try:
+            result = emulator[args.endpoint].invoke(
+                body, content_type=args.content_type, accept=args.accept, custom_attributes=args.custom_attributes,
+                target_container_hostname=args.target_container, trace_bodies=args.bodies)
+        except InvocationFailed as failure:
+            return {"error": json.loads(failure.error.body()), "status": failure.error.status,
+                    "hops": [hop.to_dict(args.bodies) for hop in failure.hops]}
+        return {"body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(args.bodies) for hop in result.hops]}
+
+
+def _list(_: argparse.Namespace) -> int:
+    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+
+    containers = DockerBackend().list_managed()
+    if not containers:
+        print("no emulator containers on this engine.")
+        return 0
+    print(f"{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
+    for c in sorted(containers, key=lambda c: (c.labels.get(L.ENDPOINT, ""), c.name)):
+        owner = "gone" if L.owner_is_gone(c.labels) else f"pid {c.labels.get(L.PID, '?')}"
+        print(f"{c.labels.get(L.ENDPOINT, '?'):20} {c.labels.get(L.CONTAINER_HOSTNAME, '?'):16} {c.status:10} "
+              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name}")
+    return 0
+
+
+def _logs(args: argparse.Namespace) -> int:
+    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+
+    backend = DockerBackend()
+    filters = {L.ENDPOINT: args.endpoint}
+    if args.container:
+        filters[L.CONTAINER_HOSTNAME] = args.container
+    containers = backend.list_managed(**filters)
+    if not containers:
+        raise EmulatorError(f"no container of endpoint {args.endpoint}"
+                            f"{' named ' + args.container if args.container else ''} runs; see `sagemaker-emulator ls`.")
+    tail = args.tail if args.tail == "all" else int(args.tail)
+    for container in containers:
+        hostname = container.labels.get(L.CONTAINER_HOSTNAME, container.name)
+        if args.follow and len(containers) == 1:
+            for chunk in backend.logs(container.id, tail=tail, follow=True):
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            continue
+        print(f"==> {args.endpoint}/{hostname} ({container.name}) <==")
+        sys.stdout.write(backend.logs(container.id, tail=tail).decode("utf-8", "replace"))
+    return 0
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+    from emulator.leftovers import prune, remove_dead_runs  # noqa: PLC0415
+
+    backend = DockerBackend()
+    removed = remove_dead_runs(backend) if args.dead_only else prune(backend)
+    print(f"removed {len(removed)}: {', '.join(removed)}" if removed else "nothing to remove.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The only module that talks to the Docker engine. The client is created on first use."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator import labels as L
+from emulator.errors import DockerUnavailable, EmulatorError
+
+MODEL_MOUNT = "/opt/ml/model"
+BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+PORT_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    image: str
+    name: str
+    container_port: int
+    environment: dict[str, str]
+    labels: dict[str, str]
+    model_folder: Path | None = None
+    network: str | None = None  # an isolated (internal) network; None = the default bridge
+    command: tuple[str, ...] = ("serve",)
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    id: str
+    name: str
+    status: str
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    status: str  # created | running | restarting | exited | dead | removed
+    exit_code: int | None
+    restart_count: int = 0
+
+
+class DockerBackend:
+    def __init__(self, base_url: str | None = None):
+        self._base_url = base_url
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def client(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client
+
+    def _connect(self) -> Any:
+        import docker  # noqa: PLC0415 - imported on first use so `import emulator` never needs Docker
+
+        try:
+            client = docker.DockerClient(base_url=self._base_url) if self._base_url else docker.from_env()
+            client.ping()
+        except Exception as exc:  # the SDK raises DockerException, requests errors, FileNotFoundError...
+            raise DockerUnavailable(
+                f"No Docker engine answers ({exc}). Fix: start Docker (on Debian as root: scripts/ensure-docker), "
+                "or set DOCKER_HOST to a running engine; check with `docker info`.") from None
+        return client
+
+    # -- images -------------------------------------------------------------------------------------------------
+    def image_labels(self, image: str) -> dict[str, str]:
+        """The image's labels; a clear error when the image is not on this engine."""
+        from docker.errors import ImageNotFound  # noqa: PLC0415
+
+        try:
+            found = self.client.images.get(image)
+        except ImageNotFound:
+            raise EmulatorError(
+                f"Image {image!r} is not on this Docker engine. Fix: build it (`docker build -t {image} .`) "
+                "or pull it, then try again.") from None
+        return dict(found.labels or {})
+
+    # -- containers ---------------------------------------------------------------------------------------------
+    def run(self, spec: ContainerSpec) -> tuple[str, str]:
+        """Start a container; returns (id, URL to reach its server from this host)."""
+        from docker.errors import APIError  # noqa: PLC0415
+
+        volumes = {str(spec.model_folder): {"bind": MODEL_MOUNT, "mode": "ro"}} if spec.model_folder else {}
+        common: dict[str, Any] = dict(
+            image=spec.image, command=list(spec.command), name=spec.name, detach=True,
+            environment=spec.environment, labels=spec.labels, volumes=volumes,
+            # What SageMaker never grants: keep containers unprivileged and away from the host.
+            privileged=False, cap_add=[], security_opt=["no-new-privileges"], init=False,
+        )
+        if spec.network:
+            container = self.client.containers.run(network=spec.network, **common)
+            return container.id, f"http://{self._address_on(container.id, spec.network)}:{spec.container_port}"
+        for attempt in range(PORT_RETRIES):
+            # A fixed host port (not Docker's random one) stays the same when the container restarts.
+            host_port = free_port()
+            try:
+                container = self.client.containers.run(
+                    ports={f"{spec.container_port}/tcp": ("127.0.0.1", host_port)},
+                    **{**common, "labels": {**spec.labels, L.HOST_PORT: str(host_port)}})
+                return container.id, f"http://127.0.0.1:{host_port}"
+            except APIError as exc:
+                self.remove_by_name(spec.name)
+                if "port is already allocated" not in str(exc) and "address already in use" not in str(exc):
+                    raise EmulatorError(f"Docker refused to start {spec.name} from {spec.image}: {exc.explanation or exc}") from None
+                if attempt == PORT_RETRIES - 1:
+                    raise EmulatorError(f"no free port on 127.0.0.1 for {spec.name} after {PORT_RETRIES} tries: {exc}") from None
+        raise AssertionError("unreachable")
+
+    def _address_on(self, container_id: str, network: str) -> str:
+        container = self.client.containers.get(container_id)
+        return container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+
+    def state(self, container_id: str) -> ContainerState:
+        from docker.errors import NotFound  # noqa: PLC0415
+
+        try:
+            attrs = self.client.api.inspect_container(container_id)
+        except NotFound:
+            return ContainerState("removed", None)
+        state = attrs["State"]
+        status = "restarting" if state.get("Restarting") else state["Status"]
+        exit_code = None if status in ("running", "created") else state.get("ExitCode")
+        return ContainerState(status, exit_code, attrs.get("RestartCount", 0))
+
+    def set_restart_policy(self, container_id: str, policy: str) -> None:
+        self.client.api.update_container(container_id, restart_policy={"Name": policy, "MaximumRetryCount": 0})
+
+    def logs(self, container_id: str, tail: int | str = "all", follow: bool = False) -> Any:
+        from docker.errors import NotFound  # noqa: PLC0415
+
+        try:
+            return self.client.api.logs(container_id, tail=tail, follow=follow, stream=follow)
+        except NotFound:
+            return iter(()) if follow else b""
+
+    def remove(self, container_id: str, timeout: int = 10) -> None:
+        """Stop (SIGTERM, then SIGKILL after `timeout`) and remove; a container already gone is fine."""
+        from docker.errors import APIError, NotFound  # noqa: PLC0415
+
+        try:
+            self.client.api.stop(container_id, timeout=timeout)
+        except NotFound:
+            return
+        except APIError:
+            pass  # already stopped or being removed: removal below settles it
+        try:
+            self.client.api.remove_container(container_id, force=True)
+        except NotFound:
+            pass
+        except APIError as exc:
+            if "already in progress" not in str(exc):
+                raise
+
+    def remove_by_name(self, name: str) -> None:
+        self.remove(name, timeout=0)
+
+    def list_managed(self, **label_filters: str) -> list[ContainerInfo]:
+        wanted = [f"{L.MANAGED}=true"] + [f"{key}={value}" for key, value in label_filters.items()]
+        found = self.client.api.containers(all=True, filters={"label": wanted})
+        return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}) for c in found]
+
+    # -- networks -----------------------------------------------------------------------------------------------
+    def create_isolated_network(self, name: str, labels: dict[str, str]) -> str:
+        """A network with no route out: SageMaker's EnableNetworkIsolation."""
+        network = self.client.networks.create(name, driver="bridge", internal=True, labels=labels)
+        return network.name
+
+    def remove_network(self, name: str) -> None:
+        from docker.errors import NotFound  # noqa: PLC0415
+
+        try:
+            self.client.api.remove_network(name)
+        except NotFound:
+            pass
+
+    def list_managed_networks(self, **label_filters: str) -> list[tuple[str, dict[str, str]]]:
+        wanted = [f"{L.MANAGED}=true"] + [f"{key}={value}" for key, value in label_filters.items()]
+        return [(n["Name"], n.get("Labels") or {}) for n in self.client.api.networks(filters={"label": wanted})]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

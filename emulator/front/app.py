@@ -1,0 +1,119 @@
+"""The sagemaker-runtime REST protocol as a Flask app; gunicorn runs `emulator.front.app:create_app()`.
+
+AWS routes are under /endpoints/; the emulator's own introspection routes live under /_emulator/.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from emulator.chain import MAX_PAYLOAD_BYTES, Chain, InvocationFailed, InvocationResult
+from emulator.container_http import pings
+from emulator.definition import ENDPOINT_NAME
+from emulator.front import routes_state
+from emulator.front.routes_state import EndpointRoutes
+from emulator.wire_errors import ServiceError, ValidationError, endpoint_not_found
+
+TRACE_HEADER = "X-Emulator-Trace"
+VARIANT = "AllTraffic"
+HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint API reference
+    "X-Amzn-SageMaker-Custom-Attributes": (0, 1024),
+    "X-Amzn-SageMaker-Target-Model": (1, 1024),
+    "X-Amzn-SageMaker-Target-Variant": (0, 63),
+    "X-Amzn-SageMaker-Target-Container-Hostname": (0, 63),
+    "X-Amzn-SageMaker-Inference-Id": (1, 64),
+    "Content-Type": (0, 1024),
+    "Accept": (0, 1024),
+}
+
+
+def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
+    app = Flask("sagemaker-emulator")
+    # One byte over the limit is enough to know the body is too large.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES
+    chains: dict[str, Chain] = {e.name: e.chain() for e in (endpoints if endpoints is not None else routes_state.from_environment())}
+
+    @app.post("/endpoints/<name>/invocations")
+    def invoke_endpoint(name: str) -> Response:
+        try:
+            result = _invoke(_chain_for(chains, name))
+        except InvocationFailed as failure:
+            raise failure.error from None
+        response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
+        response.headers["x-Amzn-Invoked-Production-Variant"] = VARIANT
+        if result.custom_attributes is not None:
+            response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+        response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
+        return response
+
+    @app.get("/ping")
+    def ping() -> Response:
+        return Response(status=200)
+
+    @app.get("/_emulator/endpoints")
+    def list_endpoints() -> Response:
+        return jsonify({name: {"mode": chain.mode, "containers": [{"hostname": r.hostname, "url": r.url} for r in chain.routes]}
+                        for name, chain in chains.items()})
+
+    @app.get("/_emulator/endpoints/<name>/health")
+    def endpoint_health(name: str) -> Response:
+        chain = _chain_for(chains, name)
+        health = {route.hostname: pings(route.url) for route in chain.routes}
+        return jsonify({"endpoint": name, "healthy": all(health.values()), "containers": health}), 200 if all(health.values()) else 503
+
+    @app.post("/_emulator/endpoints/<name>/invocations")
+    def traced_invocation(name: str) -> Response:
+        """The same invocation, answered as JSON with every hop (and bodies when ?bodies=true)."""
+        bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
+        try:
+            result = _invoke(_chain_for(chains, name), capture_bodies=bodies)
+        except InvocationFailed as failure:
+            return jsonify({"error": json.loads(failure.error.body()), "status": failure.error.status,
+                            "hops": [hop.to_dict(bodies) for hop in failure.hops]})
+        return jsonify({"status": 200, "content_type": result.content_type, "custom_attributes": result.custom_attributes,
+                        "body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(bodies) for hop in result.hops]})
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError) -> Response:
+        return Response(error.body(), status=error.status, headers=error.headers())
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_: RequestEntityTooLarge) -> Response:
+        return service_error(ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        body = json.dumps({"__type": "UnknownOperationException", "Message": f"{error.code} {error.name}: {request.path}"})
+        return Response(body, status=error.code, headers={"x-amzn-ErrorType": "UnknownOperationException"},
+                        content_type="application/json")
+
+    return app
+
+
+def _chain_for(chains: dict[str, Chain], name: str) -> Chain:
+    if not ENDPOINT_NAME.match(name):
+        raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
+                              "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+    chain = chains.get(name)
+    if chain is None:
+        raise endpoint_not_found(name)
+    return chain
+
+
+def _invoke(chain: Chain, capture_bodies: bool = False) -> InvocationResult:
+    headers = request.headers
+    for header, (low, high) in HEADER_LIMITS.items():
+        value = headers.get(header)
+        if value is not None and not low <= len(value) <= high:
+            raise ValidationError(f"1 validation error detected: Value at '{header}' failed to satisfy constraint: "
+                                  f"Member must have length between {low} and {high}.")
+    custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")
+    if custom is not None and not custom.isascii():
+        raise ValidationError("CustomAttributes must be visible US-ASCII characters (at most 1024).")
+    return chain.invoke(
+        request.get_data(cache=False), content_type=headers.get("Content-Type"), accept=headers.get("Accept"),
+        custom_attributes=custom, target_container_hostname=headers.get("X-Amzn-SageMaker-Target-Container-Hostname"),
+        inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"), capture_bodies=capture_bodies)

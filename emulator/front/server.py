@@ -1,0 +1,101 @@
+"""Run the front app under gunicorn in a child process; this process keeps the containers."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+
+import urllib3
+
+from emulator.errors import EmulatorError
+from emulator.front import routes_state
+from emulator.front.routes_state import EndpointRoutes
+
+START_TIMEOUT = 30.0
+# Above the 60 s invocation limit, so gunicorn never kills a worker that waits on a slow container.
+WORKER_TIMEOUT = 120
+
+
+class FrontServer:
+    def __init__(self, endpoints: list[EndpointRoutes], *, host: str = "127.0.0.1", port: int = 0,
+                 workers: int = 2, threads: int = 16):
+        self.endpoints, self.host, self.port = endpoints, host, port
+        self.workers, self.threads = workers, threads
+        self._process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> "FrontServer":
+        if not _is_loopback(self.host):
+            warnings.warn(f"the front server listens on {self.host}, reachable from other machines; "
+                          "it has no authentication. Use --host 127.0.0.1 unless you mean it.", stacklevel=2)
+        listener = _listen(self.host, self.port)
+        self.port = listener.getsockname()[1]
+        command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
+                   "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
+                   "--timeout", str(WORKER_TIMEOUT), "--graceful-timeout", "5", "--keep-alive", "75",
+                   "--log-level", "warning", "emulator.front.app:create_app()"]
+        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(self.endpoints)}
+        # A socket we bound ourselves: the port is known at once and no other process can take it.
+        self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno()],
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        listener.close()
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        pool = urllib3.PoolManager(retries=False)
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise EmulatorError(f"the front server (gunicorn) exited with code {self._process.returncode} at start; "
+                                    "its output is above.")
+            try:
+                if pool.request("GET", self.url + "/ping", timeout=1.0).status == 200:
+                    return
+            except urllib3.exceptions.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise EmulatorError(f"the front server did not answer on {self.url} within {START_TIMEOUT:g} s.")
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise EmulatorError(f"cannot listen on {host}:{port} ({exc.strerror}). Fix: choose another --port, "
+                            "or stop what uses it.") from None
+    listener.listen(1024)
+    listener.set_inheritable(True)
+    return listener
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"

@@ -1,0 +1,56 @@
+"""Labels on everything the emulator starts, so leftovers can always be found and removed."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from functools import lru_cache
+
+PREFIX = "io.github.sagemaker-emulator"
+MANAGED = f"{PREFIX}.managed"
+ENDPOINT = f"{PREFIX}.endpoint"
+SESSION = f"{PREFIX}.session"
+PID = f"{PREFIX}.pid"
+PID_START = f"{PREFIX}.pid-start"
+HOST = f"{PREFIX}.host"
+CONTAINER_HOSTNAME = f"{PREFIX}.container-hostname"
+HOST_PORT = f"{PREFIX}.host-port"
+
+
+@lru_cache(maxsize=1)
+def session_id() -> str:
+    """One id per process: pytest-xdist workers and parallel runs never share one."""
+    return os.environ.get("SAGEMAKER_EMULATOR_SESSION") or uuid.uuid4().hex[:12]
+
+
+def process_start_time(pid: int) -> str:
+    """The kernel's start time of a process, so a reused pid is not taken for the living owner."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def owner_labels() -> dict[str, str]:
+    pid = os.getpid()
+    return {MANAGED: "true", SESSION: session_id(), PID: str(pid),
+            PID_START: process_start_time(pid), HOST: socket.gethostname()}
+
+
+def owner_is_gone(labels: dict[str, str]) -> bool:
+    """True when the process that started a container has died (on this host)."""
+    if labels.get(HOST) != socket.gethostname():
+        return False  # another machine's engine user: not ours to judge
+    try:
+        pid = int(labels.get(PID, ""))
+    except ValueError:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass
+    return process_start_time(pid) != labels.get(PID_START, "")
