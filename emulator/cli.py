@@ -8,7 +8,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import urllib3
 
@@ -93,27 +93,27 @@ def _serve(args: argparse.Namespace) -> int:
 
     emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress)
-    stop = threading.Event()
-    _on_signals(lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, _interrupt)  # SIGINT already raises KeyboardInterrupt
     try:
         print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve(args.host, args.port, workers=args.workers, threads=args.threads)
         _print_ready(url, emulator)
-        stop.wait()
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass  # Ctrl-C or SIGTERM once serving: the normal way to stop
     finally:
+        # A second Ctrl-C (or a supervisor's SIGTERM) must not cut the cleanup short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         print("stopping: removing containers ...", file=sys.stderr, flush=True)
         emulator.stop()
     return 0
 
 
-def _on_signals(handler: Callable[..., None]) -> None:
-    """SIGINT and SIGTERM end `serve` cleanly; during startup they interrupt it (and it cleans up)."""
-    def first_then_interrupt(signum: int, frame: Any) -> None:
-        handler()
-        raise KeyboardInterrupt
-    signal.signal(signal.SIGTERM, first_then_interrupt)
-    signal.signal(signal.SIGINT, first_then_interrupt)
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_ready(url: str, emulator: Any) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -51,8 +52,9 @@ class Endpoint:
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
         self._progress = progress or (lambda message: None)
-        suffix = L.session_id()[:8]
-        self.containers = [RunningContainer(c, _container_name(definition.name, c.hostname, suffix))
+        # Unique per start, so one process may run the same endpoint twice (two fixtures, two tests).
+        self._suffix = uuid.uuid4().hex[:8]
+        self.containers = [RunningContainer(c, _container_name(definition.name, c.hostname, self._suffix))
                            for c in definition.containers]
         self.network: str | None = None
         self._abort = threading.Event()  # one container failed: the others stop waiting at once
@@ -73,7 +75,7 @@ class Endpoint:
             folders = self._prepare()
             if self.definition.network_isolation:
                 self.network = self.backend.create_isolated_network(
-                    f"sme-{self.name}-{L.session_id()[:8]}", self._labels(None))
+                    f"sme-{self.name}-{self._suffix}", self._labels(None))
             results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, folders))
             failures = [failure for failure in results if failure and failure is not CANCELLED]
             if failures:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -19,6 +21,7 @@ from emulator.front.routes_state import EndpointRoutes
 START_TIMEOUT = 30.0
 # Above the 60 s invocation limit, so gunicorn never kills a worker that waits on a slow container.
 WORKER_TIMEOUT = 120
+PR_SET_PDEATHSIG = 1
 
 
 class FrontServer:
@@ -46,7 +49,8 @@ class FrontServer:
         environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(self.endpoints)}
         # A socket we bound ourselves: the port is known at once and no other process can take it.
         self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno()],
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+                                         stdin=subprocess.DEVNULL, start_new_session=True,
+                                         preexec_fn=_die_with_parent)
         listener.close()
         self._wait_ready()
         return self
@@ -77,6 +81,15 @@ class FrontServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the thread that started us dies, even by SIGKILL (Linux only),
+    so a killed emulator leaves no front server holding its port."""
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass  # not Linux: `sagemaker-emulator prune` and the next run still clean up containers
 
 
 def _listen(host: str, port: int) -> socket.socket:

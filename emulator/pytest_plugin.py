@@ -1,0 +1,110 @@
+"""pytest plugin: fixtures that start emulated SageMaker endpoints for a user's own tests.
+
+Registered under the `pytest11` entry point, so every pytest run of anyone who
+installs the package imports it: it imports nothing heavy and touches no Docker
+until a fixture is used.
+
+    def test_prediction(sagemaker_endpoints):
+        emulator = sagemaker_endpoints("pipeline.yaml")
+        client = emulator.boto3_client()
+        answer = client.invoke_endpoint(EndpointName="penguins", ContentType="text/csv", Body=row)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+import pytest
+
+if TYPE_CHECKING:
+    from emulator.api import Emulator
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("sagemaker-emulator", "SageMaker endpoint emulator")
+    group.addoption("--sagemaker-pipeline", metavar="FILE",
+                    help="pipeline definition started by the `sagemaker_pipeline` fixture")
+    group.addoption("--sagemaker-docker-host", metavar="URL", help="Docker engine to use (default: DOCKER_HOST or the local socket)")
+    parser.addini("sagemaker_pipeline", "pipeline definition started by the `sagemaker_pipeline` fixture")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sagemaker_pipeline(path): the pipeline definition the `sagemaker_pipeline` fixture starts")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        # Each xdist worker is its own process with its own session id; name it after the worker for `ls`.
+        from emulator import labels  # noqa: PLC0415
+
+        os.environ.setdefault("SAGEMAKER_EMULATOR_SESSION", f"{labels.session_id()}{worker}"[-12:])
+
+
+@pytest.fixture(scope="session")
+def sagemaker_startup_timeout(pytestconfig: pytest.Config) -> float | None:
+    """Seconds to wait for a container's /ping; override this fixture or pass --sagemaker-startup-timeout."""
+    return pytestconfig.getoption("sagemaker_startup_timeout", None)
+
+
+@pytest.fixture(scope="session")
+def sagemaker_docker_host(pytestconfig: pytest.Config) -> str | None:
+    """The Docker engine; override this fixture or pass --sagemaker-docker-host."""
+    return pytestconfig.getoption("sagemaker_docker_host", None)
+
+
+@pytest.fixture(scope="session")
+def sagemaker_endpoints(sagemaker_startup_timeout: float | None,
+                        sagemaker_docker_host: str | None) -> Iterator[Callable[..., "Emulator"]]:
+    """Factory: start the endpoints of a definition (file path or dict), served on a free port.
+
+    Each call starts its own containers; all are removed at the end of the session,
+    also when a test fails or the run is interrupted.
+    """
+    from emulator.api import Emulator  # noqa: PLC0415 - Docker only when the fixture is used
+
+    started: list[Emulator] = []
+
+    def start(source: Any, **options: Any) -> Emulator:
+        options.setdefault("startup_timeout", sagemaker_startup_timeout)
+        options.setdefault("docker_host", sagemaker_docker_host)
+        emulator = Emulator(source, **options)
+        started.append(emulator)  # before start(): a start failing half-way is still cleaned up
+        emulator.start()
+        emulator.serve()
+        return emulator
+
+    try:
+        yield start
+    finally:
+        for emulator in started:
+            emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def _sagemaker_pipeline_session() -> dict[str, "Emulator"]:
+    return {}
+
+
+@pytest.fixture
+def sagemaker_pipeline(request: pytest.FixtureRequest, sagemaker_endpoints: Callable[..., "Emulator"],
+                       _sagemaker_pipeline_session: dict[str, "Emulator"]) -> "Emulator":
+    """The endpoints of the definition named by the `sagemaker_pipeline` marker, --sagemaker-pipeline or the
+    `sagemaker_pipeline` ini value; started once per session per definition."""
+    path = _pipeline_path(request)
+    key = str(path.resolve())
+    if key not in _sagemaker_pipeline_session:
+        _sagemaker_pipeline_session[key] = sagemaker_endpoints(path)
+    return _sagemaker_pipeline_session[key]
+
+
+def _pipeline_path(request: pytest.FixtureRequest) -> Path:
+    marker = request.node.get_closest_marker("sagemaker_pipeline")
+    config = request.config
+    if marker and marker.args:
+        return Path(request.node.path).parent / marker.args[0]
+    value = config.getoption("sagemaker_pipeline") or config.getini("sagemaker_pipeline")
+    if not value:
+        pytest.fail("the sagemaker_pipeline fixture needs a definition: mark the test with "
+                    "@pytest.mark.sagemaker_pipeline('pipeline.yaml'), or pass --sagemaker-pipeline FILE, "
+                    "or set sagemaker_pipeline in the pytest ini file.", pytrace=False)
+    return Path(config.rootpath) / value if not Path(value).is_absolute() else Path(value)

@@ -1,0 +1,98 @@
+"""Errors of the batch-transform engine: each names what went wrong, where, and how to fix it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from emulator.errors import EmulatorError
+
+if TYPE_CHECKING:
+    from emulator.transform.report import TransformReport
+
+# Container answers can be whole HTML pages: keep messages readable.
+_ANSWER_LIMIT = 1000
+
+
+class TransformError(EmulatorError):
+    """Base of every batch-transform error."""
+
+
+class JobConfigError(TransformError, ValueError):
+    """A CreateTransformJob request (or TransformJob) is invalid; names the field and the fix."""
+
+    def __init__(self, field: str, problem: str, fix: str):
+        self.field, self.problem, self.fix = field, problem, fix
+        super().__init__(f"{field}: {problem} Fix: {fix}")
+
+
+class ExecutionParametersError(TransformError):
+    """The container's GET /execution-parameters answer cannot be used."""
+
+
+class InvocationFailed(TransformError):
+    """The container answered an invocation with an error status (raised by a TransformTarget)."""
+
+    def __init__(self, status: int, message: str):
+        self.status, self.message = status, message
+        super().__init__(f"the container answered HTTP {status}: {clip(message)}")
+
+
+class InvocationError(TransformError):
+    """An invocation still failed after every retry ModelClientConfig allows."""
+
+    def __init__(self, reason: str, *, answer: str | None, attempts: int):
+        self.reason, self.answer, self.attempts = reason, answer, attempts
+        super().__init__(reason)
+
+
+class DataProcessingError(TransformError):
+    """A record or a response does not fit the DataProcessing settings (location added by the caller)."""
+
+
+class RecordError(TransformError):
+    """A record cannot be read or sent (bad framing, too large); the engine adds the file."""
+
+    def __init__(self, index: int | None, problem: str):
+        self.index, self.problem = index, problem
+        super().__init__(problem)
+
+
+class TransformJobError(TransformError):
+    """One input file failed: which file, which records (1-based, inclusive), and the container's answer."""
+
+    def __init__(self, input_file: Path, first_record: int | None, last_record: int | None,
+                 reason: str, *, answer: str | None = None):
+        self.input_file, self.first_record, self.last_record = input_file, first_record, last_record
+        self.reason, self.answer = reason, answer
+        super().__init__(self._describe())
+
+    @property
+    def record_range(self) -> str:
+        if self.first_record is None:
+            return "before the first record"
+        if self.first_record == self.last_record:
+            return f"record {self.first_record}"
+        return f"records {self.first_record}..{self.last_record}"
+
+    def _describe(self) -> str:
+        text = f"{self.input_file}, {self.record_range}: {self.reason}"
+        if self.answer:
+            text += f"; the container said: {clip(self.answer)}"
+        return text
+
+
+class TransformFailed(TransformError):
+    """The job failed on at least one input file; files that succeeded still have their .out."""
+
+    def __init__(self, job_name: str, errors: list[TransformJobError], report: TransformReport):
+        self.job_name, self.errors, self.report = job_name, errors, report
+        lines = [f"Transform job {job_name} failed on {len(errors)} of {len(report.files)} input files "
+                 "(no .out was written for them):"]
+        lines += [f"  - {error}" for error in errors]
+        super().__init__("\n".join(lines))
+
+
+def clip(text: str) -> str:
+    text = text.strip()
+    return text if len(text) <= _ANSWER_LIMIT else text[:_ANSWER_LIMIT] + f"... ({len(text)} characters)"

@@ -1,0 +1,359 @@
+"""A transform job's settings in SageMaker's vocabulary, and CreateTransformJob request validation.
+
+Every check raises JobConfigError naming the request field and the fix, never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, TypeVar
+
+from emulator.transform.errors import JobConfigError
+from emulator.transform.jsonpath import JsonPath, JsonPathError
+
+# Limits from botocore's SageMaker service model (CreateTransformJob and its shapes).
+MAX_PAYLOAD_LIMIT_MB = 100
+MAX_ENVIRONMENT_ENTRIES = 16
+_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_MODEL_NAME = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
+_ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,1023}")
+_MAX_JSONPATH = 63
+_MAX_MIME = 256
+_MAX_ENV_VALUE = 10240
+
+
+class SplitType(str, Enum):
+    NONE = "None"
+    LINE = "Line"
+    RECORDIO = "RecordIO"
+    TFRECORD = "TFRecord"
+
+
+class BatchStrategy(str, Enum):
+    SINGLE_RECORD = "SingleRecord"
+    MULTI_RECORD = "MultiRecord"
+
+    @property
+    def env_value(self) -> str:
+        """The spelling of SAGEMAKER_BATCH_STRATEGY and of /execution-parameters."""
+        return "SINGLE_RECORD" if self is BatchStrategy.SINGLE_RECORD else "MULTI_RECORD"
+
+
+class AssembleWith(str, Enum):
+    NONE = "None"
+    LINE = "Line"
+
+
+class JoinSource(str, Enum):
+    NONE = "None"
+    INPUT = "Input"
+
+
+class S3DataType(str, Enum):
+    S3_PREFIX = "S3Prefix"
+    MANIFEST_FILE = "ManifestFile"
+
+
+CSV_TYPE = "text/csv"
+JSON_TYPES = ("application/json", "application/jsonlines", "application/x-jsonlines")
+
+
+def base_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class ModelClientConfig:
+    invocations_timeout_in_seconds: int = 600
+    invocations_max_retries: int = 3
+
+    def __post_init__(self) -> None:
+        _check_range("ModelClientConfig.InvocationsTimeoutInSeconds", self.invocations_timeout_in_seconds,
+                     1, 3600)
+        _check_range("ModelClientConfig.InvocationsMaxRetries", self.invocations_max_retries, 0, 3)
+
+
+@dataclass(frozen=True)
+class DataProcessing:
+    input_filter: str = "$"
+    output_filter: str = "$"
+    join_source: JoinSource = JoinSource.NONE
+    # Emulator knob, not a SageMaker field: how `[s:e]` treats e (see JsonPath).
+    slice_end_inclusive: bool = True
+
+    def __post_init__(self) -> None:
+        self.input_path()
+        self.output_path()
+
+    def input_path(self) -> JsonPath:
+        return self._path("DataProcessing.InputFilter", self.input_filter)
+
+    def output_path(self) -> JsonPath:
+        return self._path("DataProcessing.OutputFilter", self.output_filter)
+
+    @property
+    def active(self) -> bool:
+        return self.join_source is JoinSource.INPUT or not (
+            self.input_path().is_root and self.output_path().is_root)
+
+    def _path(self, name: str, text: str) -> JsonPath:
+        if len(text) > _MAX_JSONPATH:
+            raise JobConfigError(name, f"{text!r} is {len(text)} characters long; SageMaker allows "
+                                 f"{_MAX_JSONPATH}.", "Shorten the expression.")
+        try:
+            return JsonPath.parse(text, slice_end_inclusive=self.slice_end_inclusive)
+        except JsonPathError as exc:
+            raise JobConfigError(name, f"{exc}.", "Use the supported JSONPath subset: $, $.name, $.a.b, "
+                                 "$['a','b'], $[0,-1], $[1:], $[*].") from None
+
+
+@dataclass(frozen=True)
+class TransformJob:
+    """What CreateTransformJob says, with SageMaker's defaults; validated on construction."""
+
+    name: str = "local-transform"
+    model_name: str | None = None
+    content_type: str | None = None
+    accept: str | None = None
+    split_type: SplitType = SplitType.NONE
+    batch_strategy: BatchStrategy | None = None
+    max_payload_in_mb: int | None = None
+    # 0 means "unset" in SageMaker: ask /execution-parameters, then default to 1.
+    max_concurrent_transforms: int | None = None
+    assemble_with: AssembleWith = AssembleWith.NONE
+    model_client_config: ModelClientConfig = field(default_factory=ModelClientConfig)
+    data_processing: DataProcessing = field(default_factory=DataProcessing)
+    environment: Mapping[str, str] = field(default_factory=dict)
+    input_uri: str | None = None
+    input_data_type: S3DataType = S3DataType.S3_PREFIX
+    output_path: str | None = None
+
+    def __post_init__(self) -> None:
+        self._check_names()
+        self._check_sizes()
+        self._check_environment()
+        self._check_data_processing()
+
+    def _check_names(self) -> None:
+        if not _JOB_NAME.fullmatch(self.name):
+            raise JobConfigError("TransformJobName", f"{self.name!r} is not a valid name.",
+                                 "Use 1-63 letters, digits and hyphens, starting and ending with a "
+                                 "letter or digit.")
+        if self.model_name is not None and not (len(self.model_name) <= 63
+                                                and _MODEL_NAME.fullmatch(self.model_name)):
+            raise JobConfigError("ModelName", f"{self.model_name!r} is not a valid model name.",
+                                 "Use 1-63 letters, digits and hyphens, starting and ending with a "
+                                 "letter or digit.")
+        for name, value in (("TransformInput.ContentType", self.content_type),
+                            ("TransformOutput.Accept", self.accept)):
+            if value is not None and len(value) > _MAX_MIME:
+                raise JobConfigError(name, f"is {len(value)} characters long; SageMaker allows {_MAX_MIME}.",
+                                     "Use a MIME type such as text/csv.")
+
+    def _check_sizes(self) -> None:
+        if self.max_payload_in_mb is not None:
+            _check_range("MaxPayloadInMB", self.max_payload_in_mb, 0, MAX_PAYLOAD_LIMIT_MB)
+        if self.max_concurrent_transforms is not None:
+            _check_range("MaxConcurrentTransforms", self.max_concurrent_transforms, 0, None)
+        if self.max_payload_in_mb and self.max_concurrent_transforms:
+            total = self.max_payload_in_mb * self.max_concurrent_transforms
+            if total > MAX_PAYLOAD_LIMIT_MB:
+                raise JobConfigError(
+                    "MaxConcurrentTransforms", f"{self.max_concurrent_transforms} x MaxPayloadInMB "
+                    f"{self.max_payload_in_mb} = {total} MB, above SageMaker's {MAX_PAYLOAD_LIMIT_MB} MB.",
+                    "Lower MaxConcurrentTransforms or MaxPayloadInMB so that their product is at most 100.")
+
+    def _check_environment(self) -> None:
+        if len(self.environment) > MAX_ENVIRONMENT_ENTRIES:
+            raise JobConfigError("Environment", f"has {len(self.environment)} entries; SageMaker allows "
+                                 f"{MAX_ENVIRONMENT_ENTRIES}.", "Move the rest to the model's Environment.")
+        for key, value in self.environment.items():
+            if not isinstance(key, str) or not _ENV_KEY.fullmatch(key):
+                raise JobConfigError(f"Environment.{key}", "is not a valid variable name.",
+                                     "Use letters, digits and underscores, not starting with a digit.")
+            if not isinstance(value, str) or len(value) > _MAX_ENV_VALUE:
+                raise JobConfigError(f"Environment.{key}", "must be a string of at most "
+                                     f"{_MAX_ENV_VALUE} characters.", "Quote the value in the request.")
+
+    def _check_data_processing(self) -> None:
+        processing = self.data_processing
+        if not processing.active:
+            return
+        # ContentType is required (records must be parsed); Accept may be left to the container.
+        checks = [("TransformInput.ContentType", self.content_type)]
+        if self.accept is not None:
+            checks.append(("TransformOutput.Accept", self.accept))
+        for name, value in checks:
+            if not is_data_type(value):
+                raise JobConfigError(name, f"{value!r} cannot be used with DataProcessing.",
+                                     f"Set it to {CSV_TYPE} or one of {', '.join(JSON_TYPES)}.")
+        if self.split_type not in (SplitType.LINE, SplitType.NONE):
+            raise JobConfigError("TransformInput.SplitType", f"{self.split_type.value} records are binary; "
+                                 "DataProcessing works on JSON and CSV.", "Use SplitType Line or None.")
+        if CSV_TYPE in (base_type(self.content_type), base_type(self.accept)):
+            self._check_csv_processing()
+
+    def _check_csv_processing(self) -> None:
+        processing = self.data_processing
+        if self.split_type is not SplitType.LINE:
+            raise JobConfigError("TransformInput.SplitType", "CSV DataProcessing works row by row.",
+                                 "Set SplitType to Line.")
+        if self.assemble_with is not AssembleWith.LINE:
+            raise JobConfigError("TransformOutput.AssembleWith", "CSV DataProcessing writes one row per record.",
+                                 "Set AssembleWith to Line.")
+        if processing.join_source is JoinSource.INPUT and base_type(self.accept) != base_type(self.content_type):
+            raise JobConfigError("TransformOutput.Accept", f"a CSV join needs the output as CSV too, got "
+                                 f"{self.accept!r}.", f"Set Accept to {self.content_type!r}.")
+        if base_type(self.content_type) == CSV_TYPE and processing.input_path().uses_names:
+            raise JobConfigError("DataProcessing.InputFilter", f"{processing.input_filter!r} selects members "
+                                 "by name, but CSV rows are arrays.", "Select columns by index, e.g. $[1:].")
+        if processing.output_path().uses_names:
+            raise JobConfigError("DataProcessing.OutputFilter", f"{processing.output_filter!r} selects "
+                                 "members by name, but CSV rows are arrays.", "Select columns by index, "
+                                 "e.g. $[0,-1].")
+
+
+def is_data_type(content_type: str | None) -> bool:
+    return base_type(content_type) in (CSV_TYPE, *JSON_TYPES)
+
+
+def _check_integer(name: str, value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise JobConfigError(name, f"must be an integer, got {value!r}.", "Write a whole number.")
+
+
+def _check_range(name: str, value: int, low: int, high: int | None) -> None:
+    _check_integer(name, value)
+    if value < low or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise JobConfigError(name, f"{value} is out of range.", f"Use a value {bounds}.")
+
+
+# ---- CreateTransformJob request parsing -------------------------------------------------------
+
+# Fields we accept but that mean nothing on one local machine.
+_IGNORED = {"TransformResources", "DataCaptureConfig", "Tags", "ExperimentConfig"}
+_TOP = {"TransformJobName", "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB",
+        "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "DataProcessing"} | _IGNORED
+
+E = TypeVar("E", bound=Enum)
+
+
+class _Fields:
+    """One object of the request; names each field by its path in errors."""
+
+    def __init__(self, value: Any, path: str, allowed: set[str]):
+        if not isinstance(value, Mapping):
+            raise JobConfigError(path or "request", f"must be an object, got {type(value).__name__}.",
+                                 "Write it as a JSON object / dict.")
+        self.value, self.path = value, path
+        for key in value:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"Did you mean {close[0]!r}?" if close else f"Valid fields: {', '.join(sorted(allowed))}."
+                raise JobConfigError(self.name(str(key)), "is not a CreateTransformJob field.", hint)
+
+    def name(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def text(self, key: str) -> str | None:
+        value = self.value.get(key)
+        if value is not None and not isinstance(value, str):
+            raise JobConfigError(self.name(key), f"must be a string, got {value!r}.", "Quote the value.")
+        return value
+
+    def required_text(self, key: str) -> str:
+        value = self.text(key)
+        if value is None:
+            raise JobConfigError(self.name(key), "is required.", f"Add {self.name(key)} to the request.")
+        return value
+
+    def integer(self, key: str) -> int | None:
+        value = self.value.get(key)
+        if value is not None:
+            _check_integer(self.name(key), value)
+        return value
+
+    def choice(self, key: str, enum: type[E]) -> E | None:
+        value = self.text(key)
+        if value is None:
+            return None
+        for member in enum:
+            if member.value == value:
+                return member
+        valid = [member.value for member in enum]
+        close = [v for v in valid if v.lower() == value.lower()]
+        hint = f" Did you mean {close[0]!r}? Values are case-sensitive." if close else ""
+        raise JobConfigError(self.name(key), f"{value!r} is not valid.{hint}", f"Use one of: {', '.join(valid)}.")
+
+    def section(self, key: str, allowed: set[str]) -> _Fields | None:
+        return None if self.value.get(key) is None else _Fields(self.value[key], self.name(key), allowed)
+
+    def required_section(self, key: str, allowed: set[str]) -> _Fields:
+        section = self.section(key, allowed)
+        if section is None:
+            raise JobConfigError(self.name(key), "is required.", f"Add {self.name(key)} to the request.")
+        return section
+
+
+def from_request(request: Mapping[str, Any]) -> TransformJob:
+    """Validate a CreateTransformJob-shaped dict (as boto3 takes it) and build the TransformJob."""
+    top = _Fields(request, "", _TOP)
+    source = top.required_section("TransformInput", {"DataSource", "ContentType", "CompressionType", "SplitType"})
+    compression = source.text("CompressionType")
+    if compression not in (None, "None"):
+        raise JobConfigError("TransformInput.CompressionType", f"{compression!r} is not supported by the "
+                             "emulator.", "Decompress the input files and set CompressionType to 'None'.")
+    s3 = source.required_section("DataSource", {"S3DataSource"}).required_section("S3DataSource",
+                                                                                  {"S3DataType", "S3Uri"})
+    if s3.text("S3DataType") == "AugmentedManifestFile":
+        raise JobConfigError(s3.name("S3DataType"), "AugmentedManifestFile is not compatible with batch "
+                             "transform.", "Use S3Prefix or ManifestFile.")
+    s3.required_text("S3DataType")
+    output = top.required_section("TransformOutput", {"S3OutputPath", "Accept", "AssembleWith", "KmsKeyId"})
+    environment = top.value.get("Environment") or {}
+    if not isinstance(environment, Mapping):
+        raise JobConfigError("Environment", "must be an object of strings.", 'Write {"NAME": "value"}.')
+    return TransformJob(
+        name=top.required_text("TransformJobName"),
+        model_name=top.required_text("ModelName"),
+        content_type=source.text("ContentType"),
+        accept=output.text("Accept"),
+        split_type=source.choice("SplitType", SplitType) or SplitType.NONE,
+        batch_strategy=top.choice("BatchStrategy", BatchStrategy),
+        max_payload_in_mb=top.integer("MaxPayloadInMB"),
+        max_concurrent_transforms=top.integer("MaxConcurrentTransforms"),
+        assemble_with=output.choice("AssembleWith", AssembleWith) or AssembleWith.NONE,
+        model_client_config=_model_client_config(top.section(
+            "ModelClientConfig", {"InvocationsTimeoutInSeconds", "InvocationsMaxRetries"})),
+        data_processing=_data_processing(top.section("DataProcessing",
+                                                     {"InputFilter", "OutputFilter", "JoinSource"})),
+        environment=dict(environment),
+        input_uri=s3.required_text("S3Uri"),
+        input_data_type=s3.choice("S3DataType", S3DataType) or S3DataType.S3_PREFIX,
+        output_path=output.required_text("S3OutputPath"),
+    )
+
+
+def _model_client_config(section: _Fields | None) -> ModelClientConfig:
+    defaults = ModelClientConfig()
+    if section is None:
+        return defaults
+    timeout = section.integer("InvocationsTimeoutInSeconds")
+    retries = section.integer("InvocationsMaxRetries")
+    return ModelClientConfig(
+        invocations_timeout_in_seconds=defaults.invocations_timeout_in_seconds if timeout is None else timeout,
+        invocations_max_retries=defaults.invocations_max_retries if retries is None else retries)
+
+
+def _data_processing(section: _Fields | None) -> DataProcessing:
+    if section is None:
+        return DataProcessing()
+    # An empty filter is allowed by the API (min length 0) and means the default `$`.
+    return DataProcessing(input_filter=section.text("InputFilter") or "$",
+                          output_filter=section.text("OutputFilter") or "$",
+                          join_source=section.choice("JoinSource", JoinSource) or JoinSource.NONE)

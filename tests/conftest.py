@@ -1,0 +1,43 @@
+"""Shared fixtures for the project's own tests.
+
+Tests marked `docker` need a real engine: without one they fail, never skip, so a CI
+machine without Docker cannot pass by running nothing.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "example_containers"
+PIPELINE = EXAMPLES / "pipeline.yaml"
+ECHO_IMAGE = "sagemaker-emulator/echo:1"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("docker"):
+            item.fixturenames.insert(0, "docker_engine")
+
+
+@pytest.fixture(scope="session")
+def docker_engine():
+    from emulator.docker_backend import DockerBackend
+    from emulator.errors import DockerUnavailable
+
+    try:
+        return DockerBackend().client
+    except DockerUnavailable as exc:
+        pytest.fail(f"this test needs a Docker engine: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def example_images(docker_engine) -> Path:
+    """Builds the example images and artifacts once (quick when already built)."""
+    result = subprocess.run(["bash", str(EXAMPLES / "build")], capture_output=True, text=True)
+    if result.returncode:
+        pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    return EXAMPLES

@@ -1,0 +1,111 @@
+"""The command line against real containers: serve, invoke --trace, ls, logs, prune, and Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from emulator import labels
+from emulator.docker_backend import free_port
+from tests.conftest import EXAMPLES, PIPELINE
+
+pytestmark = pytest.mark.docker
+CLI = [sys.executable, "-m", "emulator.cli"]
+ROW = b"Dream,46.5,17.9,192,3500,female\n"
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], input=stdin, capture_output=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def served(example_images):
+    """`sagemaker-emulator serve` of the example pipeline, stopped with Ctrl-C (SIGINT) at the end."""
+    port = free_port()
+    process = subprocess.Popen([*CLI, "serve", str(PIPELINE), "--port", str(port)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ready = process.stdout.readline()
+    while ready and "Serving on" not in ready:
+        ready = process.stdout.readline()
+    assert "Serving on" in ready, process.stderr.read()
+    yield process, f"http://127.0.0.1:{port}"
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def test_invoke_trace_shows_both_hops_in_order(served):
+    _, url = served
+    result = run("invoke", "penguins", "--url", url, "--content-type", "text/csv", "--accept", "text/csv",
+                 "--trace", "--bodies", stdin=ROW)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "Chinstrap"
+    table = result.stderr.decode()
+    assert table.index("preprocessor") < table.index("model")
+    assert "received:\nDream,46.5" in table  # the first hop's request body
+    assert "warning (hop 2)" in table  # the charset Flask appends, passed on verbatim
+
+
+def test_invoke_reports_a_wire_error(served):
+    _, url = served
+    result = run("invoke", "nowhere", "--url", url, stdin=b"x")
+    assert result.returncode == 1
+    assert b"ValidationError (400): Endpoint nowhere of account" in result.stderr
+
+
+def test_ls_and_logs_show_the_running_pipeline(served):
+    process, _ = served
+    listing = run("ls").stdout.decode()
+    assert f"pid {process.pid}" in listing and "preprocessor" in listing
+    logs = run("logs", "penguins", "--container", "model", "--tail", "5")
+    assert logs.returncode == 0 and b"==> penguins/model" in logs.stdout
+
+
+def test_sigint_stops_serve_and_removes_its_containers(served, docker_engine):
+    process, _ = served
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    assert f"pid {process.pid}" not in run("ls").stdout.decode()
+
+
+def test_invoke_with_a_definition_starts_and_stops_the_endpoint(example_images):
+    result = run("invoke", "penguins", "--definition", str(PIPELINE), "--content-type", "text/csv",
+                 "--accept", "text/csv", "--trace", stdin=ROW)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().strip() == "Chinstrap"
+
+
+def test_a_bad_definition_is_one_paragraph_not_a_traceback(tmp_path):
+    definition = tmp_path / "bad.yaml"
+    definition.write_text("Containers:\n  - Image: a\n    ModelDataUrl: missing.tar.gz\n")
+    result = run("serve", str(definition))
+    assert result.returncode == 2
+    message = result.stderr.decode()
+    assert "Traceback" not in message
+    assert "bad.yaml: Containers[0].ModelDataUrl" in message and "Fix:" in message
+
+
+def test_killed_run_is_cleaned_by_the_next_and_prune_removes_ours_only(example_images, docker_engine):
+    other = docker_engine.containers.run("sagemaker-emulator/echo:1", ["serve"], detach=True,
+                                         labels={"not-ours": "1"})
+    try:
+        port = free_port()
+        process = subprocess.Popen([*CLI, "serve", str(EXAMPLES / "pipeline.yaml"), "--port", str(port)],
+                                   stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        while "Serving on" not in process.stdout.readline():
+            pass
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        left_behind = {"label": f"{labels.PID}={process.pid}"}
+        assert len(docker_engine.containers.list(all=True, filters=left_behind)) == 2
+        assert "gone" in run("ls").stdout.decode()
+        assert b"removed" in run("prune", "--dead-only").stdout
+        assert not docker_engine.containers.list(all=True, filters=left_behind)
+        other.reload()
+        assert other.status == "running"
+    finally:
+        other.remove(force=True)
