@@ -12,7 +12,8 @@ until a fixture is used.
 
 from __future__ import annotations
 
-import os
+import signal
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
@@ -31,13 +32,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist workers are processes of their own: each gets its own session label, and every
+    # endpoint start gets unique container names, so workers never collide.
     config.addinivalue_line("markers", "sagemaker_pipeline(path): the pipeline definition the `sagemaker_pipeline` fixture starts")
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    if worker:
-        # Each xdist worker is its own process with its own session id; name it after the worker for `ls`.
-        from emulator import labels  # noqa: PLC0415
-
-        os.environ.setdefault("SAGEMAKER_EMULATOR_SESSION", f"{labels.session_id()}{worker}"[-12:])
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +60,7 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None,
     from emulator.api import Emulator  # noqa: PLC0415 - Docker only when the fixture is used
 
     started: list[Emulator] = []
+    _interrupt_on_sigterm()
 
     def start(source: Any, **options: Any) -> Emulator:
         options.setdefault("startup_timeout", sagemaker_startup_timeout)
@@ -95,6 +93,13 @@ def sagemaker_pipeline(request: pytest.FixtureRequest, sagemaker_endpoints: Call
     if key not in _sagemaker_pipeline_session:
         _sagemaker_pipeline_session[key] = sagemaker_endpoints(path)
     return _sagemaker_pipeline_session[key]
+
+
+def _interrupt_on_sigterm() -> None:
+    """A CI runner cancels with SIGTERM, which would kill pytest before any cleanup: make it an interrupt,
+    so fixtures and the emulator's exit handler remove the containers."""
+    if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _pipeline_path(request: pytest.FixtureRequest) -> Path:
