@@ -19,6 +19,7 @@ from emulator.wire_errors import ModelError, ServiceError, ValidationError, log_
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6,291,456: InvokeEndpoint's body limit, also applied between containers
 DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
+TIMED_OUT = "Your invocation timed out"  # SageMaker's words, which callers may look for
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ class Chain:
                 timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=self.timeout), retries=False)
         except urllib3.exceptions.ReadTimeoutError:
             hop.ms = _ms_since(started)
-            raise self._model_error(0, name, f"Your invocation timed out while waiting for a response from container "
+            raise self._model_error(0, name, f"{TIMED_OUT} while waiting for a response from container "
                                              f"{name}. Review the latency metrics for each container, resolve the issue, "
                                              "and try again.", server=True) from None
         except urllib3.exceptions.HTTPError as exc:

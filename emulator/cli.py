@@ -61,6 +61,36 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("--startup-timeout", type=float, help="with --definition: seconds to wait for /ping")
     invoke.set_defaults(run=_invoke)
 
+    batch = commands.add_parser("transform", help="run a batch transform job on a pipeline (or one image)")
+    model = batch.add_mutually_exclusive_group(required=True)
+    model.add_argument("--definition", type=Path, help="pipeline definition holding the model")
+    model.add_argument("--image", help="a single image instead of a definition")
+    batch.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
+    batch.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    batch.add_argument("--input", type=Path, required=True, help="input file, or folder of files")
+    batch.add_argument("--output", type=Path, required=True, help="folder for the <input name>.out files")
+    for flag, choices in (("--content-type", None), ("--accept", None), ("--split-type", ["None", "Line", "RecordIO", "TFRecord"]),
+                          ("--batch-strategy", ["SingleRecord", "MultiRecord"]), ("--assemble-with", ["None", "Line"]),
+                          ("--input-filter", None), ("--output-filter", None), ("--join-source", ["None", "Input"])):
+        batch.add_argument(flag, choices=choices)
+    for flag in ("--max-payload-mb", "--max-concurrent-transforms", "--timeout", "--max-retries"):
+        batch.add_argument(flag, type=int)
+    batch.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
+    batch.set_defaults(run=_transform)
+
+    parity = commands.add_parser("parity", help="check that real-time answers equal the batch transform's, record by record")
+    model = parity.add_mutually_exclusive_group(required=True)
+    model.add_argument("--definition", type=Path, help="pipeline definition holding the preprocessing model")
+    model.add_argument("--image", help="the preprocessing image")
+    parity.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
+    parity.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    parity.add_argument("--data", type=Path, required=True, help="records, one per line")
+    parity.add_argument("--content-type", default="text/csv")
+    parity.add_argument("--accept", default="text/csv")
+    parity.add_argument("--tolerance", type=float, default=1e-9, help="relative tolerance on floats (default 1e-9)")
+    parity.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
+    parity.set_defaults(run=_parity)
+
     listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
     listing.set_defaults(run=_list)
 
@@ -187,6 +217,42 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
             return {"error": json.loads(failure.error.body()), "status": failure.error.status,
                     "hops": [hop.to_dict(args.bodies) for hop in failure.hops]}
         return {"body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(args.bodies) for hop in result.hops]}
+
+
+def _model(args: argparse.Namespace) -> Any:
+    """The model of `transform` and `parity`: an endpoint of a definition, or one image."""
+    from emulator.batch import load_model  # noqa: PLC0415
+
+    if args.image:
+        model_data = {"ModelDataUrl": str(Path(args.model_data).resolve())} if args.model_data else {}
+        return load_model({"PrimaryContainer": {"Image": args.image, **model_data}}, None)
+    return load_model(args.definition, args.model_name)
+
+
+def _parity(args: argparse.Namespace) -> int:
+    from emulator.parity import check_parity  # noqa: PLC0415
+
+    report = check_parity(_model(args), args.data, content_type=args.content_type, accept=args.accept,
+                          tolerance=args.tolerance, startup_timeout=args.startup_timeout, progress=_progress)
+    print(report.explain())
+    return 0 if report.ok else 1
+
+
+def _transform(args: argparse.Namespace) -> int:
+    from emulator.batch import job_from_options, transform  # noqa: PLC0415
+
+    model = _model(args)
+    options = {key: getattr(args, key) for key in (
+        "content_type", "accept", "split_type", "batch_strategy", "assemble_with", "input_filter", "output_filter",
+        "join_source", "max_payload_mb", "max_concurrent_transforms", "timeout", "max_retries")}
+    job = job_from_options(model.name, args.input, args.output, **options)
+    report = transform(model, job, args.input, args.output, startup_timeout=args.startup_timeout, progress=_progress)
+    params = report.params
+    print(f"transformed {report.records} records of {len(report.files)} file(s) in {report.requests} requests, "
+          f"{report.seconds:.1f} s, into {args.output}\n  MaxConcurrentTransforms={params.max_concurrent_transforms} "
+          f"BatchStrategy={params.batch_strategy.value} MaxPayloadInMB={params.max_payload_in_mb} "
+          f"(from: {', '.join(f'{k} {v}' for k, v in params.sources.items())})")
+    return 0
 
 
 def _list(_: argparse.Namespace) -> int:

@@ -12,8 +12,9 @@ import json
 from enum import Enum
 from typing import Any
 
+from emulator.content_types import base_type
 from emulator.transform.errors import DataProcessingError
-from emulator.transform.job import CSV_TYPE, JSON_TYPES, JoinSource, TransformJob, base_type
+from emulator.transform.job import CSV_TYPE, JSON_TYPES, JoinSource, TransformJob
 from emulator.transform.jsonpath import JsonPath, JsonPathError
 
 OUTPUT_KEY = "SageMakerOutput"
@@ -57,11 +58,12 @@ class RecordProcessor:
         return _encode(_select(self._input_filter, _decode(raw, fmt), "InputFilter"), fmt)
 
     def finish(self, source: bytes | None, output: bytes, response_type: str | None) -> bytes:
-        """One record's final bytes: its output, joined to its input when asked, then OutputFilter."""
+        """One record's final bytes: its output, joined to its input record `source` (given exactly
+        when JoinSource=Input), then OutputFilter."""
         output_format = self._require(self._accept_format or data_format(response_type) or self._input_format,
                                       "the response's Content-Type")
         value = _decode(output, output_format, what="the model's output")
-        if self.joins and source is not None:
+        if source is not None:
             fmt = self._require(self._input_format, "TransformInput.ContentType")
             value = _join(_decode(source, fmt), value, fmt, output_format)
             output_format = fmt

@@ -36,7 +36,7 @@ def run_transform(job: TransformJob, target: TransformTarget, inputs: Sequence[P
     others are written, as SageMaker marks the job Failed but keeps the complete outputs.
     """
     started = time.monotonic()
-    files = collect_inputs(inputs)
+    files = collect_inputs(inputs, exclude=Path(output_dir))
     params = resolve_params(job, target.execution_parameters())
     report = TransformReport(params)
     report.files = _Runner(job, target, params, retry_delay).run(files, Path(output_dir))
@@ -46,13 +46,19 @@ def run_transform(job: TransformJob, target: TransformTarget, inputs: Sequence[P
     return report
 
 
-def collect_inputs(inputs: Sequence[Path] | Path) -> list[tuple[Path, Path]]:
-    """(input file, output path relative to the output folder), in a stable order."""
+def collect_inputs(inputs: Sequence[Path] | Path, *, exclude: Path | None = None) -> list[tuple[Path, Path]]:
+    """(input file, output path relative to the output folder), in a stable order.
+
+    Files under `exclude` (the output folder, when it lies inside an input folder) are skipped,
+    so that a second run does not transform the first run's .out files.
+    """
+    skip = exclude.resolve() if exclude is not None else None
     pairs: list[tuple[Path, Path]] = []
     for item in [inputs] if isinstance(inputs, (str, Path)) else inputs:
         path = Path(item)
         if path.is_dir():
-            pairs += [(file, file.relative_to(path)) for file in sorted(path.rglob("*")) if file.is_file()]
+            pairs += [(file, file.relative_to(path)) for file in sorted(path.rglob("*"))
+                      if file.is_file() and not (skip and file.resolve().is_relative_to(skip))]
         elif path.is_file():
             pairs.append((path, Path(path.name)))
         else:
@@ -67,9 +73,13 @@ def collect_inputs(inputs: Sequence[Path] | Path) -> list[tuple[Path, Path]]:
     return [(source, relative.with_name(relative.name + OUT_SUFFIX)) for source, relative in pairs]
 
 
+def _io_error(source: Path, exc: OSError) -> TransformJobError:
+    return TransformJobError(source, None, None, f"cannot read or write: {exc}")
+
+
 @dataclass
 class _Done:
-    data: bytes
+    chunks: list[bytes]
     attempts: int
 
 
@@ -80,6 +90,8 @@ class _FileRun:
         self.report = FileReport(source)
         self.final = final
         self.output: OutputFile | None = None
+        # Set by the worker whose batch failed: this file's batches not yet started are not sent.
+        self.stopped_by: TransformJobError | None = None
         self._started = time.monotonic()
 
     @property
@@ -87,34 +99,38 @@ class _FileRun:
         return self.report.error is not None
 
     def fail(self, error: TransformJobError) -> None:
-        if self.report.error is None:  # the first error in record order explains the failure
+        if self.report.error is None:  # the first error found explains the failure
             self.report.error = error
 
     def write(self, batch: Batch, done: _Done) -> None:
         assert self.output is not None
-        self.output.write(done.data)
+        self.output.write(done.chunks)
         report = self.report
         report.records += batch.count
         report.requests += 1
         report.retries += done.attempts - 1
         report.bytes_sent += len(batch.body)
-        report.bytes_written += len(done.data)
+        report.bytes_written += sum(map(len, done.chunks))
 
     def finish(self) -> None:
         if self.output is not None and not self.failed:
-            self.output.commit()
-            self.report.output = self.final
-        elif self.output is not None:
-            self.output.discard()
+            try:
+                self.output.commit()
+                self.report.output = self.final
+            except OSError as exc:
+                self.fail(_io_error(self.report.input, exc))
+        self.abandon()
         self.report.seconds = time.monotonic() - self._started
 
     def abandon(self) -> None:
+        """Removes the temporary file unless committed (then a no-op)."""
         if self.output is not None:
             self.output.discard()
 
 
-# A settled slot: (file, batch, its future); batch None marks the end of the file.
-_Slot = tuple[_FileRun, Batch | None, "Future[_Done] | None"]
+# A waiting slot: (file, batch, its future); batch None marks the end of the file.
+# The future's result is None when the batch was skipped after an earlier failure.
+_Slot = tuple[_FileRun, Batch | None, "Future[_Done | None] | None"]
 
 
 class _Runner:
@@ -132,7 +148,7 @@ class _Runner:
         finished = False
         try:
             for run, batch in self._work(files, output_dir, runs):
-                future = pool.submit(self._process, run.report.input, batch) if batch is not None else None
+                future = pool.submit(self._process, run, batch) if batch is not None else None
                 pending.append((run, batch, future))
                 while len(pending) > self.window:
                     self._settle(*pending.popleft())
@@ -162,7 +178,7 @@ class _Runner:
             except TransformJobError as exc:
                 run.fail(exc)
             except OSError as exc:
-                run.fail(TransformJobError(source, None, None, f"cannot read or write: {exc}"))
+                run.fail(_io_error(source, exc))
             yield run, None
 
     def _batches(self, source: Path) -> Iterator[Batch]:
@@ -180,8 +196,17 @@ class _Runner:
             raise TransformJobError(source, record.index, record.index, str(exc)) from None
         return Record(record.index, filtered, source=record.raw if self.processor.joins else None)
 
-    def _process(self, source: Path, batch: Batch) -> _Done:
-        """Runs in a worker thread: invoke with retries, then assemble the bytes to write."""
+    def _process(self, run: _FileRun, batch: Batch) -> _Done | None:
+        """Runs in a worker thread: invoke with retries, then assemble the chunks to write."""
+        if run.stopped_by is not None:
+            return None
+        try:
+            return self._invoke(run.report.input, batch)
+        except TransformJobError as exc:
+            run.stopped_by = exc
+            raise
+
+    def _invoke(self, source: Path, batch: Batch) -> _Done:
         try:
             answer = invoke_with_retries(self.target, batch.body, content_type=self.job.content_type,
                                          accept=self.job.accept, config=self.job.model_client_config,
@@ -191,13 +216,20 @@ class _Runner:
         return _Done(self.assemble(source, batch, answer.content_type, answer.body), answer.attempts)
 
     @staticmethod
-    def _settle(run: _FileRun, batch: Batch | None, future: Future[_Done] | None) -> None:
+    def _settle(run: _FileRun, batch: Batch | None, future: Future[_Done | None] | None) -> None:
         if batch is None or future is None:
             run.finish()
         elif run.failed:
             future.cancel()  # a failed file's later batches are not written
         else:
             try:
-                run.write(batch, future.result())
+                done = future.result()
             except TransformJobError as exc:
                 run.fail(exc)
+                return
+            if done is None:
+                # Skipped because a batch that started at the same time failed: that is the reason.
+                assert run.stopped_by is not None
+                run.fail(run.stopped_by)
+            else:
+                run.write(batch, done)

@@ -68,15 +68,16 @@ class TransformJobError(TransformError):
         super().__init__(self._describe())
 
     @property
-    def record_range(self) -> str:
+    def record_range(self) -> str | None:
         if self.first_record is None:
-            return "before the first record"
+            return None
         if self.first_record == self.last_record:
             return f"record {self.first_record}"
         return f"records {self.first_record}..{self.last_record}"
 
     def _describe(self) -> str:
-        text = f"{self.input_file}, {self.record_range}: {self.reason}"
+        where = f"{self.input_file}, {self.record_range}" if self.record_range else str(self.input_file)
+        text = f"{where}: {self.reason}"
         if self.answer:
             text += f"; the container said: {clip(self.answer)}"
         return text

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypeVar
 
+from emulator.content_types import base_type
 from emulator.transform.errors import JobConfigError
 from emulator.transform.jsonpath import JsonPath, JsonPathError
 
@@ -60,10 +61,6 @@ class S3DataType(str, Enum):
 
 CSV_TYPE = "text/csv"
 JSON_TYPES = ("application/json", "application/jsonlines", "application/x-jsonlines")
-
-
-def base_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
 
 
 @dataclass(frozen=True)
@@ -133,10 +130,23 @@ class TransformJob:
     output_path: str | None = None
 
     def __post_init__(self) -> None:
+        self._coerce_enums()
         self._check_names()
         self._check_sizes()
         self._check_environment()
         self._check_data_processing()
+
+    def _coerce_enums(self) -> None:
+        """Accept SageMaker's strings ("Line") as well as the enums, e.g. from a YAML config."""
+        for name, enum, request_field in _ENUM_FIELDS:
+            value = getattr(self, name)
+            if value is None or isinstance(value, enum):
+                continue
+            try:
+                object.__setattr__(self, name, enum(value))
+            except ValueError:
+                raise JobConfigError(request_field, f"{value!r} is not valid.",
+                                     f"Use one of: {', '.join(member.value for member in enum)}.") from None
 
     def _check_names(self) -> None:
         if not _JOB_NAME.fullmatch(self.name):
@@ -194,27 +204,39 @@ class TransformJob:
         if self.split_type not in (SplitType.LINE, SplitType.NONE):
             raise JobConfigError("TransformInput.SplitType", f"{self.split_type.value} records are binary; "
                                  "DataProcessing works on JSON and CSV.", "Use SplitType Line or None.")
-        if CSV_TYPE in (base_type(self.content_type), base_type(self.accept)):
-            self._check_csv_processing()
+        input_csv = base_type(self.content_type) == CSV_TYPE
+        output_csv = base_type(self.accept) == CSV_TYPE
+        if input_csv or output_csv:
+            self._check_csv_processing(input_csv, output_csv)
 
-    def _check_csv_processing(self) -> None:
+    def _check_csv_processing(self, input_csv: bool, output_csv: bool) -> None:
         processing = self.data_processing
+        joins = processing.join_source is JoinSource.INPUT
         if self.split_type is not SplitType.LINE:
             raise JobConfigError("TransformInput.SplitType", "CSV DataProcessing works row by row.",
                                  "Set SplitType to Line.")
         if self.assemble_with is not AssembleWith.LINE:
             raise JobConfigError("TransformOutput.AssembleWith", "CSV DataProcessing writes one row per record.",
                                  "Set AssembleWith to Line.")
-        if processing.join_source is JoinSource.INPUT and base_type(self.accept) != base_type(self.content_type):
+        if input_csv and joins and not output_csv:
             raise JobConfigError("TransformOutput.Accept", f"a CSV join needs the output as CSV too, got "
                                  f"{self.accept!r}.", f"Set Accept to {self.content_type!r}.")
-        if base_type(self.content_type) == CSV_TYPE and processing.input_path().uses_names:
+        if input_csv and processing.input_path().uses_names:
             raise JobConfigError("DataProcessing.InputFilter", f"{processing.input_filter!r} selects members "
                                  "by name, but CSV rows are arrays.", "Select columns by index, e.g. $[1:].")
-        if processing.output_path().uses_names:
+        # OutputFilter sees the joined record (input's format) or else the output alone.
+        if (input_csv if joins else output_csv) and processing.output_path().uses_names:
             raise JobConfigError("DataProcessing.OutputFilter", f"{processing.output_filter!r} selects "
                                  "members by name, but CSV rows are arrays.", "Select columns by index, "
                                  "e.g. $[0,-1].")
+
+
+_ENUM_FIELDS: tuple[tuple[str, type[Enum], str], ...] = (
+    ("split_type", SplitType, "TransformInput.SplitType"),
+    ("batch_strategy", BatchStrategy, "BatchStrategy"),
+    ("assemble_with", AssembleWith, "TransformOutput.AssembleWith"),
+    ("input_data_type", S3DataType, "TransformInput.DataSource.S3DataSource.S3DataType"),
+)
 
 
 def is_data_type(content_type: str | None) -> bool:

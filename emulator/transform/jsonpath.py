@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 class JsonPathError(ValueError):
@@ -31,14 +31,14 @@ class _Wildcard:
 @dataclass(frozen=True)
 class _Indexes:
     """`[i]`, `[i,j]`, `[s:e]` or a mix with at most one range, e.g. `[0,5:]`."""
-    items: tuple[Union[int, tuple[int | None, int | None]], ...]
+    items: tuple[int | tuple[int | None, int | None], ...]
 
     @property
     def single(self) -> bool:
         return len(self.items) == 1 and isinstance(self.items[0], int)
 
 
-_Step = Union[_Key, _Keys, _Wildcard, _Indexes]
+_Step = _Key | _Keys | _Wildcard | _Indexes
 
 _NAME = re.compile(r"[^.\[\]*]+")
 _QUOTED = re.compile(r"""\s*(?:'([^']*)'|"([^"]*)")\s*""")
@@ -167,8 +167,8 @@ def _parse_names(text: str, pos: int) -> tuple[_Step, int]:
         pos += 1
 
 
-def _parse_indexes(text: str, content: str) -> tuple[Union[int, tuple[int | None, int | None]], ...]:
-    items: list[Union[int, tuple[int | None, int | None]]] = []
+def _parse_indexes(text: str, content: str) -> tuple[int | tuple[int | None, int | None], ...]:
+    items: list[int | tuple[int | None, int | None]] = []
     for part in content.split(","):
         if index := _INDEX.fullmatch(part):
             items.append(int(index.group(1)))

@@ -23,12 +23,15 @@ class OutputFile:
         self._temp = Path(temp)
         self._stream = os.fdopen(fd, "wb")
 
-    def write(self, data: bytes) -> None:
-        self._stream.write(data)
+    def write(self, chunks: list[bytes]) -> None:
+        self._stream.writelines(chunks)
 
     def commit(self) -> None:
         self._stream.close()
-        os.replace(self._temp, self.final)
+        try:
+            os.replace(self._temp, self.final)
+        finally:
+            self._temp.unlink(missing_ok=True)  # only still there if the rename failed
 
     def discard(self) -> None:
         """Also removes a `.out` left by an earlier run, which would otherwise pass for this run's."""
@@ -39,24 +42,25 @@ class OutputFile:
 
 
 class Assembler:
-    """Turns one batch's response into the bytes to write (AssembleWith, join, OutputFilter)."""
+    """Turns one batch's response into the chunks to write (AssembleWith, join, OutputFilter);
+    chunks rather than one bytes object, so that a response is never copied."""
 
     def __init__(self, assemble_with: AssembleWith, processor: RecordProcessor):
         self._line = assemble_with is AssembleWith.LINE
         self._processor = processor
 
-    def __call__(self, input_file: Path, batch: Batch, content_type: str | None, body: bytes) -> bytes:
+    def __call__(self, input_file: Path, batch: Batch, content_type: str | None, body: bytes) -> list[bytes]:
         if not self._processor.per_record:
             # A MultiRecord response's lines are already its records' outputs: end it with one newline.
-            return body + b"\n" if self._line and not body.endswith(b"\n") else body
+            return [body, b"\n"] if self._line and not body.endswith(b"\n") else [body]
         try:
             outputs = split_outputs(body, batch.count)
         except DataProcessingError as exc:
             raise TransformJobError(input_file, batch.first, batch.last, str(exc)) from None
         sources = batch.sources or (None,) * batch.count
         parts = [self._finish(input_file, batch.first + offset, source, output, content_type)
-                 for offset, (source, output) in enumerate(zip(sources, outputs))]
-        return b"".join(part + b"\n" for part in parts) if self._line else b"".join(parts)
+                 for offset, (source, output) in enumerate(zip(sources, outputs, strict=True))]
+        return [part + b"\n" for part in parts] if self._line else parts
 
     def _finish(self, input_file: Path, index: int, source: bytes | None, output: bytes,
                 content_type: str | None) -> bytes:

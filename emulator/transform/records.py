@@ -92,7 +92,8 @@ def _recordio(stream: BinaryIO, max_payload: int | None) -> Iterator[Record]:
     offset, index = 0, 0
     while header := stream.read(8):
         index += 1
-        parts, payload, padding = [], 0, 0
+        parts: list[bytes] = []
+        payload = padding = 0
         while True:
             if len(header) < 8:
                 raise RecordError(index, f"record {index} is truncated at byte {offset}: "

@@ -10,8 +10,9 @@ import json
 import math
 import os
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, NoReturn
+from typing import Any, NoReturn
 
 from flask import Flask, Response, request
 

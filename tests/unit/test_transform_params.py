@@ -51,7 +51,8 @@ def test_zero_payload_means_unbounded():
 
 
 def test_the_container_may_spell_the_strategy_like_the_api():
-    assert resolve_params(TransformJob(), {"BatchStrategy": "SingleRecord"}).batch_strategy is BatchStrategy.SINGLE_RECORD
+    params = resolve_params(TransformJob(), {"BatchStrategy": "SingleRecord"})
+    assert params.batch_strategy is BatchStrategy.SINGLE_RECORD
 
 
 def test_multi_record_needs_a_split_type():

@@ -44,7 +44,7 @@ def test_none_is_the_whole_file():
 
 def test_none_too_large_fails_without_reading_it_all():
     stream = MeteredStream(b"x" * 5_000_000)
-    with pytest.raises(RecordError, match="5,000,000 bytes.*1,000 bytes"):
+    with pytest.raises(RecordError, match=r"5,000,000 bytes.*1,000 bytes"):
         list(read_records(stream, SplitType.NONE, max_payload=1000))
     assert stream.largest <= 1 << 20
 
@@ -132,7 +132,7 @@ def test_tfrecord_framing_matches_the_published_format():
 
 
 def test_tfrecord_bad_length_checksum_points_at_the_split_type():
-    with pytest.raises(RecordError, match="bad TFRecord length checksum at byte 0.*Check SplitType"):
+    with pytest.raises(RecordError, match=r"bad TFRecord length checksum at byte 0.*Check SplitType"):
         read(b"0123456789abcdef\n", SplitType.TFRECORD)
 
 
