@@ -23,6 +23,8 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    # SIGTERM (a CI runner's cancel, `kill`) stops like Ctrl-C: every command cleans up what it started.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         return args.run(args)
     except EmulatorError as exc:
@@ -123,7 +125,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress)
-    signal.signal(signal.SIGTERM, _interrupt)  # SIGINT already raises KeyboardInterrupt
     try:
         print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
         emulator.start()
@@ -282,13 +283,16 @@ def _logs(args: argparse.Namespace) -> int:
         raise EmulatorError(f"no container of endpoint {args.endpoint}"
                             f"{' named ' + args.container if args.container else ''} runs; see `sagemaker-emulator ls`.")
     tail = args.tail if args.tail == "all" else int(args.tail)
+    if args.follow:
+        if len(containers) > 1:
+            names = ", ".join(c.labels.get(L.CONTAINER_HOSTNAME, c.name) for c in containers)
+            raise EmulatorError(f"--follow reads one container; pick one with --container ({names}).")
+        for chunk in backend.logs(containers[0].id, tail=tail, follow=True):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        return 0
     for container in containers:
         hostname = container.labels.get(L.CONTAINER_HOSTNAME, container.name)
-        if args.follow and len(containers) == 1:
-            for chunk in backend.logs(container.id, tail=tail, follow=True):
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-            continue
         print(f"==> {args.endpoint}/{hostname} ({container.name}) <==")
         sys.stdout.write(backend.logs(container.id, tail=tail).decode("utf-8", "replace"))
     return 0

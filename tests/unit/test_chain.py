@@ -1,0 +1,111 @@
+"""The serial and direct chain, and SageMaker's header rules, against tiny in-process HTTP servers."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from emulator.chain import Chain, InvocationFailed, Route
+from emulator.content_types import base_type, charset_warning, hop_headers
+
+
+class FakeContainer(BaseHTTPRequestHandler):
+    """Answers /invocations with what it received, as JSON, and a fixed status and content type."""
+    status = 200
+    content_type = "application/json"
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        seen = {"name": self.server.name, "content_type": self.headers.get("Content-Type"),
+                "accept": self.headers.get("Accept"), "body": body.decode()}
+        answer = json.dumps(seen).encode()
+        self.send_response(self.server.status)
+        self.send_header("Content-Type", self.server.content_type)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def containers():
+    servers = []
+
+    def start(name: str, status: int = 200, content_type: str = "application/json") -> Route:
+        server = ThreadingHTTPServer(("127.0.0.1", 0), FakeContainer)
+        server.name, server.status, server.content_type = name, status, content_type
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return Route(name, f"http://127.0.0.1:{server.server_address[1]}")
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def test_hop_headers_give_accept_only_to_the_last():
+    first = hop_headers(0, 3, content_type="text/csv", accept="application/json", custom_attributes="a", inference_id="i")
+    last = hop_headers(2, 3, content_type="text/csv", accept="application/json", custom_attributes=None, inference_id=None)
+    assert "Accept" not in first and first["X-Amzn-SageMaker-Custom-Attributes"] == "a"
+    assert last == {"Content-Type": "text/csv", "Accept": "application/json"}
+
+
+def test_charset_warning_only_for_parameters():
+    assert charset_warning("text/csv", "a", "b") is None
+    assert "b receives it verbatim" in charset_warning("text/csv; charset=utf-8", "a", "b")
+    assert base_type("Text/CSV; charset=utf-8") == "text/csv"
+
+
+def test_serial_chain_passes_each_response_on(containers):
+    chain = Chain("e", [containers("one", content_type="text/csv; charset=utf-8"), containers("two")])
+    result = chain.invoke(b"raw", content_type="text/plain", accept="application/json")
+    last = json.loads(result.body)
+    assert last["name"] == "two" and last["accept"] == "application/json"
+    assert last["content_type"] == "text/csv; charset=utf-8"  # verbatim, parameters included
+    assert json.loads(last["body"]) == {"name": "one", "content_type": "text/plain", "accept": None, "body": "raw"}
+    assert [hop.container for hop in result.hops] == ["one", "two"]
+    assert result.hops[1].warning and result.hops[0].bytes_in == 3
+
+
+def test_a_failing_second_container_is_a_model_error_naming_it(containers):
+    chain = Chain("e", [containers("one"), containers("two", status=415)])
+    with pytest.raises(InvocationFailed) as caught:
+        chain.invoke(b"x", content_type="text/plain")
+    error = caught.value.error
+    assert (error.code, error.status, error.original_status) == ("ModelError", 424, 415)
+    assert error.message.startswith("Received client error (415) from two with message")
+    assert [hop.status for hop in caught.value.hops] == [200, 415]
+
+
+def test_single_container_is_called_primary(containers):
+    with pytest.raises(InvocationFailed) as caught:
+        Chain("e", [containers("primary", status=503)]).invoke(b"x")
+    assert caught.value.error.message.startswith("Received server error (503) from primary")
+
+
+def test_unreachable_container_fails_at_once_with_its_name():
+    with pytest.raises(InvocationFailed) as caught:
+        Chain("e", [Route("gone", "http://127.0.0.1:9")]).invoke(b"x")
+    assert caught.value.error.original_status == 0 and "Container primary is not reachable" in caught.value.error.message
+
+
+def test_direct_mode_routes_by_hostname_and_validates(containers):
+    chain = Chain("e", [containers("a"), containers("b")], "Direct")
+    assert json.loads(chain.invoke(b"x", target_container_hostname="b").body)["name"] == "b"
+    for target, words in ((None, "must set TargetContainerHostname"), ("c", "not found")):
+        with pytest.raises(InvocationFailed, match=words) as caught:
+            chain.invoke(b"x", target_container_hostname=target)
+        assert caught.value.error.code == "ValidationError"
+
+
+def test_payload_limits_between_containers(containers):
+    chain = Chain("e", [containers("one"), containers("two")], max_payload=50)
+    with pytest.raises(InvocationFailed, match="request payload from one to two is"):
+        chain.invoke(b"x" * 40)
+    with pytest.raises(InvocationFailed, match="exceeds the maximum of 50 bytes"):
+        chain.invoke(b"x" * 51)
