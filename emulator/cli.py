@@ -64,11 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke.set_defaults(run=_invoke)
 
     batch = commands.add_parser("transform", help="run a batch transform job on a pipeline (or one image)")
-    model = batch.add_mutually_exclusive_group(required=True)
-    model.add_argument("--definition", type=Path, help="pipeline definition holding the model")
-    model.add_argument("--image", help="a single image instead of a definition")
-    batch.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
-    batch.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    _add_model_options(batch)
     batch.add_argument("--input", type=Path, required=True, help="input file, or folder of files")
     batch.add_argument("--output", type=Path, required=True, help="folder for the <input name>.out files")
     for flag, choices in (("--content-type", None), ("--accept", None), ("--split-type", ["None", "Line", "RecordIO", "TFRecord"]),
@@ -77,20 +73,14 @@ def _parser() -> argparse.ArgumentParser:
         batch.add_argument(flag, choices=choices)
     for flag in ("--max-payload-mb", "--max-concurrent-transforms", "--timeout", "--max-retries"):
         batch.add_argument(flag, type=int)
-    batch.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
     batch.set_defaults(run=_transform)
 
     parity = commands.add_parser("parity", help="check that real-time answers equal the batch transform's, record by record")
-    model = parity.add_mutually_exclusive_group(required=True)
-    model.add_argument("--definition", type=Path, help="pipeline definition holding the preprocessing model")
-    model.add_argument("--image", help="the preprocessing image")
-    parity.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
-    parity.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    _add_model_options(parity)
     parity.add_argument("--data", type=Path, required=True, help="records, one per line")
     parity.add_argument("--content-type", default="text/csv")
     parity.add_argument("--accept", default="text/csv")
     parity.add_argument("--tolerance", type=float, default=1e-9, help="relative tolerance on floats (default 1e-9)")
-    parity.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
     parity.set_defaults(run=_parity)
 
     listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
@@ -107,6 +97,16 @@ def _parser() -> argparse.ArgumentParser:
     prune.add_argument("--dead-only", action="store_true", help="only those whose emulator process has died")
     prune.set_defaults(run=_prune)
     return parser
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The model of `transform` and `parity`: an endpoint of a definition, or a single image."""
+    model = parser.add_mutually_exclusive_group(required=True)
+    model.add_argument("--definition", type=Path, help="pipeline definition holding the model")
+    model.add_argument("--image", help="a single image instead of a definition")
+    parser.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
+    parser.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    parser.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
 
 
 def _add_start_options(parser: argparse.ArgumentParser) -> None:
