@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import shutil
 import tarfile
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from emulator.errors import ArtifactError
@@ -64,55 +66,86 @@ def _extract_checked(archive: Path, dest: Path, max_bytes: int) -> None:
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = _checked_members(tar, archive, max_bytes)
-            # The "data" filter re-checks what we checked, as a second guard.
+            # The "data" filter re-checks what we checked, as a second guard, and on disk: it also
+            # sees a path that leaves the folder through a link unpacked before it.
             tar.extractall(dest, members=members, filter="data")
     except ArtifactError:
         raise
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except tarfile.FilterError as exc:
+        raise _unsafe(archive, str(exc)) from None
+    except (tarfile.TarError, EOFError, OSError, ValueError, KeyError) as exc:  # KeyError: a link to a missing member
         raise ArtifactError(f"{archive} is not a readable tar archive ({exc}). "
                             "Fix: pack the model with `tar -czf model.tar.gz -C model_dir .`.") from None
 
 
 def _checked_members(tar: tarfile.TarFile, archive: Path, max_bytes: int) -> list[tarfile.TarInfo]:
-    members, total = [], 0
+    members: list[tarfile.TarInfo] = []
+    seen = _Seen()
+    total = 0
     for member in tar:
         if len(members) >= MAX_MEMBERS:
             raise ArtifactError(f"{archive} holds more than {MAX_MEMBERS} files. Fix: pack fewer, larger files.")
-        _check_member(member, archive)
+        _check_member(member, archive, seen)
         total += member.size
         if total > max_bytes:
             raise ArtifactError(f"{archive} unpacks to more than {max_bytes} bytes (a tar bomb?). "
                                 "Fix: check the archive, or raise the limit (max_unpacked_bytes).")
+        seen.add(member)
         members.append(member)
     return members
 
 
-def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
-    name = member.name
-    def refuse(reason: str) -> ArtifactError:
-        return ArtifactError(f"{archive}: member {name!r} {reason}; nothing was unpacked. "
-                             "Fix: pack the model with relative paths only, e.g. `tar -czf model.tar.gz -C model_dir .`.")
-    if not _stays_inside(name):
-        raise refuse("would be written outside the model folder")
+@dataclass
+class _Seen:
+    """What the members so far put on disk, by normalized name."""
+    files: set[str] = field(default_factory=set)
+    folders: set[str] = field(default_factory=set)  # also those made implicitly, as parents
+
+    def add(self, member: tarfile.TarInfo) -> None:
+        name = posixpath.normpath(member.name)
+        if member.isfile():
+            self.files.add(name)
+        if member.isdir():
+            self.folders.add(name)
+        self.folders.update(str(parent) for parent in PurePosixPath(name).parents)
+
+
+def _check_member(member: tarfile.TarInfo, archive: Path, seen: _Seen) -> None:
+    name, link = member.name, member.linkname
+    depth = _depth(name)
+    if depth is None or (depth == 0 and not member.isdir()):
+        raise _unsafe(archive, f"member {name!r} would be written outside the model folder")
+    if not member.isdir() and (name.endswith(("/", "/.", "/..")) or posixpath.normpath(name) in seen.folders):
+        # tarfile cannot put a file or link there; for a link it then copies the link's target instead,
+        # which can be the link itself: endless recursion.
+        raise _unsafe(archive, f"member {name!r} would take the place of a folder")
     if member.issym() or member.islnk():
-        link = member.linkname
         base = PurePosixPath(name).parent if member.issym() else PurePosixPath(".")
-        if PurePosixPath(link).is_absolute() or not _stays_inside(str(base / link)):
-            raise refuse(f"is a link to {link!r}, outside the model folder")
-    elif not (member.isfile() or member.isdir()):
-        raise refuse("is a device, FIFO or other special file")
+        if _depth(str(base / link)) is None:
+            raise _unsafe(archive, f"member {name!r} is a link to {link!r}, outside the model folder")
+    if member.islnk() and posixpath.normpath(link) not in seen.files:
+        # tar writes hard links to earlier files only; tarfile recurses without end on others (to itself, to a link).
+        raise _unsafe(archive, f"member {name!r} is a hard link to {link!r}, which is not an earlier file of the archive")
+    if not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+        raise _unsafe(archive, f"member {name!r} is a device, FIFO or other special file")
 
 
-def _stays_inside(relative: str) -> bool:
-    path = PurePosixPath(relative)
+def _unsafe(archive: Path, detail: str) -> ArtifactError:
+    return ArtifactError(f"{archive}: {detail}; nothing was unpacked. "
+                         "Fix: pack the model with relative paths only, e.g. `tar -czf model.tar.gz -C model_dir .`.")
+
+
+def _depth(relative: str) -> int | None:
+    """How many folders below the model folder a path ends; None when it is absolute or climbs above it."""
+    path = PurePosixPath(relative)  # drops "." parts
     if path.is_absolute():
-        return False
+        return None
     depth = 0
     for part in path.parts:
-        depth += -1 if part == ".." else (0 if part == "." else 1)
+        depth += -1 if part == ".." else 1
         if depth < 0:
-            return False
-    return True
+            return None
+    return depth
 
 
 def _download_s3(url: str) -> Path:

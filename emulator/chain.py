@@ -126,9 +126,7 @@ class Chain:
         name = "primary" if self._single else route.hostname
         started = time.perf_counter()
         try:
-            response = self._pool.request(
-                "POST", route.url + "/invocations", body=body, headers=headers,
-                timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=self.timeout), retries=False)
+            response = self._post(route.url + "/invocations", body, headers)
         except urllib3.exceptions.ReadTimeoutError:
             hop.ms = _ms_since(started)
             raise self._model_error(0, name, f"{TIMED_OUT} while waiting for a response from container "
@@ -149,6 +147,16 @@ class Chain:
                                     server=response.status >= 500)
         return response.data, hop.content_type_out, response.headers.get("X-Amzn-SageMaker-Custom-Attributes")
 
+    def _post(self, url: str, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=self.timeout)
+        try:
+            return self._pool.request("POST", url, body=body, headers=headers, timeout=timeout, retries=False)
+        except urllib3.exceptions.ProtocolError:
+            # A kept-alive connection that the container closed as it went idle fails before the request
+            # is read. One more try, on another connection, tells that race from a container that is gone
+            # (which refuses the new connection at once).
+            return self._pool.request("POST", url, body=body, headers=headers, timeout=timeout, retries=False)
+
     def _model_error(self, status: int, name: str, message: str, *, server: bool) -> ModelError:
         kind = "server" if server else "client"
         return ModelError(
@@ -162,6 +170,10 @@ def _ms_since(started: float) -> float:
 
 
 def _reason(exc: Exception) -> str:
+    if isinstance(exc, urllib3.exceptions.ProtocolError):
+        return "it closed the connection without answering"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "nothing accepts connections on its port"
     reason = getattr(exc, "reason", None) or exc
     return " ".join(str(reason).split())[:200]
 

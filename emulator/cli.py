@@ -12,6 +12,7 @@ from typing import Any
 
 import urllib3
 
+from contract_tests.cli import add_parser as add_check_parser
 from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, InvocationFailed
 from emulator.errors import EmulatorError
@@ -82,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     parity.add_argument("--accept", default="text/csv")
     parity.add_argument("--tolerance", type=float, default=1e-9, help="relative tolerance on floats (default 1e-9)")
     parity.set_defaults(run=_parity)
+
+    add_check_parser(commands)
 
     listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
     listing.set_defaults(run=_list)

@@ -20,9 +20,9 @@ from emulator.errors import DefinitionError
 MAX_CONTAINERS = 15
 MAX_ENV_ENTRIES = 100
 MAX_ENV_BYTES = 1024
-ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-HOSTNAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-ENV_KEY = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+MAX_NAME = 63
+NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")  # endpoint names and container hostnames alike
+ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 MIN_STARTUP_TIMEOUT, MAX_STARTUP_TIMEOUT = 60, 3600
 
 MODEL_FIELDS = {
@@ -56,6 +56,11 @@ class EndpointDefinition:
         return len(self.containers) > 1
 
 
+def is_valid_name(name: str) -> bool:
+    """1-63 letters, digits and hyphens, starting and ending with a letter or digit (fullmatch: no trailing newline)."""
+    return len(name) <= MAX_NAME and NAME.fullmatch(name) is not None
+
+
 def load_file(path: str | Path) -> list[EndpointDefinition]:
     """Read a YAML or JSON definition file into its endpoints."""
     path = Path(path)
@@ -75,8 +80,8 @@ def _parse_text(text: str, source: str) -> Any:
         if source.endswith(".json"):
             return json.loads(text)
         return yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        detail = " ".join(str(exc).split())
+    except (ValueError, yaml.YAMLError) as exc:  # ValueError also: YAML's `2001-13-45`, integers over 4300 digits
+        detail = " ".join(str(exc).split())[:500]
         raise DefinitionError(source, "", f"it is not valid YAML/JSON ({detail}).", "correct the syntax at the position shown.") from None
     except RecursionError:
         raise DefinitionError(source, "", "it is nested too deeply to read.", "write a plain CreateModel document.") from None
@@ -90,7 +95,7 @@ def parse(document: Any, *, source: str = "<dict>", base_dir: Path | None = None
         raise DefinitionError(source, "", f"the top level is {_kind(document)}, not a mapping.",
                               "write a CreateModel request (PrimaryContainer or Containers) or an `Endpoints:` mapping of them.")
     if "Endpoints" in document:
-        extra = sorted(set(document) - {"Endpoints"})
+        extra = sorted(str(key) for key in document if key != "Endpoints")
         if extra:
             raise DefinitionError(source, extra[0], "is not allowed beside `Endpoints`.",
                                   "move it inside one endpoint's definition, or remove it.")
@@ -107,9 +112,9 @@ def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> 
     def at(field_name: str) -> str:
         return f"{where}.{field_name}" if where else field_name
 
-    if not ENDPOINT_NAME.match(name):
+    if not is_valid_name(name):
         raise DefinitionError(source, where or "ModelName", f"{name!r} is not a valid endpoint name.",
-                              "use 1-63 letters, digits and single hyphens, starting and ending with a letter or digit.")
+                              "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit.")
     if not isinstance(body, dict):
         raise DefinitionError(source, where or "<top>", f"is {_kind(body)}, not a CreateModel mapping.",
                               "give PrimaryContainer or Containers.")
@@ -150,9 +155,9 @@ def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> 
 
 
 def _containers(raw: list[Any], paths: list[str], source: str, base_dir: Path, single: bool) -> list[ContainerDefinition]:
-    named = ["ContainerHostname" in c for c in raw if isinstance(c, dict)]
-    if any(named) and not all(named):
-        first_missing = paths[named.index(False)]
+    named = {where: "ContainerHostname" in c for c, where in zip(raw, paths) if isinstance(c, dict)}
+    if any(named.values()) and not all(named.values()):
+        first_missing = next(where for where, has_name in named.items() if not has_name)
         raise DefinitionError(source, f"{first_missing}.ContainerHostname",
                               "is missing, but other containers set theirs; SageMaker needs it on all containers or none.",
                               "set ContainerHostname on every container, or remove it from all.")
@@ -183,9 +188,9 @@ def _container(item: Any, where: str, source: str, base_dir: Path, default_host:
         raise DefinitionError(source, f"{where}.Mode", f"{item['Mode']!r} is not supported by the emulator.",
                               "use SingleModel (multi-model endpoints are not emulated).")
     hostname = item.get("ContainerHostname", default_host)
-    if not isinstance(hostname, str) or not HOSTNAME.match(hostname):
+    if not isinstance(hostname, str) or not is_valid_name(hostname):
         raise DefinitionError(source, f"{where}.ContainerHostname", f"{hostname!r} is not a valid hostname.",
-                              "use 1-63 letters, digits and single hyphens.")
+                              "use 1-63 letters, digits and hyphens.")
     environment = _environment(item.get("Environment", {}), f"{where}.Environment", source)
     model_data = _model_data(item.get("ModelDataUrl"), f"{where}.ModelDataUrl", source, base_dir)
     return ContainerDefinition(image=image.strip(), hostname=hostname, model_data=model_data, environment=environment)
@@ -202,7 +207,7 @@ def _environment(env: Any, where: str, source: str) -> dict[str, str]:
     result: dict[str, str] = {}
     for key, value in env.items():
         key = str(key)
-        if not ENV_KEY.match(key) or len(key.encode()) > MAX_ENV_BYTES:
+        if not ENV_KEY.fullmatch(key) or len(key.encode()) > MAX_ENV_BYTES:
             raise DefinitionError(source, f"{where}.{key}", "is not a valid variable name.",
                                   f"use letters, digits and underscores, not starting with a digit, at most {MAX_ENV_BYTES} bytes.")
         if isinstance(value, (dict, list)) or value is None:
@@ -234,7 +239,16 @@ def _model_data(url: Any, where: str, source: str, base_dir: Path) -> str | None
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
         raise DefinitionError(source, where, f"{url!r} uses a scheme the emulator cannot read.",
                               "give a local path, file://..., or s3://... .")
-    path = Path(url.removeprefix("file://")).expanduser()
+    try:
+        return _local_model_data(Path(url.removeprefix("file://")), where, source, base_dir)
+    except (OSError, RuntimeError, ValueError) as exc:  # a name too long, an unknown `~user`, a NUL byte...
+        shown = url if len(url) <= 80 else f"{url[:80]}..."
+        raise DefinitionError(source, where, f"{shown!r} is not a usable path ({getattr(exc, 'strerror', None) or exc}).",
+                              "give the path of the model.tar.gz or of the model folder.") from None
+
+
+def _local_model_data(path: Path, where: str, source: str, base_dir: Path) -> str:
+    path = path.expanduser()
     if not path.is_absolute():
         path = base_dir / path
     if not path.exists():

@@ -24,8 +24,10 @@ class ContainerSpec:
     environment: dict[str, str]
     labels: dict[str, str]
     model_folder: Path | None = None
-    network: str | None = None  # an isolated (internal) network; None = the default bridge
+    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.isolation)
     command: tuple[str, ...] = ("serve",)
+    model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
+    extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,6 @@ class ContainerInfo:
 class ContainerState:
     status: str  # created | running | restarting | exited | dead | removed
     exit_code: int | None
-    restart_count: int = 0
 
 
 class DockerBackend:
@@ -82,39 +83,49 @@ class DockerBackend:
         return dict(found.labels or {})
 
     # -- containers ---------------------------------------------------------------------------------------------
-    def run(self, spec: ContainerSpec) -> tuple[str, str]:
-        """Start a container; returns (id, URL to reach its server from this host)."""
+    def run(self, spec: ContainerSpec) -> tuple[str, str | None]:
+        """Start a container; returns (id, URL to reach its server from this host).
+
+        An isolated container has no URL (None): only its network namespace reaches it (emulator.isolation).
+        """
         from docker.errors import APIError  # noqa: PLC0415
 
-        volumes = {str(spec.model_folder): {"bind": MODEL_MOUNT, "mode": "ro"}} if spec.model_folder else {}
+        mode = "ro" if spec.model_read_only else "rw"
+        volumes = {str(spec.model_folder): {"bind": MODEL_MOUNT, "mode": mode}} if spec.model_folder else {}
         common: dict[str, Any] = dict(
             image=spec.image, command=list(spec.command), name=spec.name, detach=True,
             environment=spec.environment, labels=spec.labels, volumes=volumes,
             # What SageMaker never grants: keep containers unprivileged and away from the host.
             privileged=False, cap_add=[], security_opt=["no-new-privileges"], init=False,
         )
-        if spec.network:
-            container = self.client.containers.run(network=spec.network, **common)
-            return container.id, f"http://{self._address_on(container.id, spec.network)}:{spec.container_port}"
+        if spec.network_isolated:
+            # Not a Docker `internal` network: from one, the gateway address still reaches every host port.
+            try:
+                return self.client.containers.run(network_mode="none", **common).id, None
+            except APIError as exc:
+                self.remove_by_name(spec.name)
+                raise _refused(spec, exc) from None
         for attempt in range(PORT_RETRIES):
             # A fixed host port (not Docker's random one) stays the same when the container restarts.
             host_port = free_port()
             try:
                 container = self.client.containers.run(
-                    ports={f"{spec.container_port}/tcp": ("127.0.0.1", host_port)},
+                    ports={f"{spec.container_port}/tcp": ("127.0.0.1", host_port),
+                           **{f"{port}/tcp": ("127.0.0.1", None) for port in spec.extra_ports}},
                     **{**common, "labels": {**spec.labels, L.HOST_PORT: str(host_port)}})
                 return container.id, f"http://127.0.0.1:{host_port}"
             except APIError as exc:
                 self.remove_by_name(spec.name)
                 if "port is already allocated" not in str(exc) and "address already in use" not in str(exc):
-                    raise EmulatorError(f"Docker refused to start {spec.name} from {spec.image}: {exc.explanation or exc}") from None
+                    raise _refused(spec, exc) from None
                 if attempt == PORT_RETRIES - 1:
                     raise EmulatorError(f"no free port on 127.0.0.1 for {spec.name} after {PORT_RETRIES} tries: {exc}") from None
         raise AssertionError("unreachable")
 
-    def _address_on(self, container_id: str, network: str) -> str:
-        container = self.client.containers.get(container_id)
-        return container.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+    def published_url(self, container_id: str, container_port: int) -> str:
+        """The URL from this host of a port published by `extra_ports`."""
+        ports = self.client.api.inspect_container(container_id)["NetworkSettings"]["Ports"]
+        return f"http://127.0.0.1:{ports[f'{container_port}/tcp'][0]['HostPort']}"
 
     def state(self, container_id: str) -> ContainerState:
         from docker.errors import NotFound  # noqa: PLC0415
@@ -126,10 +137,15 @@ class DockerBackend:
         state = attrs["State"]
         status = "restarting" if state.get("Restarting") else state["Status"]
         exit_code = None if status in ("running", "created") else state.get("ExitCode")
-        return ContainerState(status, exit_code, attrs.get("RestartCount", 0))
+        return ContainerState(status, exit_code)
 
-    def set_restart_policy(self, container_id: str, policy: str) -> None:
-        self.client.api.update_container(container_id, restart_policy={"Name": policy, "MaximumRetryCount": 0})
+    def start(self, container_id: str) -> None:
+        """`docker start` an exited container again: same name, same published host port."""
+        self.client.api.start(container_id)
+
+    def network_namespace(self, container_id: str) -> str:
+        """The path of a running container's network namespace on the engine's host (changes at each start)."""
+        return self.client.api.inspect_container(container_id)["NetworkSettings"]["SandboxKey"]
 
     def logs(self, container_id: str, tail: int | str = "all", follow: bool = False) -> Any:
         from docker.errors import NotFound  # noqa: PLC0415
@@ -138,6 +154,11 @@ class DockerBackend:
             return self.client.api.logs(container_id, tail=tail, follow=follow, stream=follow)
         except NotFound:
             return iter(()) if follow else b""
+
+    def stop(self, container_id: str, timeout: int) -> ContainerState:
+        """`docker stop`: SIGTERM, then SIGKILL after `timeout` seconds; the state it ends in (exit 137: killed)."""
+        self.client.api.stop(container_id, timeout=timeout)
+        return self.state(container_id)
 
     def remove(self, container_id: str, timeout: int = 10) -> None:
         """Stop (SIGTERM, then SIGKILL after `timeout`) and remove; a container already gone is fine."""
@@ -166,11 +187,6 @@ class DockerBackend:
         return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}) for c in found]
 
     # -- networks -----------------------------------------------------------------------------------------------
-    def create_isolated_network(self, name: str, labels: dict[str, str]) -> str:
-        """A network with no route out: SageMaker's EnableNetworkIsolation."""
-        network = self.client.networks.create(name, driver="bridge", internal=True, labels=labels)
-        return network.name
-
     def remove_network(self, name: str) -> None:
         from docker.errors import NotFound  # noqa: PLC0415
 
@@ -182,6 +198,10 @@ class DockerBackend:
     def list_managed_networks(self, **label_filters: str) -> list[tuple[str, dict[str, str]]]:
         wanted = [f"{L.MANAGED}=true"] + [f"{key}={value}" for key, value in label_filters.items()]
         return [(n["Name"], n.get("Labels") or {}) for n in self.client.api.networks(filters={"label": wanted})]
+
+
+def _refused(spec: ContainerSpec, exc: Exception) -> EmulatorError:
+    return EmulatorError(f"Docker refused to start {spec.name} from {spec.image}: {getattr(exc, 'explanation', None) or exc}")
 
 
 def free_port() -> int:

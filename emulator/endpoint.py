@@ -20,7 +20,9 @@ from emulator.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.docker_backend import BIND_TO_PORT_LABEL, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
+from emulator.isolation import NamespaceRelay
 from emulator.parallel import map_in_threads
+from emulator.supervisor import Supervisor
 
 DEFAULT_STARTUP_TIMEOUT = 240.0
 PING_INTERVAL = 0.05
@@ -39,6 +41,7 @@ class RunningContainer:
     name: str
     id: str = ""
     url: str = ""
+    relay: NamespaceRelay | None = None  # only with EnableNetworkIsolation
 
     @property
     def hostname(self) -> str:
@@ -56,7 +59,7 @@ class Endpoint:
         self._suffix = uuid.uuid4().hex[:8]
         self.containers = [RunningContainer(c, _container_name(definition.name, c.hostname, self._suffix))
                            for c in definition.containers]
-        self.network: str | None = None
+        self._supervisor: Supervisor | None = None
         self._abort = threading.Event()  # one container failed: the others stop waiting at once
         self._lock = threading.Lock()
 
@@ -73,18 +76,15 @@ class Endpoint:
         """Start every container in parallel and wait for all pings; on any failure remove them all."""
         try:
             folders = self._prepare()
-            if self.definition.network_isolation:
-                self.network = self.backend.create_isolated_network(
-                    f"sme-{self.name}-{self._suffix}", self._labels(None))
             results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, folders))
             failures = [failure for failure in results if failure and failure is not CANCELLED]
             if failures:
                 raise StartupError(self._failure_report(failures))
             if CANCELLED in results:
                 raise StartupError(f"Endpoint {self.name}: startup was interrupted; its containers were removed.")
-            for container in self.containers:
-                # SageMaker replaces a failed instance: restart a container that dies after a healthy start.
-                self.backend.set_restart_policy(container.id, "on-failure")
+            # SageMaker replaces a failed instance: a container that stops after a healthy start is started again.
+            self._supervisor = Supervisor(self.backend, {c.hostname: c.id for c in self.containers},
+                                          lambda message: self._progress(f"{self.name}/{message}")).start()
         except BaseException:
             self.stop()
             raise
@@ -116,11 +116,13 @@ class Endpoint:
             environment.update(SAGEMAKER_BIND_TO_PORT=str(port), SAGEMAKER_SAFE_PORT_RANGE=SAFE_PORT_RANGE)
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=port,
                              environment=environment, labels=self._labels(container.hostname),
-                             model_folder=folder, network=self.network)
+                             model_folder=folder, network_isolated=self.definition.network_isolation)
         if self._abort.is_set():
             return CANCELLED
         try:
             container.id, container.url = self.backend.run(spec)
+            if spec.network_isolated:
+                container.url = self._relay(container, port)
         except EmulatorError as exc:
             self._abort.set()
             return f"{container.hostname} ({spec.image}): {exc}"
@@ -132,6 +134,11 @@ class Endpoint:
         if failure and failure is not CANCELLED:
             self._abort.set()
         return failure
+
+    def _relay(self, container: RunningContainer, port: int) -> str:
+        container.relay = NamespaceRelay(lambda: self.backend.network_namespace(container.id), port)
+        container.relay.check()
+        return container.relay.start().url
 
     def _wait_healthy(self, container: RunningContainer) -> str | None:
         started = time.monotonic()
@@ -154,7 +161,7 @@ class Endpoint:
         text = self.backend.logs(container.id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
         if not text:
             return " It printed nothing."
-        return f" Its last log lines:\n    " + "\n    ".join(text.splitlines()[-LOG_LINES:])
+        return " Its last log lines:\n    " + "\n    ".join(text.splitlines()[-LOG_LINES:])
 
     def _failure_report(self, failures: list[str]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
@@ -162,11 +169,8 @@ class Endpoint:
                 f"as SageMaker fails CreateEndpoint when any container fails its pings. All its containers were "
                 f"removed.\n{listing}\nFix: run the image by hand (`docker run IMAGE serve`) and read its logs.")
 
-    def _labels(self, hostname: str | None) -> dict[str, str]:
-        found = {**L.owner_labels(), L.ENDPOINT: self.name}
-        if hostname:
-            found[L.CONTAINER_HOSTNAME] = hostname
-        return found
+    def _labels(self, hostname: str) -> dict[str, str]:
+        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname}
 
     # -- run time -----------------------------------------------------------------------------------------------
     def health(self) -> dict[str, dict]:
@@ -174,19 +178,23 @@ class Endpoint:
         report = {}
         for container in self.containers:
             state = self.backend.state(container.id)
-            report[container.hostname] = {"status": state.status, "restarts": state.restart_count,
+            restarts = self._supervisor.restarts(container.hostname) if self._supervisor else 0
+            report[container.hostname] = {"status": state.status, "restarts": restarts,
                                           "healthy": state.status == "running" and pings(container.url)}
         return report
 
     # -- stop ---------------------------------------------------------------------------------------------------
     def stop(self, timeout: int = 10) -> None:
-        """Remove every container and the network; calling it again is harmless."""
+        """Remove every container (and relay); calling it again is harmless."""
         self._abort.set()
         with self._lock:
+            if self._supervisor:
+                self._supervisor.stop()  # first, so it does not start what is being removed
             ids = [c.id or c.name for c in self.containers]
             map_in_threads(lambda cid: self.backend.remove(cid, timeout=timeout), ids)
-            if self.network:
-                self.backend.remove_network(self.network)
+            for container in self.containers:
+                if container.relay:
+                    container.relay.stop()
 
 
 def _container_name(endpoint: str, hostname: str, suffix: str) -> str:

@@ -19,12 +19,15 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
+from contract_tests.options import add_options
+
 if TYPE_CHECKING:
     from emulator.api import Emulator
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("sagemaker-emulator", "SageMaker endpoint emulator")
+    add_options(group)  # the contract suite's --sagemaker-image, --sagemaker-sample, ..., --sagemaker-startup-timeout
     group.addoption("--sagemaker-pipeline", metavar="FILE",
                     help="pipeline definition started by the `sagemaker_pipeline` fixture")
     group.addoption("--sagemaker-docker-host", metavar="URL", help="Docker engine to use (default: DOCKER_HOST or the local socket)")

@@ -6,18 +6,20 @@ AWS routes are under /endpoints/; the emulator's own introspection routes live u
 from __future__ import annotations
 
 import json
+import re
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain, InvocationFailed, InvocationResult
 from emulator.container_http import pings
-from emulator.definition import ENDPOINT_NAME
+from emulator.definition import is_valid_name
 from emulator.front import routes_state
 from emulator.front.routes_state import EndpointRoutes
 from emulator.wire_errors import ServiceError, ValidationError, endpoint_not_found
 
 TRACE_HEADER = "X-Emulator-Trace"
+VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
 VARIANT = "AllTraffic"
 HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint API reference
     "X-Amzn-SageMaker-Custom-Attributes": (0, 1024),
@@ -32,11 +34,13 @@ HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint A
 
 def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
     app = Flask("sagemaker-emulator")
-    # One byte over the limit is enough to know the body is too large.
-    app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES
+    # One byte over the limit is enough to know the body is too large: a chunked body (no Content-Length)
+    # is cut there, a declared one refused before it is read.
+    app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES + 1
     chains: dict[str, Chain] = {e.name: e.chain() for e in (endpoints if endpoints is not None else routes_state.from_environment())}
 
-    @app.post("/endpoints/<name>/invocations")
+    # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
+    @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         try:
             result = _invoke(_chain_for(chains, name))
@@ -82,7 +86,7 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_: RequestEntityTooLarge) -> Response:
-        return service_error(ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes."))
+        return service_error(_payload_too_large())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -93,8 +97,12 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
     return app
 
 
+def _payload_too_large() -> ValidationError:
+    return ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes.")
+
+
 def _chain_for(chains: dict[str, Chain], name: str) -> Chain:
-    if not ENDPOINT_NAME.match(name):
+    if not is_valid_name(name):
         raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
                               "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
     chain = chains.get(name)
@@ -111,9 +119,12 @@ def _invoke(chain: Chain, capture_bodies: bool = False) -> InvocationResult:
             raise ValidationError(f"1 validation error detected: Value at '{header}' failed to satisfy constraint: "
                                   f"Member must have length between {low} and {high}.")
     custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")
-    if custom is not None and not custom.isascii():
+    if custom is not None and not VISIBLE_ASCII.fullmatch(custom):
         raise ValidationError("CustomAttributes must be visible US-ASCII characters (at most 1024).")
+    body = request.get_data(cache=False)
+    if len(body) > MAX_PAYLOAD_BYTES:
+        raise _payload_too_large()
     return chain.invoke(
-        request.get_data(cache=False), content_type=headers.get("Content-Type"), accept=headers.get("Accept"),
+        body, content_type=headers.get("Content-Type"), accept=headers.get("Accept"),
         custom_attributes=custom, target_container_hostname=headers.get("X-Amzn-SageMaker-Target-Container-Hostname"),
         inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"), capture_bodies=capture_bodies)

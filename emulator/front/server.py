@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import ipaddress
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -16,12 +14,15 @@ import urllib3
 
 from emulator.errors import EmulatorError
 from emulator.front import routes_state
+from emulator.front.lifeline import LIFELINE_ENV
 from emulator.front.routes_state import EndpointRoutes
 
 START_TIMEOUT = 30.0
 # Above the 60 s invocation limit, so gunicorn never kills a worker that waits on a slow container.
 WORKER_TIMEOUT = 120
-PR_SET_PDEATHSIG = 1
+# gunicorn's default (8190) would answer a long header with an HTML page; up to this size the app
+# answers with a SageMaker ValidationError naming the header.
+MAX_HEADER_BYTES = 65536
 
 
 class FrontServer:
@@ -30,6 +31,7 @@ class FrontServer:
         self.endpoints, self.host, self.port = endpoints, host, port
         self.workers, self.threads = workers, threads
         self._process: subprocess.Popen | None = None
+        self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
 
     @property
     def url(self) -> str:
@@ -45,12 +47,15 @@ class FrontServer:
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
                    "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
                    "--timeout", str(WORKER_TIMEOUT), "--graceful-timeout", "5", "--keep-alive", "75",
+                   "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
-        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(self.endpoints)}
+        lifeline, self._lifeline = os.pipe()
+        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(self.endpoints),
+                       LIFELINE_ENV: str(lifeline)}
         # A socket we bound ourselves: the port is known at once and no other process can take it.
-        self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno()],
-                                         stdin=subprocess.DEVNULL, start_new_session=True,
-                                         preexec_fn=_die_with_parent)
+        self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno(), lifeline],
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        os.close(lifeline)
         listener.close()
         self._wait_ready()
         return self
@@ -60,8 +65,9 @@ class FrontServer:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise EmulatorError(f"the front server (gunicorn) exited with code {self._process.returncode} at start; "
-                                    "its output is above.")
+                code = self._process.returncode
+                self.stop()
+                raise EmulatorError(f"the front server (gunicorn) exited with code {code} at start; its output is above.")
             try:
                 if pool.request("GET", self.url + "/ping", timeout=1.0).status == 200:
                     return
@@ -73,23 +79,16 @@ class FrontServer:
 
     def stop(self) -> None:
         process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _die_with_parent() -> None:
-    """In the child: get SIGTERM when the thread that started us dies, even by SIGKILL (Linux only),
-    so a killed emulator leaves no front server holding its port."""
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: `sagemaker-emulator prune` and the next run still clean up containers
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        lifeline, self._lifeline = self._lifeline, None
+        if lifeline is not None:
+            os.close(lifeline)
 
 
 def _listen(host: str, port: int) -> socket.socket:

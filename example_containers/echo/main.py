@@ -7,6 +7,8 @@ ECHO_STATUS                  answer invocations with this status and a JSON erro
 ECHO_DELAY_SECONDS           sleep this long before answering an invocation (a hanging container)
 ECHO_PING_STATUS             answer /ping with this status (e.g. 503: never healthy)
 ECHO_ACCEPT_CONTENT_TYPES    comma list of accepted content types; others get 415 (default: any)
+ECHO_STRICT_CONTENT_TYPE     `true`: compare the whole Content-Type header, parameters included, as
+                             XGBoost's container does (so `text/csv; charset=utf-8` is refused)
 ECHO_EXECUTION_PARAMETERS    JSON to answer GET /execution-parameters with (default: 404)
 """
 import json
@@ -27,7 +29,9 @@ def create_app() -> Flask:
     if mode not in ("echo", "append"):
         raise ValueError(f"ECHO_MODE must be echo or append, not {mode!r}")
     name = env("ECHO_NAME") or socket.gethostname()
-    accepted_types = {serving.base_type(t) for t in env("ECHO_ACCEPT_CONTENT_TYPES", "").split(",") if t.strip()}
+    strict = env("ECHO_STRICT_CONTENT_TYPE", "false").lower() == "true"
+    compared = (lambda t: (t or "").strip().lower()) if strict else serving.base_type
+    accepted_types = {compared(t) for t in env("ECHO_ACCEPT_CONTENT_TYPES", "").split(",") if t.strip()}
     app = Flask(__name__)
 
     @app.get("/ping")
@@ -37,7 +41,7 @@ def create_app() -> Flask:
     @app.post("/invocations")
     def invocations():
         time.sleep(float(env("ECHO_DELAY_SECONDS", "0")))
-        if accepted_types and serving.base_type(request.content_type) not in accepted_types:
+        if accepted_types and compared(request.content_type) not in accepted_types:
             return serving.error_response(f"unsupported content type {request.content_type!r}", 415)
         if env("ECHO_STATUS"):
             return serving.error_response(f"ECHO_STATUS={env('ECHO_STATUS')}", int(env("ECHO_STATUS")))

@@ -1,0 +1,70 @@
+"""What the reliability tests share: echo containers, clients that never retry, and a look at what is left."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+import boto3
+from botocore.config import Config
+
+from emulator import labels
+from tests.conftest import ECHO_IMAGE
+
+CLI = [sys.executable, "-m", "emulator.cli"]
+
+
+def echo(hostname: str | None = None, **environment: str) -> dict:
+    """An echo container definition; `append` mode adds one JSON line per hop saying what it received."""
+    container: dict[str, Any] = {"Image": ECHO_IMAGE, "Environment": {"ECHO_MODE": "append", **environment}}
+    if hostname:
+        container["ContainerHostname"] = hostname
+        container["Environment"]["ECHO_NAME"] = hostname
+    return container
+
+
+def client(url: str, read_timeout: float = 30) -> Any:
+    """A boto3 sagemaker-runtime client that never retries, so every failure shows."""
+    return boto3.client("sagemaker-runtime", endpoint_url=url, region_name="us-east-1", aws_access_key_id="x",
+                        aws_secret_access_key="x",
+                        config=Config(retries={"total_max_attempts": 1}, read_timeout=read_timeout, connect_timeout=5))
+
+
+def containers_of(docker_engine: Any, endpoint: str, session: str | None = None) -> list:
+    """Containers of `endpoint` started by this test session (or by `session`), running or not."""
+    wanted = [f"{labels.SESSION}={session or labels.session_id()}", f"{labels.ENDPOINT}={endpoint}"]
+    return docker_engine.containers.list(all=True, filters={"label": wanted})
+
+
+def wait_for(condition: Callable[[], Any], seconds: float, what: str) -> Any:
+    """Poll until `condition()` is true; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError(f"not within {seconds:g} s: {what}")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+def serve_in_child(definition: str, port: int, session: str) -> subprocess.Popen:
+    """`sagemaker-emulator serve` in a child process of its own session; returns once it serves."""
+    # Its startup timeout bounds the wait for its first lines; it prints a handful before "Serving on".
+    process = subprocess.Popen([*CLI, "serve", definition, "--port", str(port), "--startup-timeout", "30"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env={**os.environ, "SAGEMAKER_EMULATOR_SESSION": session})
+    for _ in range(50):
+        line = process.stdout.readline()
+        if not line or "Serving on" in line:
+            break
+    assert "Serving on" in line, f"serve did not start (exit code {process.poll()})"
+    return process

@@ -1,0 +1,71 @@
+"""Nothing left behind: a SIGKILLed emulator loses its front at once and its containers at the next run;
+`prune` removes every container of ours and nothing else."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from emulator import Emulator, labels, leftovers
+from emulator.docker_backend import DockerBackend, free_port
+from tests.conftest import ECHO_IMAGE
+from tests.reliability.support import containers_of, port_is_free, serve_in_child, wait_for
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture
+def definition(tmp_path) -> str:
+    path = tmp_path / "left.yaml"
+    path.write_text(f"Endpoints:\n  left-a: {{PrimaryContainer: {{Image: '{ECHO_IMAGE}'}}}}\n"
+                    f"  left-b: {{PrimaryContainer: {{Image: '{ECHO_IMAGE}'}}, EnableNetworkIsolation: true}}\n")
+    return str(path)
+
+
+class SessionBackend(DockerBackend):
+    """The real backend, seeing only one session's containers and networks.
+
+    A full `prune` would also remove the containers of other test runs sharing this engine, so the
+    test runs the real prune logic through this view instead. That `prune` spares what is not ours is
+    still tested: our bystander carries the session label but not the emulator's `managed` label.
+    """
+
+    def __init__(self, session: str):
+        super().__init__()
+        self.session = session
+
+    def list_managed(self, **label_filters: str):
+        return super().list_managed(**{labels.SESSION: self.session, **label_filters})
+
+    def list_managed_networks(self, **label_filters: str):
+        return super().list_managed_networks(**{labels.SESSION: self.session, **label_filters})
+
+
+def test_a_killed_emulator_loses_its_front_at_once_and_its_containers_at_the_next_run(definition, docker_engine):
+    session, port = uuid.uuid4().hex[:12], free_port()
+    process = serve_in_child(definition, port, session)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    wait_for(lambda: port_is_free(port), 5, "the killed emulator's front to let go of its port")
+    assert len(containers_of(docker_engine, "left-a", session) + containers_of(docker_engine, "left-b", session)) == 2
+    with Emulator({"PrimaryContainer": {"Image": ECHO_IMAGE}}):  # the next run cleans up on start
+        assert containers_of(docker_engine, "left-a", session) == containers_of(docker_engine, "left-b", session) == []
+
+
+def test_prune_removes_every_container_of_ours_and_nothing_else(definition, docker_engine):
+    session = uuid.uuid4().hex[:12]
+    bystander = docker_engine.containers.run(ECHO_IMAGE, ["serve"], detach=True, labels={labels.SESSION: session})
+    process = serve_in_child(definition, free_port(), session)
+    try:
+        removed = leftovers.prune(SessionBackend(session))  # its owner is alive: prune removes them anyway
+        assert len(removed) == 2 and all(name.startswith(("sme-left-a-", "sme-left-b-")) for name in removed)
+        assert containers_of(docker_engine, "left-a", session) == containers_of(docker_engine, "left-b", session) == []
+        bystander.reload()
+        assert bystander.status == "running"
+    finally:
+        bystander.remove(force=True)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, "stopping after a prune must not fail: removal is idempotent"

@@ -1,0 +1,229 @@
+"""The contract suite (contract_tests), run as users run it: `sagemaker-emulator check` in subprocesses, judged by
+their JUnit reports, and `pytest --pyargs contract_tests` in a pytester sandbox.
+
+The three `check` runs (the example and broken images; the example pipeline; a charset pipeline of two echo
+containers) start at once, each under its own session label, so what they leave behind can be told apart.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from contract_tests.chain_check import check_run
+from contract_tests.payloads import near_limit
+from contract_tests.pipeline_runs import SampleRun
+from contract_tests.samples import Sample, SampleError, load
+from contract_tests.verdicts import ContractWarning
+from emulator import labels
+from emulator.chain import Hop
+from emulator.definition import parse
+from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
+
+pytest_plugins = ["pytester"]
+
+CHECK = [sys.executable, "-m", "emulator.cli", "check"]
+FEATURES = EXAMPLES / "artifacts" / "data" / "penguins-features.csv"
+PREPROCESSOR_MODEL = EXAMPLES / "artifacts" / "preprocessor" / "model.tar.gz"
+PREPROCESSOR = "sagemaker-emulator/example-preprocessor:1"
+# Each broken image: the one check it must fail, and what that failure must say.
+FLAWS = {
+    "no-bind-label": ("test_has_bind_to_port_label", "lacks the Docker label"),
+    "ignores-bind-port": ("test_listens_on_sagemaker_bind_to_port", "answered /ping on port 8080, never on port 9123"),
+    "crash-at-start": ("test_starts_and_passes_ping", "exited with code 3"),
+    "500-on-invoke": ("test_answers_samples", "got 500"),
+}
+CHARSET_PIPELINE = {"Endpoints": {"charset": {"Containers": [
+    {"ContainerHostname": "first", "Image": ECHO_IMAGE,
+     "Environment": {"ECHO_RESPONSE_CONTENT_TYPE": "text/csv; charset=utf-8"}},
+    {"ContainerHostname": "second", "Image": ECHO_IMAGE, "Environment": {"ECHO_ACCEPT_CONTENT_TYPES": "text/csv"}},
+]}}}
+# The same chain, but the second container compares the whole header, as XGBoost's does.
+STRICT_PIPELINE = {"Endpoints": {"strict": {"Containers": [
+    CHARSET_PIPELINE["Endpoints"]["charset"]["Containers"][0],
+    {"ContainerHostname": "second", "Image": ECHO_IMAGE,
+     "Environment": {"ECHO_ACCEPT_CONTENT_TYPES": "text/csv", "ECHO_STRICT_CONTENT_TYPE": "true"}},
+]}}}
+RUN_TIMEOUT = 900
+ROWS = Sample("rows.csv", b"1,2\n", "text/csv")
+
+
+def broken(flaw: str) -> str:
+    return f"sagemaker-emulator/broken-{flaw}:1"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # passed | failed | skipped | error
+    message: str
+
+
+@dataclass(frozen=True)
+class Report:
+    returncode: int
+    output: str
+    session: str
+    outcomes: dict[str, Outcome]  # "test_function[param]" -> outcome
+
+    def of(self, param: str) -> dict[str, Outcome]:
+        """Each check's outcome for one image (or `endpoint/hostname`), by test function name."""
+        suffix = f"[{param}]"
+        return {name.removesuffix(suffix): outcome for name, outcome in self.outcomes.items() if name.endswith(suffix)}
+
+
+def _start(arguments: list[str], folder: Path, name: str) -> tuple[subprocess.Popen, str]:
+    session = f"cts{uuid.uuid4().hex}"[:12]
+    with (folder / f"{name}.log").open("w") as log:  # a file, not a pipe: three runs never block on output
+        process = subprocess.Popen([*CHECK, *arguments, "--junitxml", str(folder / f"{name}.xml")],
+                                   stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "SAGEMAKER_EMULATOR_SESSION": session})
+    return process, session
+
+
+def _finish(process: subprocess.Popen, session: str, folder: Path, name: str) -> Report:
+    returncode = process.wait(timeout=RUN_TIMEOUT)
+    output = (folder / f"{name}.log").read_text()
+    if not (folder / f"{name}.xml").exists():
+        pytest.fail(f"`check` ({name}) wrote no report:\n{output}", pytrace=False)
+    outcomes = {}
+    for case in ElementTree.parse(folder / f"{name}.xml").iter("testcase"):
+        result = next(iter(case), None)  # <failure>, <error> or <skipped>; none when it passed
+        status = "passed" if result is None else {"failure": "failed"}.get(result.tag, result.tag)
+        message = "" if result is None else result.text or result.get("message", "")
+        outcomes[case.get("name")] = Outcome(status, message)
+    return Report(returncode, output, session, outcomes)
+
+
+@pytest.fixture(scope="module")
+def reports(example_images, tmp_path_factory) -> dict[str, Report]:
+    folder = tmp_path_factory.mktemp("contract-suite")
+    charset_definition = folder / "charset.yaml"
+    charset_definition.write_text(yaml.safe_dump(CHARSET_PIPELINE))
+    strict_definition = folder / "strict.yaml"
+    strict_definition.write_text(yaml.safe_dump(STRICT_PIPELINE))
+    runs = {
+        "images": [PREPROCESSOR, *map(broken, FLAWS), "--model-data", str(PREPROCESSOR_MODEL),
+                   "--sample", str(FEATURES)],
+        "pipeline": ["--definition", str(PIPELINE), "--sample", str(FEATURES)],
+        "charset": ["--definition", str(charset_definition), "--sample", str(FEATURES), "-k", "chain"],
+        "strict": ["--definition", str(strict_definition), "--sample", str(FEATURES), "-k", "chain"],
+    }
+    started = {name: _start(arguments, folder, name) for name, arguments in runs.items()}
+    return {name: _finish(process, session, folder, name) for name, (process, session) in started.items()}
+
+
+@pytest.mark.docker
+def test_the_example_preprocessor_passes_every_check(reports):
+    outcomes = reports["images"].of(PREPROCESSOR)
+    assert outcomes, reports["images"].output
+    assert {name: o.status for name, o in outcomes.items() if o.status != "passed"} == {}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("flaw", FLAWS)
+def test_each_broken_image_fails_exactly_the_check_of_its_flaw(reports, flaw):
+    check, words = FLAWS[flaw]
+    outcomes = reports["images"].of(broken(flaw))
+    failed = [name for name, outcome in outcomes.items() if outcome.status in ("failed", "error")]
+    assert failed == [check], reports["images"].output
+    message = outcomes[check].message
+    assert words in message
+    assert "SageMaker would" in message and "Fix: " in message
+
+
+@pytest.mark.docker
+def test_the_example_pipeline_passes_every_check_and_the_chain(reports):
+    report = reports["pipeline"]
+    assert report.returncode == 0, report.output
+    assert report.of("penguins")["test_chain_passes_content_types"].status == "passed"
+    # The later container was checked with what the chain handed it, not skipped for want of a sample.
+    assert report.of("penguins/model")["test_answers_samples"].status == "passed"
+
+
+@pytest.mark.docker
+def test_a_charset_added_upstream_is_a_warning_when_the_next_container_accepts_it(reports):
+    # The echo image compares media types without parameters, so the second container accepts the charset.
+    report = reports["charset"]
+    assert report.of("charset")["test_chain_passes_content_types"].status == "passed", report.output
+    assert "ContractWarning" in report.output and "'text/csv; charset=utf-8'" in report.output
+    assert "Fix: answer a bare media type" in report.output
+
+
+@pytest.mark.docker
+def test_a_charset_the_next_container_refuses_fails_the_chain_on_real_containers(reports):
+    report = reports["strict"]
+    outcome = report.of("strict")["test_chain_passes_content_types"]
+    assert outcome.status == "failed", report.output
+    assert "charset pitfall" in outcome.message and "Fix: make first answer the bare type" in outcome.message
+
+
+@pytest.mark.docker
+def test_every_container_the_checks_started_is_removed(reports, docker_engine):
+    for name, report in reports.items():
+        left = docker_engine.containers.list(all=True, filters={"label": f"{labels.SESSION}={report.session}"})
+        assert not left, f"the {name} run left {[c.name for c in left]}"
+
+
+@pytest.mark.docker
+def test_pytest_pyargs_runs_the_same_checks(pytester, example_images):
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-image", broken("no-bind-label"),
+                                "-k", "test_has_bind_to_port_label", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*lacks the Docker label*", "*SageMaker would fail CreateEndpoint*", "Fix: *"])
+
+
+def test_without_an_image_every_check_is_skipped_with_the_option_to_pass(pytester):
+    result = pytester.runpytest("--pyargs", "contract_tests", "-rs", "-p", "no:cacheprovider")
+    assert set(result.parseoutcomes()) == {"skipped"}
+    result.stdout.fnmatch_lines(["*pass --sagemaker-image IMAGE or --sagemaker-definition FILE*"])
+
+
+def test_an_option_mistake_stops_the_run_with_the_fix(pytester):
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-image", "any:1",
+                                "--sagemaker-sample", "missing.csv", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: --sagemaker-sample missing.csv: no such file. Fix: *"])
+
+
+def test_a_charset_the_next_container_refuses_fails_the_chain_with_the_explanation():
+    [endpoint] = parse(CHARSET_PIPELINE)
+    answered = Hop("first", "text/csv", None, 4, status=200, content_type_out="text/csv; charset=utf-8")
+    refused = Hop("second", "text/csv; charset=utf-8", None, 4, status=415, request_body=b"1,2\n")
+    run = SampleRun(ROWS, [answered, refused], error="Received client error (415) from second ...",
+                    accepts_bare_type=True)
+    with pytest.raises(pytest.fail.Exception) as failed:
+        check_run(endpoint, run)
+    assert "charset pitfall" in str(failed.value) and "ModelError (424)" in str(failed.value)
+    assert "Fix: make first answer the bare type" in str(failed.value)
+
+
+def test_a_hop_warning_becomes_a_contract_warning():
+    [endpoint] = parse(CHARSET_PIPELINE)
+    accepted = Hop("second", "text/csv; charset=utf-8", None, 4, status=200, warning="first answered ...")
+    with pytest.warns(ContractWarning, match="first answered"):
+        check_run(endpoint, SampleRun(ROWS, [Hop("first", "text/csv", None, 4, status=200), accepted]))
+
+
+def test_a_large_payload_repeats_the_sample_rows_up_to_the_limit():
+    csv = near_limit(Sample("rows.csv", b"a,1\nb,2\n", "text/csv"), limit=20)
+    assert csv == b"a,1\nb,2\na,1\nb,2\na,1\n"
+    wrapped = near_limit(Sample("rows.json", b'{"instances": [[1], [2]], "k": 1}', "application/json"), limit=40)
+    assert wrapped == b'{"instances":[[1],[2],[1],[2]],"k":1}'
+    assert near_limit(Sample("one.json", b'{"a": 1}', "application/json")) is None
+
+
+def test_a_sample_content_type_comes_from_the_extension_or_the_suffix(tmp_path):
+    (tmp_path / "rows.csv").write_text("1,2\n")
+    (tmp_path / "rows.bin").write_bytes(b"\x00")
+    assert load(str(tmp_path / "rows.csv")).content_type == "text/csv"
+    assert load(f"{tmp_path / 'rows.bin'}:application/x-npy").content_type == "application/x-npy"
+    with pytest.raises(SampleError, match="Fix: append it"):
+        load(str(tmp_path / "rows.bin"))
