@@ -99,11 +99,17 @@ class Emulator:
         self.endpoints = {e.name: EmulatedEndpoint(e, self.invocation_timeout) for e in self._starting}
         return self
 
+    def listen(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
+        """Take the front's port now (before `start`, to fail at once on a port in use); returns its URL."""
+        if self.front is None:
+            self.front = FrontServer(host=host, port=port, workers=workers, threads=threads).listen()
+        return self.front.url
+
     def serve(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
         """Start the sagemaker-runtime HTTP front for all endpoints; returns its URL."""
-        if self.front is None:
-            routes = [endpoint.routes() for endpoint in self.endpoints.values()]
-            self.front = FrontServer(routes, host=host, port=port, workers=workers, threads=threads).start()
+        self.listen(host, port, workers=workers, threads=threads)
+        if not self.front.running:
+            self.front.start([endpoint.routes() for endpoint in self.endpoints.values()])
         return self.front.url
 
     @property

@@ -96,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.set_defaults(run=_logs)
 
-    prune = commands.add_parser("prune", help="remove every container and network the emulator started, and nothing else")
+    prune = commands.add_parser("prune", help="remove every container the emulator started, and nothing else")
     prune.add_argument("--dead-only", action="store_true", help="only those whose emulator process has died")
     prune.set_defaults(run=_prune)
     return parser
@@ -129,9 +129,10 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress)
     try:
+        emulator.listen(args.host, args.port, workers=args.workers, threads=args.threads)
         print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
         emulator.start()
-        url = emulator.serve(args.host, args.port, workers=args.workers, threads=args.threads)
+        url = emulator.serve()
         _print_ready(url, emulator)
         try:
             threading.Event().wait()

@@ -186,19 +186,6 @@ class DockerBackend:
         found = self.client.api.containers(all=True, filters={"label": wanted})
         return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}) for c in found]
 
-    # -- networks -----------------------------------------------------------------------------------------------
-    def remove_network(self, name: str) -> None:
-        from docker.errors import NotFound  # noqa: PLC0415
-
-        try:
-            self.client.api.remove_network(name)
-        except NotFound:
-            pass
-
-    def list_managed_networks(self, **label_filters: str) -> list[tuple[str, dict[str, str]]]:
-        wanted = [f"{L.MANAGED}=true"] + [f"{key}={value}" for key, value in label_filters.items()]
-        return [(n["Name"], n.get("Labels") or {}) for n in self.client.api.networks(filters={"label": wanted})]
-
 
 def _refused(spec: ContainerSpec, exc: Exception) -> EmulatorError:
     return EmulatorError(f"Docker refused to start {spec.name} from {spec.image}: {getattr(exc, 'explanation', None) or exc}")

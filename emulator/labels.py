@@ -25,12 +25,14 @@ def session_id() -> str:
 
 
 def process_start_time(pid: int) -> str:
-    """The kernel's start time of a process, so a reused pid is not taken for the living owner."""
+    """The kernel's start time of a process, so a reused pid is not taken for the living owner;
+    empty for a zombie (killed, not yet reaped by its parent), which owns nothing any more."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
         return ""
+    return "" if len(fields) < 20 or fields[0] == "Z" else fields[19]
 
 
 def owner_labels() -> dict[str, str]:

@@ -7,12 +7,12 @@ from emulator.docker_backend import DockerBackend
 
 
 def remove_dead_runs(backend: DockerBackend) -> list[str]:
-    """Remove containers and networks whose owning process on this host has died; returns their names."""
+    """Remove containers whose owning process on this host has died; returns their names."""
     return _remove(backend, only_dead=True)
 
 
 def prune(backend: DockerBackend) -> list[str]:
-    """Remove every container and network the emulator ever started on this engine, and nothing else."""
+    """Remove every container the emulator ever started on this engine, and nothing else."""
     return _remove(backend, only_dead=False)
 
 
@@ -22,8 +22,4 @@ def _remove(backend: DockerBackend, *, only_dead: bool) -> list[str]:
         if not only_dead or L.owner_is_gone(container.labels):
             backend.remove(container.id, timeout=2)
             removed.append(container.name)
-    for name, labels in backend.list_managed_networks():
-        if not only_dead or L.owner_is_gone(labels):
-            backend.remove_network(name)
-            removed.append(name)
     return removed

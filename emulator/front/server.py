@@ -26,10 +26,10 @@ MAX_HEADER_BYTES = 65536
 
 
 class FrontServer:
-    def __init__(self, endpoints: list[EndpointRoutes], *, host: str = "127.0.0.1", port: int = 0,
-                 workers: int = 2, threads: int = 16):
-        self.endpoints, self.host, self.port = endpoints, host, port
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, workers: int = 2, threads: int = 16):
+        self.host, self.port = host, port
         self.workers, self.threads = workers, threads
+        self._listener: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
 
@@ -38,25 +38,36 @@ class FrontServer:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
 
-    def start(self) -> "FrontServer":
-        if not _is_loopback(self.host):
-            warnings.warn(f"the front server listens on {self.host}, reachable from other machines; "
-                          "it has no authentication. Use --host 127.0.0.1 unless you mean it.", stacklevel=2)
-        listener = _listen(self.host, self.port)
-        self.port = listener.getsockname()[1]
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
+    def listen(self) -> "FrontServer":
+        """Take the port now, so a port in use is reported before any container starts."""
+        if self._listener is None:
+            if not _is_loopback(self.host):
+                warnings.warn(f"the front server listens on {self.host}, reachable from other machines; "
+                              "it has no authentication. Use --host 127.0.0.1 unless you mean it.", stacklevel=2)
+            self._listener = _listen(self.host, self.port)
+            self.port = self._listener.getsockname()[1]
+        return self
+
+    def start(self, endpoints: list[EndpointRoutes]) -> "FrontServer":
+        listener = self.listen()._listener
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
                    "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
                    "--timeout", str(WORKER_TIMEOUT), "--graceful-timeout", "5", "--keep-alive", "75",
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
         lifeline, self._lifeline = os.pipe()
-        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(self.endpoints),
+        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(endpoints),
                        LIFELINE_ENV: str(lifeline)}
         # A socket we bound ourselves: the port is known at once and no other process can take it.
         self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno(), lifeline],
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         os.close(lifeline)
         listener.close()
+        self._listener = None
         self._wait_ready()
         return self
 
@@ -78,6 +89,9 @@ class FrontServer:
         raise EmulatorError(f"the front server did not answer on {self.url} within {START_TIMEOUT:g} s.")
 
     def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()

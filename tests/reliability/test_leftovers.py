@@ -40,9 +40,6 @@ class SessionBackend(DockerBackend):
     def list_managed(self, **label_filters: str):
         return super().list_managed(**{labels.SESSION: self.session, **label_filters})
 
-    def list_managed_networks(self, **label_filters: str):
-        return super().list_managed_networks(**{labels.SESSION: self.session, **label_filters})
-
 
 def test_a_killed_emulator_loses_its_front_at_once_and_its_containers_at_the_next_run(definition, docker_engine):
     session, port = uuid.uuid4().hex[:12], free_port()

@@ -46,4 +46,5 @@ def test_serve_on_a_port_already_taken_says_so_and_leaves_nothing(docker_engine,
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use)" in result.stderr
     assert "Fix: choose another --port" in result.stderr and "Traceback" not in result.stderr
+    assert "waiting for /ping" not in result.stderr  # the port is taken before any container starts
     assert containers_of(docker_engine, "port-taken", session=session) == []
