@@ -8,7 +8,10 @@ from contract_tests.options import DEFINITION, IMAGE, OPTIONS
 from emulator.errors import EmulatorError
 
 # Report skip reasons (they name the option to pass) and failures; keep pytest's cache out of the user's folder.
-PYTEST_DEFAULTS = ["--pyargs", "contract_tests", "-rfEs", "-p", "no:cacheprovider"]
+# This command imported the packages before pytest starts, so pytest's note that it cannot rewrite
+# their asserts is noise here (the checks' messages do not depend on it).
+PYTEST_DEFAULTS = ["--pyargs", "contract_tests", "-rfEs", "-p", "no:cacheprovider",
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
