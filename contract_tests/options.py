@@ -38,7 +38,9 @@ SAMPLE = Option("sample", "PATH[:CONTENT_TYPE]", "a request body for /invocation
 DEFINITION = Option("definition", "FILE", "a pipeline definition: check each of its containers and the chain")
 STARTUP_TIMEOUT = Option("startup-timeout", "SECONDS", "seconds a container may take to pass /ping "
                          f"(default {DEFAULT_STARTUP_TIMEOUT:g}, SageMaker's)", type=float)
-OPTIONS = (IMAGE, MODEL_DATA, SAMPLE, DEFINITION, STARTUP_TIMEOUT)
+PARITY_DATA = Option("parity-data", "PATH[:CONTENT_TYPE]", "records, one per line: check that each image given "
+                     "answers them in real time exactly as in a batch transform (the preprocessing parity check)")
+OPTIONS = (IMAGE, MODEL_DATA, SAMPLE, DEFINITION, STARTUP_TIMEOUT, PARITY_DATA)
 
 
 def add_options(group: Any) -> None:
@@ -54,6 +56,7 @@ class SuiteOptions:
     samples: list[str]
     definition: Path | None
     startup_timeout: float
+    parity_data: str | None
 
     @classmethod
     def of(cls, config: Any) -> SuiteOptions:
@@ -61,4 +64,5 @@ class SuiteOptions:
         definition = value(DEFINITION.dest)
         return cls(images=value(IMAGE.dest), model_data=value(MODEL_DATA.dest), samples=value(SAMPLE.dest),
                    definition=Path(definition) if definition else None,
-                   startup_timeout=value(STARTUP_TIMEOUT.dest) or DEFAULT_STARTUP_TIMEOUT)
+                   startup_timeout=value(STARTUP_TIMEOUT.dest) or DEFAULT_STARTUP_TIMEOUT,
+                   parity_data=value(PARITY_DATA.dest))

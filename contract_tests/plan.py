@@ -47,6 +47,7 @@ class Plan:
     pipelines: list[EndpointDefinition]  # Serial endpoints of two or more containers
     definition: Path | None
     startup_timeout: float
+    parity_data: samples.Sample | None = None  # records for the parity check of each image given
 
 
 def make_plan(options: SuiteOptions) -> Plan:
@@ -54,6 +55,7 @@ def make_plan(options: SuiteOptions) -> Plan:
     try:
         endpoints = load_file(options.definition) if options.definition else []
         loaded = [samples.load(spec) for spec in options.samples]
+        parity_data = samples.load(options.parity_data, "--sagemaker-parity-data") if options.parity_data else None
     except (EmulatorError, samples.SampleError) as exc:
         raise pytest.UsageError(str(exc)) from None
     targets = _image_targets(options.images, options.model_data)
@@ -61,7 +63,7 @@ def make_plan(options: SuiteOptions) -> Plan:
         targets += [Target(f"{endpoint.name}/{c.hostname}", c.image, c.model_data, c.environment, endpoint, position)
                     for position, c in enumerate(endpoint.containers)]
     pipelines = [e for e in endpoints if e.is_pipeline and e.mode == "Serial"]
-    return Plan(targets, loaded, pipelines, options.definition, options.startup_timeout)
+    return Plan(targets, loaded, pipelines, options.definition, options.startup_timeout, parity_data)
 
 
 def _image_targets(images: list[str], model_data: list[str]) -> list[Target]:

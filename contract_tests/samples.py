@@ -22,7 +22,7 @@ class Sample:
         return f"sample {self.name} ({self.content_type or 'no Content-Type'}, {len(self.body)} bytes)"
 
 
-def load(spec: str) -> Sample:
+def load(spec: str, option: str = "--sagemaker-sample") -> Sample:
     """`PATH` or `PATH:CONTENT_TYPE`; a path that exists as given wins, so a path may contain ':'."""
     path, content_type = Path(spec), None
     if not path.is_file() and ":" in spec:
@@ -30,11 +30,11 @@ def load(spec: str) -> Sample:
         if "/" in tail:
             path, content_type = Path(head), tail
     if not path.is_file():
-        raise SampleError(f"--sagemaker-sample {spec}: no such file. Fix: give the path of a request body, "
+        raise SampleError(f"{option} {spec}: no such file. Fix: give the path of a request body, "
                           "optionally followed by :CONTENT_TYPE.")
     content_type = content_type or CONTENT_TYPES_BY_EXTENSION.get(path.suffix.lower())
     if content_type is None:
         known = ", ".join(f"{ext} {ctype}" for ext, ctype in CONTENT_TYPES_BY_EXTENSION.items())
-        raise SampleError(f"--sagemaker-sample {spec}: cannot tell its content type from the extension (known: "
+        raise SampleError(f"{option} {spec}: cannot tell its content type from the extension (known: "
                           f"{known}). Fix: append it, e.g. {spec}:application/x-npy.")
     return Sample(path.name, path.read_bytes(), content_type)

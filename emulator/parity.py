@@ -63,9 +63,17 @@ def check_parity(model: EndpointDefinition, data: Path, *, content_type: str = "
                  tolerance: float = DEFAULT_TOLERANCE, startup_timeout: float | None = None,
                  progress: Progress | None = None) -> ParityReport:
     """`data`: a file of records, one per line (CSV rows or JSON lines)."""
-    records = [line for line in data.read_bytes().splitlines() if line.strip()]
+    return compare(model, data.read_bytes(), source=str(data), content_type=content_type, accept=accept,
+                   tolerance=tolerance, startup_timeout=startup_timeout, progress=progress)
+
+
+def compare(model: EndpointDefinition, data: bytes, *, source: str, content_type: str, accept: str,
+            tolerance: float = DEFAULT_TOLERANCE, startup_timeout: float | None = None,
+            progress: Progress | None = None) -> ParityReport:
+    """Records, one per line, from `source` (named in errors)."""
+    records = [line for line in data.splitlines() if line.strip()]
     if not records:
-        raise EmulatorError(f"{data} holds no records. Fix: give a file with one record per line.")
+        raise EmulatorError(f"{source} holds no records. Fix: give a file with one record per line.")
     with Emulator([model], startup_timeout=startup_timeout, progress=progress) as emulator:
         endpoint = emulator.endpoint
         realtime = [endpoint.invoke(record, content_type=content_type, accept=accept).body for record in records]

@@ -115,6 +115,8 @@ def reports(example_images, tmp_path_factory) -> dict[str, Report]:
         "pipeline": ["--definition", str(PIPELINE), "--sample", str(FEATURES)],
         "charset": ["--definition", str(charset_definition), "--sample", str(FEATURES), "-k", "chain"],
         "strict": ["--definition", str(strict_definition), "--sample", str(FEATURES), "-k", "chain"],
+        "parity": [PREPROCESSOR, broken("batch-dependent-preprocessor"), "--model-data", str(PREPROCESSOR_MODEL),
+                   "--parity-data", str(FEATURES), "-k", "parity"],
     }
     started = {name: _start(arguments, folder, name) for name, arguments in runs.items()}
     return {name: _finish(process, session, folder, name) for name, (process, session) in started.items()}
@@ -124,7 +126,16 @@ def reports(example_images, tmp_path_factory) -> dict[str, Report]:
 def test_the_example_preprocessor_passes_every_check(reports):
     outcomes = reports["images"].of(PREPROCESSOR)
     assert outcomes, reports["images"].output
-    assert {name: o.status for name, o in outcomes.items() if o.status != "passed"} == {}
+    not_passed = {name: o.status for name, o in outcomes.items() if o.status != "passed"}
+    assert not_passed == {"test_realtime_equals_batch_transform": "skipped"}  # no --parity-data in this run
+    assert reports["parity"].of(PREPROCESSOR)["test_realtime_equals_batch_transform"].status == "passed"
+
+
+@pytest.mark.docker
+def test_a_preprocessor_that_scales_by_the_batch_fails_parity(reports):
+    outcome = reports["parity"].of(broken("batch-dependent-preprocessor"))["test_realtime_equals_batch_transform"]
+    assert outcome.status == "failed"
+    assert "parity FAILS" in outcome.message and "Fix:" in outcome.message
 
 
 @pytest.mark.docker

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from emulator import labels
-from tests.conftest import ECHO_IMAGE, PIPELINE
+from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
 pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.docker
@@ -110,3 +110,16 @@ def test_half(sagemaker_endpoints):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
     assert ours(session) == []
+
+
+def test_a_users_run_adds_the_contract_and_parity_checks_of_their_image(pytester, example_images):
+    """The user's own tests and the contract suite in one run, with the plugin's options."""
+    artifacts = EXAMPLES / "artifacts"
+    pytester.makepyfile(test_user="def test_mine():\n    pass\n")
+    result = pytester.runpytest_subprocess(
+        "--pyargs", "contract_tests", "test_user.py", "-k", "test_mine or parity or label", "-p", "no:cacheprovider",
+        "--sagemaker-image", "sagemaker-emulator/broken-batch-dependent-preprocessor:1",
+        "--sagemaker-model-data", str(artifacts / "preprocessor/model.tar.gz"),
+        "--sagemaker-parity-data", str(artifacts / "data/penguins-features.csv"))
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(["*parity FAILS: 344 of 344 records differ*Fix: make the transform depend on each row*"])
