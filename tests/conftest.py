@@ -41,3 +41,19 @@ def example_images(docker_engine) -> Path:
     if result.returncode:
         pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return EXAMPLES
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has torn down the session-scoped fixtures
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """No container of this test run may outlive it: a leftover fails the run, naming the containers."""
+    from emulator import labels
+    from emulator.docker_backend import DockerBackend
+    from emulator.errors import DockerUnavailable
+
+    try:
+        left = DockerBackend().list_managed(**{labels.SESSION: labels.session_id()})
+    except DockerUnavailable:
+        return  # the docker-marked tests have failed already
+    if left:
+        print(f"\nleft behind by this test run: {', '.join(c.name for c in left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
