@@ -1,10 +1,18 @@
 """Run Amazon SageMaker real-time endpoints, inference pipelines and batch transform locally.
 
-Importing this package is cheap and contacts nothing: Docker is reached only when
-an endpoint starts.
+Importing this package is cheap and contacts nothing (its pytest plugin is imported by every
+pytest run): the names below load on first use, and Docker is reached only when an endpoint starts.
 """
 
-from emulator.api import EmulatedEndpoint, Emulator, start_endpoints
-from emulator.errors import EmulatorError
+from importlib import import_module
+from typing import Any
 
-__all__ = ["EmulatedEndpoint", "Emulator", "EmulatorError", "start_endpoints"]
+_PUBLIC = {"Emulator": "emulator.api", "EmulatedEndpoint": "emulator.api", "start_endpoints": "emulator.api",
+           "EmulatorError": "emulator.errors"}
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'emulator' has no attribute {name!r}")
+    return getattr(import_module(_PUBLIC[name]), name)
