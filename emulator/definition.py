@@ -24,6 +24,7 @@ MAX_NAME = 63
 NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")  # endpoint names and container hostnames alike
 ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 MIN_STARTUP_TIMEOUT, MAX_STARTUP_TIMEOUT = 60, 3600
+MAX_NUMBER_BITS = 14_000  # about 4200 decimal digits, under Python's 4300-digit printing limit
 
 MODEL_FIELDS = {
     "ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig",
@@ -91,6 +92,7 @@ def parse(document: Any, *, source: str = "<dict>", base_dir: Path | None = None
           default_name: str = "endpoint") -> list[EndpointDefinition]:
     """Validate a parsed document (a CreateModel dict, or `{"Endpoints": {...}}`)."""
     base_dir = base_dir or Path.cwd()
+    _reject_unprintable_numbers(document, source)
     if not isinstance(document, dict):
         raise DefinitionError(source, "", f"the top level is {_kind(document)}, not a mapping.",
                               "write a CreateModel request (PrimaryContainer or Containers) or an `Endpoints:` mapping of them.")
@@ -113,7 +115,7 @@ def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> 
         return f"{where}.{field_name}" if where else field_name
 
     if not is_valid_name(name):
-        raise DefinitionError(source, where or "ModelName", f"{name!r} is not a valid endpoint name.",
+        raise DefinitionError(source, where or "ModelName", f"{_show(name)} is not a valid endpoint name.",
                               "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit.")
     if not isinstance(body, dict):
         raise DefinitionError(source, where or "<top>", f"is {_kind(body)}, not a CreateModel mapping.",
@@ -143,12 +145,12 @@ def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> 
                               "use Containers with ContainerHostname on each, or Mode: Serial.")
     isolation = body.get("EnableNetworkIsolation", False)
     if not isinstance(isolation, bool):
-        raise DefinitionError(source, at("EnableNetworkIsolation"), f"is {isolation!r}, not true or false.",
+        raise DefinitionError(source, at("EnableNetworkIsolation"), f"is {_show(isolation)}, not true or false.",
                               "write true or false.")
     timeout = body.get("ContainerStartupHealthCheckTimeoutInSeconds")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                 or not MIN_STARTUP_TIMEOUT <= timeout <= MAX_STARTUP_TIMEOUT):
-        raise DefinitionError(source, at("ContainerStartupHealthCheckTimeoutInSeconds"), f"is {timeout!r}.",
+        raise DefinitionError(source, at("ContainerStartupHealthCheckTimeoutInSeconds"), f"is {_show(timeout)}.",
                               f"give whole seconds from {MIN_STARTUP_TIMEOUT} to {MAX_STARTUP_TIMEOUT}.")
     return EndpointDefinition(name=name, containers=tuple(containers), mode=mode, network_isolation=isolation,
                               startup_timeout=timeout, source=source)
@@ -168,7 +170,7 @@ def _containers(raw: list[Any], paths: list[str], source: str, base_dir: Path, s
         container = _container(item, where, source, base_dir, default_host)
         if container.hostname in seen:
             raise DefinitionError(source, f"{where}.ContainerHostname",
-                                  f"{container.hostname!r} is already used by {seen[container.hostname]}.",
+                                  f"{_show(container.hostname)} is already used by {seen[container.hostname]}.",
                                   "give each container its own hostname.")
         seen[container.hostname] = where
         result.append(container)
@@ -185,11 +187,11 @@ def _container(item: Any, where: str, source: str, base_dir: Path, default_host:
         raise DefinitionError(source, f"{where}.Image", "is missing or empty.",
                               "set Image to the tag of a local image, e.g. `my-preprocessor:latest`.")
     if item.get("Mode", "SingleModel") != "SingleModel":
-        raise DefinitionError(source, f"{where}.Mode", f"{item['Mode']!r} is not supported by the emulator.",
+        raise DefinitionError(source, f"{where}.Mode", f"{_show(item['Mode'])} is not supported by the emulator.",
                               "use SingleModel (multi-model endpoints are not emulated).")
     hostname = item.get("ContainerHostname", default_host)
     if not isinstance(hostname, str) or not is_valid_name(hostname):
-        raise DefinitionError(source, f"{where}.ContainerHostname", f"{hostname!r} is not a valid hostname.",
+        raise DefinitionError(source, f"{where}.ContainerHostname", f"{_show(hostname)} is not a valid hostname.",
                               "use 1-63 letters, digits and hyphens.")
     environment = _environment(item.get("Environment", {}), f"{where}.Environment", source)
     model_data = _model_data(item.get("ModelDataUrl"), f"{where}.ModelDataUrl", source, base_dir)
@@ -232,18 +234,18 @@ def _model_data(url: Any, where: str, source: str, base_dir: Path) -> str | None
     if url is None:
         return None
     if not isinstance(url, str) or not url.strip():
-        raise DefinitionError(source, where, f"is {url!r}.", "give a local .tar.gz, a local folder, file://... or s3://... .")
+        raise DefinitionError(source, where, f"is {_show(url)}.", "give a local .tar.gz, a local folder, file://... or s3://... .")
     url = url.strip()
     if url.startswith("s3://"):
         return url
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
-        raise DefinitionError(source, where, f"{url!r} uses a scheme the emulator cannot read.",
+        raise DefinitionError(source, where, f"{_show(url)} uses a scheme the emulator cannot read.",
                               "give a local path, file://..., or s3://... .")
     try:
         return _local_model_data(Path(url.removeprefix("file://")), where, source, base_dir)
     except (OSError, RuntimeError, ValueError) as exc:  # a name too long, an unknown `~user`, a NUL byte...
         shown = url if len(url) <= 80 else f"{url[:80]}..."
-        raise DefinitionError(source, where, f"{shown!r} is not a usable path ({getattr(exc, 'strerror', None) or exc}).",
+        raise DefinitionError(source, where, f"{_show(shown)} is not a usable path ({getattr(exc, 'strerror', None) or exc}).",
                               "give the path of the model.tar.gz or of the model folder.") from None
 
 
@@ -267,7 +269,7 @@ def _mode(config: Any, source: str, where: str) -> str:
         raise DefinitionError(source, where, "must be `{Mode: Serial}` or `{Mode: Direct}`.", "remove other fields.")
     mode = config.get("Mode", "Serial")
     if mode not in ("Serial", "Direct"):
-        raise DefinitionError(source, f"{where}.Mode", f"{mode!r} is not a mode.", "use Serial or Direct.")
+        raise DefinitionError(source, f"{where}.Mode", f"{_show(mode)} is not a mode.", "use Serial or Direct.")
     return mode
 
 
@@ -281,3 +283,20 @@ def _reject_unknown(mapping: dict, allowed: set[str], source: str, where: str, w
 
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", type(None): "empty"}.get(type(value), f"a {type(value).__name__}")
+
+
+def _reject_unprintable_numbers(value: Any, source: str) -> None:
+    """YAML reads `0x` and `0b` literals of any length; Python cannot print an integer of more than
+    4300 digits, and every message and environment value prints. Refuse such a number up front."""
+    if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
+        raise DefinitionError(source, "", "it holds a number too long to use.", "write it as a quoted string, or shorten it.")
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        _reject_unprintable_numbers(key, source)
+        _reject_unprintable_numbers(child, source)
+
+
+def _show(value: Any) -> str:
+    """A value for an error message: its repr, shortened; never an exception of its own."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."

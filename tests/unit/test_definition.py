@@ -97,3 +97,10 @@ def test_unreadable_yaml_is_one_message(tmp_path: Path):
 def test_missing_file(tmp_path: Path):
     with pytest.raises(DefinitionError, match="does not exist"):
         load_file(tmp_path / "nope.yaml")
+
+
+def test_a_number_too_long_to_print_is_one_message(tmp_path: Path):
+    definition = tmp_path / "huge.yaml"
+    definition.write_text(f"PrimaryContainer: {{Image: a, ContainerHostname: 0x{'f' * 4000}}}\n")
+    with pytest.raises(DefinitionError, match="a number too long to use"):
+        load_file(definition)
