@@ -77,6 +77,13 @@ def _io_error(source: Path, exc: OSError) -> TransformJobError:
     return TransformJobError(source, None, None, f"cannot read or write: {exc}")
 
 
+@dataclass(frozen=True, slots=True)
+class _Sent:
+    """What writing a batch's answer needs to know of the batch."""
+    records: int
+    bytes: int
+
+
 @dataclass
 class _Done:
     chunks: list[bytes]
@@ -102,14 +109,14 @@ class _FileRun:
         if self.report.error is None:  # the first error found explains the failure
             self.report.error = error
 
-    def write(self, batch: Batch, done: _Done) -> None:
+    def write(self, sent: _Sent, done: _Done) -> None:
         assert self.output is not None
         self.output.write(done.chunks)
         report = self.report
-        report.records += batch.count
+        report.records += sent.records
         report.requests += 1
         report.retries += done.attempts - 1
-        report.bytes_sent += len(batch.body)
+        report.bytes_sent += sent.bytes
         report.bytes_written += sum(map(len, done.chunks))
 
     def finish(self) -> None:
@@ -130,7 +137,7 @@ class _FileRun:
 
 # A waiting slot: (file, batch, its future); batch None marks the end of the file.
 # The future's result is None when the batch was skipped after an earlier failure.
-_Slot = tuple[_FileRun, Batch | None, "Future[_Done | None] | None"]
+_Slot = tuple[_FileRun, _Sent | None, "Future[_Done | None] | None"]
 
 
 class _Runner:
@@ -149,7 +156,9 @@ class _Runner:
         try:
             for run, batch in self._work(files, output_dir, runs):
                 future = pool.submit(self._process, run, batch) if batch is not None else None
-                pending.append((run, batch, future))
+                # Only counts wait in the window: a body is released once its request is sent.
+                pending.append((run, _Sent(batch.count, len(batch.body)) if batch is not None else None, future))
+                del batch
                 while len(pending) > self.window:
                     self._settle(*pending.popleft())
             while pending:
@@ -216,8 +225,8 @@ class _Runner:
         return _Done(self.assemble(source, batch, answer.content_type, answer.body), answer.attempts)
 
     @staticmethod
-    def _settle(run: _FileRun, batch: Batch | None, future: Future[_Done | None] | None) -> None:
-        if batch is None or future is None:
+    def _settle(run: _FileRun, sent: _Sent | None, future: Future[_Done | None] | None) -> None:
+        if sent is None or future is None:
             run.finish()
         elif run.failed:
             future.cancel()  # a failed file's later batches are not written
@@ -232,4 +241,4 @@ class _Runner:
                 assert run.stopped_by is not None
                 run.fail(run.stopped_by)
             else:
-                run.write(batch, done)
+                run.write(sent, done)
