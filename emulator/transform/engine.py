@@ -19,7 +19,8 @@ from emulator.transform.dataprocessing import RecordProcessor
 from emulator.transform.errors import (DataProcessingError, InvocationError, RecordError, TransformError,
                                        TransformFailed, TransformJobError)
 from emulator.transform.invoke import invoke_with_retries
-from emulator.transform.job import TransformJob
+from emulator.transform.job import SplitType, TransformJob
+from emulator.transform.line_blocks import pack_lines
 from emulator.transform.output import OUT_SUFFIX, Assembler, OutputFile
 from emulator.transform.params import EffectiveParams, resolve_params
 from emulator.transform.records import Record, read_records
@@ -192,11 +193,20 @@ class _Runner:
 
     def _batches(self, source: Path) -> Iterator[Batch]:
         with source.open("rb") as stream:
+            if self._whole_lines_only:
+                yield from pack_lines(stream, self.params.max_payload_bytes)
+                return
             records = read_records(stream, self.job.split_type, max_payload=self.params.max_payload_bytes)
             if self.processor.filters_input:
                 records = (self._filter(source, record) for record in records)
             yield from make_batches(records, split_type=self.job.split_type, multi_record=self.params.multi_record,
                                     max_bytes=self.params.max_payload_bytes, keep_sources=self.processor.joins)
+
+    @property
+    def _whole_lines_only(self) -> bool:
+        """Line records packed as they are (no filter, no join, a limit): batches can be cut from blocks."""
+        return (self.job.split_type is SplitType.LINE and self.params.multi_record and self.params.max_payload_bytes is not None
+                and not self.processor.filters_input and not self.processor.joins)
 
     def _filter(self, source: Path, record: Record) -> Record:
         try:
