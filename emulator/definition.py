@@ -285,15 +285,25 @@ def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", type(None): "empty"}.get(type(value), f"a {type(value).__name__}")
 
 
-def _reject_unprintable_numbers(value: Any, source: str) -> None:
+def _reject_unprintable_numbers(document: Any, source: str) -> None:
     """YAML reads `0x` and `0b` literals of any length; Python cannot print an integer of more than
-    4300 digits, and every message and environment value prints. Refuse such a number up front."""
-    if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
-        raise DefinitionError(source, "", "it holds a number too long to use.", "write it as a quoted string, or shorten it.")
-    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, child in children:
-        _reject_unprintable_numbers(key, source)
-        _reject_unprintable_numbers(child, source)
+    4300 digits, and every message and environment value prints. Refuse such a number up front.
+    (A walk with a stack of its own: a deeply nested document must not exhaust Python's.)"""
+    stack, seen = [document], set()
+    while stack:
+        value = stack.pop()
+        if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
+            raise DefinitionError(source, "", "it holds a number too long to use.",
+                                  "write it as a quoted string, or shorten it.")
+        if isinstance(value, (dict, list)):
+            if id(value) in seen:  # YAML aliases may make a structure contain itself
+                continue
+            seen.add(id(value))
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
 
 
 def _show(value: Any) -> str:

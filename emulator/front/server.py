@@ -116,7 +116,6 @@ def _listen(host: str, port: int) -> socket.socket:
         raise EmulatorError(f"cannot listen on {host}:{port} ({exc.strerror}). Fix: choose another --port, "
                             "or stop what uses it.") from None
     listener.listen(1024)
-    listener.set_inheritable(True)
     return listener
 
 

@@ -46,7 +46,7 @@ def test_a_killed_emulator_loses_its_front_at_once_and_its_containers_at_the_nex
     process = serve_in_child(definition, port, session)
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
-    wait_for(lambda: port_is_free(port), 5, "the killed emulator's front to let go of its port")
+    wait_for(lambda: port_is_free(port), 10, "the killed emulator's front to let go of its port")
     assert len(containers_of(docker_engine, "left-a", session) + containers_of(docker_engine, "left-b", session)) == 2
     with Emulator({"PrimaryContainer": {"Image": ECHO_IMAGE}}):  # the next run cleans up on start
         assert containers_of(docker_engine, "left-a", session) == containers_of(docker_engine, "left-b", session) == []

@@ -104,3 +104,10 @@ def test_a_number_too_long_to_print_is_one_message(tmp_path: Path):
     definition.write_text(f"PrimaryContainer: {{Image: a, ContainerHostname: 0x{'f' * 4000}}}\n")
     with pytest.raises(DefinitionError, match="a number too long to use"):
         load_file(definition)
+
+
+def test_a_document_that_contains_itself_is_one_message(tmp_path: Path):
+    definition = tmp_path / "alias.yaml"
+    definition.write_text("Containers: &l [*l]\n")
+    with pytest.raises(DefinitionError, match=r"Containers\[0\]: is a list"):
+        load_file(definition)
