@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from emulator import Emulator
-from emulator.batch import job_from_options, load_model, transform
+from emulator.batch import job_from_options, load_model, transform, with_batch_environment
 from emulator.parity import check_parity
 from emulator.transform import TransformFailed
+from emulator.transform.records import encode_recordio, encode_tfrecord
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
 pytestmark = pytest.mark.docker
@@ -118,3 +119,52 @@ def test_parity_fails_for_a_preprocessor_that_scales_by_the_batch(example_images
     explanation = report.explain()
     assert "parity FAILS" in explanation and "record" in explanation and "Fix:" in explanation
     assert report.mismatches[0].record == 1
+
+
+@pytest.mark.parametrize("split_type, encode", [("RecordIO", encode_recordio), ("TFRecord", encode_tfrecord)])
+def test_framed_records_keep_their_framing_through_the_container(example_images, tmp_path, split_type, encode):
+    inputs = tmp_path / "framed.bin"
+    inputs.write_bytes(b"".join(encode(f"record {i}".encode() * (i + 1)) for i in range(5)))
+    report = run(image(ECHO_IMAGE), tmp_path, inputs, content_type="application/x-recordio", split_type=split_type,
+                 batch_strategy="MultiRecord", assemble_with="None")
+    assert report.records == 5 and report.requests == 1
+    assert (tmp_path / "out/framed.bin.out").read_bytes() == inputs.read_bytes()
+
+
+def test_split_type_none_sends_the_whole_file_once(example_images, tmp_path):
+    inputs = tmp_path / "whole.csv"
+    inputs.write_text("1\n2\n3\n")
+    report = run(image(ECHO_IMAGE), tmp_path, inputs, content_type="text/csv")
+    assert report.requests == 1
+    assert (tmp_path / "out/whole.csv.out").read_text() == "1\n2\n3\n"
+
+
+def test_the_containers_get_the_batch_environment(example_images, docker_engine, tmp_path):
+    job = job_from_options("endpoint", tmp_path, tmp_path / "out", split_type="Line", batch_strategy="MultiRecord",
+                           max_payload_mb=2, max_concurrent_transforms=3)
+    with Emulator([with_batch_environment(image(ECHO_IMAGE), job)]) as emulator:
+        container = docker_engine.containers.get(emulator.endpoint.endpoint.containers[0].id)
+        environment = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
+    assert {key: environment.get(key) for key in ("SAGEMAKER_BATCH", "SAGEMAKER_MAX_PAYLOAD_IN_MB",
+                                                  "SAGEMAKER_BATCH_STRATEGY", "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS")} == {
+        "SAGEMAKER_BATCH": "true", "SAGEMAKER_MAX_PAYLOAD_IN_MB": "2", "SAGEMAKER_BATCH_STRATEGY": "MULTI_RECORD",
+        "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS": "3"}
+
+
+def test_model_client_config_times_out_and_retries(example_images, tmp_path):
+    inputs = tmp_path / "slow.csv"
+    inputs.write_text("1\n")
+    with pytest.raises(TransformFailed) as caught:
+        run(image(ECHO_IMAGE, ECHO_DELAY_SECONDS="5"), tmp_path, inputs, content_type="text/csv", split_type="Line",
+            timeout=1, max_retries=1)
+    assert "no answer within InvocationsTimeoutInSeconds=1 (2 attempts)" in str(caught.value)
+
+
+def test_json_lines_join_the_output_to_the_input(example_images, tmp_path):
+    inputs = tmp_path / "rows.jsonl"
+    inputs.write_text('{"id": 1, "x": [1, 2]}\n{"id": 2, "x": [3, 4]}\n')
+    run(image(ECHO_IMAGE), tmp_path, inputs, content_type="application/json", accept="application/json",
+        split_type="Line", batch_strategy="MultiRecord", assemble_with="Line", input_filter="$.x",
+        join_source="Input", output_filter="$['id','SageMakerOutput']")
+    rows = [json.loads(line) for line in (tmp_path / "out/rows.jsonl.out").read_text().splitlines()]
+    assert rows == [{"id": 1, "SageMakerOutput": [1, 2]}, {"id": 2, "SageMakerOutput": [3, 4]}]
