@@ -132,8 +132,7 @@ class Emulator:
                 self.front.stop()
                 self.front = None
             endpoints, self._starting = self._starting, []
-            for endpoint in endpoints:
-                endpoint.stop()
+            map_in_threads(Endpoint.stop, endpoints)
             self.endpoints = {}
             _live.discard(self)
 
