@@ -1,4 +1,5 @@
-"""The example pipeline end to end: serve it, call it with an unchanged boto3 client, show each hop."""
+"""The example pipeline end to end: serve it, call it with an unchanged boto3 client, show each hop,
+then prove that real-time preprocessing equals the batch transform the model was trained on."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import sys
 from pathlib import Path
 
 from emulator import Emulator
+from emulator.batch import load_model
+from emulator.parity import check_parity
 from emulator.trace import format_hops
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_containers"
@@ -29,7 +32,12 @@ def main() -> int:
         print("\nWhat each container received and returned:")
         print(format_hops(json.loads(answer["ResponseMetadata"]["HTTPHeaders"]["x-emulator-trace"])))
     print("\nStopped; no container is left.")
-    return 0
+    print("\nParity: each raw row alone through the preprocessor, against one batch transform of them all ...")
+    preprocessor = load_model(EXAMPLES / "pipeline.yaml", "penguins").containers[0]
+    model = load_model({"PrimaryContainer": {"Image": preprocessor.image, "ModelDataUrl": preprocessor.model_data}}, None)
+    report = check_parity(model, EXAMPLES / "artifacts/data/penguins-features.csv")
+    print(report.explain())
+    return 0 if report.ok else 1
 
 
 if __name__ == "__main__":
