@@ -105,7 +105,9 @@ class DockerBackend:
             except APIError as exc:
                 self.remove_by_name(spec.name)
                 raise _refused(spec, exc) from None
-        for attempt in range(PORT_RETRIES):
+        attempts = 0
+        while True:
+            attempts += 1
             # A fixed host port (not Docker's random one) stays the same when the container restarts.
             host_port = free_port()
             try:
@@ -118,9 +120,8 @@ class DockerBackend:
                 self.remove_by_name(spec.name)
                 if "port is already allocated" not in str(exc) and "address already in use" not in str(exc):
                     raise _refused(spec, exc) from None
-                if attempt == PORT_RETRIES - 1:
+                if attempts == PORT_RETRIES:  # another process keeps taking the ports we find free
                     raise EmulatorError(f"no free port on 127.0.0.1 for {spec.name} after {PORT_RETRIES} tries: {exc}") from None
-        raise AssertionError("unreachable")
 
     def published_url(self, container_id: str, container_port: int) -> str:
         """The URL from this host of a port published by `extra_ports`."""
