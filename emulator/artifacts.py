@@ -3,7 +3,8 @@
 Archives are checked member by member before anything is written: no absolute
 paths, no `..`, no link leaving the folder, no device files, and a size limit
 against tar bombs. Unpacked folders are cached by the archive's path, size and
-modification time, so a restart does not unpack again.
+modification time, so a restart does not unpack again. s3:// artifacts are fetched once and kept by
+content (emulator.aws.object_cache).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from emulator.errors import ArtifactError
+from emulator.errors import ArtifactError, EmulatorError
 
 DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
 MAX_MEMBERS = 200_000
@@ -149,20 +150,10 @@ def _depth(relative: str) -> int | None:
 
 
 def _download_s3(url: str) -> Path:
-    """Fetch an s3:// artifact with boto3 (the optional `s3` extra) into the cache."""
+    """An s3:// artifact, fetched once into the cache (boto3: the optional `s3` extra)."""
+    from emulator.aws import object_cache  # noqa: PLC0415 - only for s3:// artifacts
+
     try:
-        import boto3  # noqa: PLC0415 - optional dependency, only for s3:// artifacts
-    except ImportError:
-        raise ArtifactError(f"{url} is on S3, which needs AWS access: `pip install 'sagemaker-emulator[s3]'` and "
-                            "configure credentials, or download the file and give its local path.") from None
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    target = cache_dir() / "s3" / bucket / key
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            boto3.client("s3").download_file(bucket, key, str(target) + ".part")
-        except Exception as exc:  # botocore raises many kinds; all mean the same to the user
-            raise ArtifactError(f"cannot download {url} ({exc}). Fix: check AWS credentials and the URL, "
-                                "or download the file yourself and give its local path.") from None
-        os.rename(str(target) + ".part", target)
-    return target
+        return object_cache.fetch(url, cache_dir() / "s3")
+    except EmulatorError as exc:
+        raise ArtifactError(str(exc)) from None

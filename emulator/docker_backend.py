@@ -148,11 +148,14 @@ class DockerBackend:
         """The path of a running container's network namespace on the engine's host (changes at each start)."""
         return self.client.api.inspect_container(container_id)["NetworkSettings"]["SandboxKey"]
 
-    def logs(self, container_id: str, tail: int | str = "all", follow: bool = False) -> Any:
+    def logs(self, container_id: str, tail: int | str = "all", follow: bool = False, *,
+             since: float | None = None, timestamps: bool = False) -> Any:
+        """Output so far (bytes), or with `follow` an iterator of chunks until the container stops."""
         from docker.errors import NotFound  # noqa: PLC0415
 
         try:
-            return self.client.api.logs(container_id, tail=tail, follow=follow, stream=follow)
+            return self.client.api.logs(container_id, tail=tail, follow=follow, stream=follow, since=since,
+                                        timestamps=timestamps)
         except NotFound:
             return iter(()) if follow else b""
 

@@ -1,0 +1,90 @@
+"""Where the emulator's own S3 and CloudWatch Logs calls go.
+
+S3 follows boto3's standard settings (credentials, AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, profiles),
+so real S3, MinIO or LocalStack work, except on a machine where none of them is configured and this
+process runs the embedded S3: then the embedded one. SAGEMAKER_EMULATOR_S3 forces a choice:
+`embedded`, or `aws` (boto3's settings, e.g. real S3 with the user's credentials and no endpoint URL).
+Container logs always go to the embedded CloudWatch Logs: the emulator never writes to a real account.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.errors import EmulatorError
+
+CHOICE_VARIABLE = "SAGEMAKER_EMULATOR_S3"
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+EMBEDDED_REGION = "us-east-1"
+# Any signature is accepted by the embedded services; these keys map to moto's default account.
+EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
+
+_embedded_url: str | None = None
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None, str], Any] = {}
+
+
+def use_embedded(url: str | None) -> None:
+    """The owner process calls this once its internal server (with the embedded services) listens."""
+    global _embedded_url
+    with _lock:
+        _embedded_url = url
+        _clients.clear()
+
+
+def embedded_url() -> str | None:
+    return _embedded_url
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """A boto3 S3 client and, for messages, which S3 it reaches and why."""
+    client: Any
+    where: str
+
+
+def s3() -> S3Access:
+    choice = os.environ.get(CHOICE_VARIABLE, "").strip().lower()
+    if choice not in ("", "embedded", "aws"):
+        raise EmulatorError(f"{CHOICE_VARIABLE}={choice!r} is not a choice. Fix: set it to `embedded` (the emulator's "
+                            "own S3) or `aws` (boto3's settings: credentials, AWS_ENDPOINT_URL_S3), or unset it.")
+    configured = next((name for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
+    if choice == "embedded" or (choice == "" and configured is None and _embedded_url is not None):
+        if _embedded_url is None:
+            raise EmulatorError(f"{CHOICE_VARIABLE}=embedded, but no embedded S3 runs in this process. Fix: use "
+                                "`sagemaker-emulator serve`, or unset it to use boto3's settings.")
+        return S3Access(_client("s3", _embedded_url), "the emulator's embedded S3")
+    where = f"the S3 at {os.environ[configured]} ({configured})" if configured else "AWS S3 (boto3's credentials)"
+    return S3Access(_client("s3", None), where)
+
+
+def logs(region: str = EMBEDDED_REGION) -> Any | None:
+    """A CloudWatch Logs client on the embedded service; None when this process runs none."""
+    url = _embedded_url
+    return None if url is None else _client("logs", url, region)
+
+
+def _client(service: str, url: str | None, region: str | None = None) -> Any:
+    """boto3 clients are thread-safe and costly to build: one per service, URL and region."""
+    key = (service, url, region or "")
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _build(service, url, region)
+        return client
+
+
+def _build(service: str, url: str | None, region: str | None) -> Any:
+    try:
+        import boto3  # noqa: PLC0415 - optional dependency (the `s3` extra), only for S3 and logs
+        from botocore.config import Config  # noqa: PLC0415
+    except ImportError:
+        raise EmulatorError("S3 access needs boto3. Fix: `pip install 'sagemaker-emulator[s3]'`.") from None
+    config = Config(retries={"mode": "standard"}, max_pool_connections=32)
+    if url is None:
+        return boto3.session.Session().client(service, config=config)
+    return boto3.session.Session().client(service, endpoint_url=url, region_name=region or EMBEDDED_REGION,
+                                          config=config, **EMBEDDED_KEYS)

@@ -1,0 +1,56 @@
+"""S3, STS and CloudWatch Logs for a machine with nothing: moto's server, as a WSGI app mounted on the
+owner process's internal HTTP server, so that one copy of its state serves every front worker.
+
+Why moto: it implements these services' wire protocols as botocore expects them (REST-XML S3 with
+multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging),
+it is well kept, and its server is a plain WSGI app. Its state lives in memory: objects uploaded to
+the embedded S3 are gone after a restart (model artifacts are cached, see emulator.artifacts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from xml.sax.saxutils import escape
+
+# The services a request may sign for to be answered here; the front forwards these to the owner.
+SERVICES = frozenset({"s3", "sts", "logs"})
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+_log = logging.getLogger(__name__)
+
+
+def signing_service(environ: dict[str, Any]) -> str | None:
+    """The service named by a SigV4 credential scope (Authorization header or presigned URL), if any."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if "Credential=" in auth:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
+    else:
+        query = environ.get("QUERY_STRING", "")
+        scope = next((part.split("=", 1)[1] for part in query.split("&") if part.startswith("X-Amz-Credential=")), "")
+        scope = scope.replace("%2F", "/").replace("%2f", "/")
+    parts = scope.split("/")  # key/date/region/service/aws4_request
+    return parts[3].lower() if len(parts) == 5 else None
+
+
+def create_app() -> WsgiApp:
+    """moto's server for S3, STS and CloudWatch Logs; a failure inside moto answers 500 InternalError."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415 - heavy
+
+    moto_app = DomainDispatcherApplication(create_backend_app)
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return moto_app(environ, start_response)
+        except Exception as exc:  # a moto bug must not take the owner's server down or print a traceback
+            _log.exception("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            body = (f"<Error><Code>InternalError</Code><Message>The emulator's embedded "
+                    f"{signing_service(environ) or 's3'} (moto) failed on this request: {escape(str(exc))[:500]}. "
+                    "Fix: retry; if it persists, point AWS_ENDPOINT_URL_S3 at another S3 such as MinIO."
+                    "</Message></Error>").encode()
+            start_response("500 Internal Server Error", [("Content-Type", "application/xml"),
+                                                         ("Content-Length", str(len(body)))])
+            return [body]
+
+    return app
