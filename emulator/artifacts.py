@@ -22,6 +22,10 @@ from emulator.errors import ArtifactError, EmulatorError
 
 DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
 MAX_MEMBERS = 200_000
+# tarfile's "data" filter came with Python 3.11.4 and 3.10.12 (Debian 12 has 3.11.2): without it,
+# our own member checks below are the only guard.
+DATA_FILTER = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+FILTER_ERRORS = getattr(tarfile, "FilterError", ())
 
 
 def cache_dir() -> Path:
@@ -51,7 +55,7 @@ def unpack(archive: Path, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, cache:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{key}-", dir=target.parent))
     try:
-        _extract_checked(archive, staging, max_bytes)
+        extract(archive, staging, max_bytes)
         os.chmod(staging, 0o755)
         try:
             os.rename(staging, target)
@@ -63,16 +67,17 @@ def unpack(archive: Path, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, cache:
     return target
 
 
-def _extract_checked(archive: Path, dest: Path, max_bytes: int) -> None:
+def extract(archive: Path, dest: Path, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> None:
+    """Unpack `archive` into the folder `dest`, every member checked first (also the init container of an exported pod)."""
     try:
         with tarfile.open(archive, "r:*") as tar:
             members = _checked_members(tar, archive, max_bytes)
             # The "data" filter re-checks what we checked, as a second guard, and on disk: it also
             # sees a path that leaves the folder through a link unpacked before it.
-            tar.extractall(dest, members=members, filter="data")
+            tar.extractall(dest, members=members, **DATA_FILTER)
     except ArtifactError:
         raise
-    except tarfile.FilterError as exc:
+    except FILTER_ERRORS as exc:
         raise _unsafe(archive, str(exc)) from None
     except (tarfile.TarError, EOFError, OSError, ValueError, KeyError) as exc:  # KeyError: a link to a missing member
         raise ArtifactError(f"{archive} is not a readable tar archive ({exc}). "

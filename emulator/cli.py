@@ -16,6 +16,7 @@ from contract_tests.cli import add_parser as add_check_parser
 from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, InvocationFailed
 from emulator.errors import EmulatorError
+from emulator.export.cli import add_parser as add_export_parser
 from emulator.trace import format_hops
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     parity.set_defaults(run=_parity)
 
     add_check_parser(commands)
+    add_export_parser(commands)
 
     listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
     listing.set_defaults(run=_list)

@@ -1,0 +1,1 @@
+"""Beyond one host: a definition's endpoints as Kubernetes manifests (`sagemaker-emulator export kubernetes`)."""

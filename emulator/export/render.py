@@ -1,0 +1,25 @@
+"""Manifests as one YAML stream, each object under its comment lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from emulator.export.kubernetes import Manifest
+
+
+class _PlainDumper(yaml.SafeDumper):
+    """Repeated values written out again: `&id001` anchors make a manifest hard to read."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def to_yaml(manifests: list[Manifest], header: list[str] = ()) -> str:
+    documents = []
+    for manifest in manifests:
+        comment = "".join(f"# {line}\n" for line in manifest.notes)
+        documents.append(comment + yaml.dump(manifest.body, Dumper=_PlainDumper, sort_keys=False, width=120))
+    preface = "".join(f"# {line}\n" for line in header)
+    return preface + "---\n" + "---\n".join(documents)
