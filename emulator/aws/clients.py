@@ -22,21 +22,31 @@ EMBEDDED_REGION = "us-east-1"
 # Any signature is accepted by the embedded services; these keys map to moto's default account.
 EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 
-_embedded_url: str | None = None
+# moto keeps one state per process, so every embedded server of the process serves the same objects:
+# any of them will do. Servers come and go (one per Emulator); the latest one still running is used.
+_embedded_urls: list[str] = []
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str], Any] = {}
 
 
-def use_embedded(url: str | None) -> None:
+def use_embedded(url: str) -> None:
     """The owner process calls this once its internal server (with the embedded services) listens."""
-    global _embedded_url
     with _lock:
-        _embedded_url = url
-        _clients.clear()
+        _embedded_urls.append(url)
+
+
+def release_embedded(url: str) -> None:
+    """The server at `url` stops."""
+    with _lock:
+        if url in _embedded_urls:
+            _embedded_urls.remove(url)
+        for client_key in [client_key for client_key in _clients if client_key[1] == url]:
+            del _clients[client_key]
 
 
 def embedded_url() -> str | None:
-    return _embedded_url
+    with _lock:
+        return _embedded_urls[-1] if _embedded_urls else None
 
 
 @dataclass(frozen=True)
@@ -52,18 +62,19 @@ def s3() -> S3Access:
         raise EmulatorError(f"{CHOICE_VARIABLE}={choice!r} is not a choice. Fix: set it to `embedded` (the emulator's "
                             "own S3) or `aws` (boto3's settings: credentials, AWS_ENDPOINT_URL_S3), or unset it.")
     configured = next((name for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
-    if choice == "embedded" or (choice == "" and configured is None and _embedded_url is not None):
-        if _embedded_url is None:
+    url = embedded_url()
+    if choice == "embedded" or (choice == "" and configured is None and url is not None):
+        if url is None:
             raise EmulatorError(f"{CHOICE_VARIABLE}=embedded, but no embedded S3 runs in this process. Fix: use "
                                 "`sagemaker-emulator serve`, or unset it to use boto3's settings.")
-        return S3Access(_client("s3", _embedded_url), "the emulator's embedded S3")
+        return S3Access(_client("s3", url), "the emulator's embedded S3")
     where = f"the S3 at {os.environ[configured]} ({configured})" if configured else "AWS S3 (boto3's credentials)"
     return S3Access(_client("s3", None), where)
 
 
 def logs(region: str = EMBEDDED_REGION) -> Any | None:
     """A CloudWatch Logs client on the embedded service; None when this process runs none."""
-    url = _embedded_url
+    url = embedded_url()
     return None if url is None else _client("logs", url, region)
 
 

@@ -10,6 +10,7 @@ the embedded S3 are gone after a restart (model artifacts are cached, see emulat
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 from xml.sax.saxutils import escape
@@ -35,14 +36,20 @@ def signing_service(environ: dict[str, Any]) -> str | None:
 
 
 def create_app() -> WsgiApp:
-    """moto's server for S3, STS and CloudWatch Logs; a failure inside moto answers 500 InternalError."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: PLC0415 - heavy
-
-    moto_app = DomainDispatcherApplication(create_backend_app)
+    """moto's server for S3, STS and CloudWatch Logs; a failure inside moto answers 500 InternalError.
+    moto is imported at the first request (it takes a second), so an emulator that never sees one pays nothing."""
+    moto_app: list[WsgiApp] = []
+    lock = threading.Lock()
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         try:
-            return moto_app(environ, start_response)
+            if not moto_app:
+                with lock:
+                    if not moto_app:
+                        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - heavy
+                            DomainDispatcherApplication, create_backend_app)
+                        moto_app.append(DomainDispatcherApplication(create_backend_app))
+            return moto_app[0](environ, start_response)
         except Exception as exc:  # a moto bug must not take the owner's server down or print a traceback
             _log.exception("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
             body = (f"<Error><Code>InternalError</Code><Message>The emulator's embedded "

@@ -34,12 +34,13 @@ def endpoint_group(endpoint: str) -> str:
     return f"/aws/sagemaker/Endpoints/{endpoint}"
 
 
-def endpoint_stream(variant: str, instance: str, container: str) -> str:
-    return f"{variant}/{instance}/{container}"
+def endpoint_stream(variant: str, instance: str, container: str | None = None) -> str:
+    """`AllTraffic/i-0abc...`; a pipeline's containers each have their own: `AllTraffic/i-0abc.../model`."""
+    return "/".join(part for part in (variant, instance, container) if part)
 
 
-def transform_stream(job: str, instance: str) -> str:
-    return f"{job}/{instance}"
+def transform_stream(job: str, instance: str, container: str | None = None) -> str:
+    return "/".join(part for part in (job, instance, container) if part)
 
 
 def instance_id() -> str:
@@ -83,8 +84,24 @@ class LogShipper:
         for reader in readers:
             reader.stopped.set()
 
+    def drain(self, container_ids: Iterable[str], timeout: float = 2.0) -> None:
+        """After the containers were removed: wait until their last lines are read, and send everything now,
+        so that a status change that follows (Completed, Stopped) finds the logs complete."""
+        with self._lock:
+            readers = [self._readers.pop(cid) for cid in container_ids if cid in self._readers]
+        deadline = time.monotonic() + timeout
+        for reader in readers:
+            reader.stopped.set()
+            reader.thread.join(max(0.0, deadline - time.monotonic()))
+        self.flush()
+
+    def write(self, destination: Destination, messages: Iterable[str]) -> None:
+        """The emulator's own lines (a transform job's data log), stamped now."""
+        stamp = int(time.time() * 1000)
+        self._add(destination, [{"timestamp": stamp, "message": message} for message in messages])
+
     def flush(self) -> None:
-        """Send what was read so far, now (e.g. before a job is marked done)."""
+        """Send what was read so far, now."""
         self._send_pending()
 
     def close(self) -> None:

@@ -19,7 +19,7 @@ def embedded_aws():
     url = f"http://127.0.0.1:{server.server_port}"
     clients.use_embedded(url)
     yield url
-    clients.use_embedded(None)
+    clients.release_embedded(url)
     server.shutdown()
 
 

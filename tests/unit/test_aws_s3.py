@@ -23,8 +23,8 @@ def mocked_s3():
     with pytest.MonkeyPatch.context() as patch:
         for name in (clients.CHOICE_VARIABLE, *clients.ENDPOINT_VARIABLES):
             patch.delenv(name, raising=False)
-        with mock_aws():
-            clients.use_embedded(None)  # boto3's own settings, which moto intercepts
+        with mock_aws():  # no embedded S3 here: boto3's own settings, which moto intercepts
+            assert clients.embedded_url() is None
             yield boto3.client("s3", region_name="us-east-1")
 
 
@@ -61,7 +61,6 @@ def test_a_missing_object_names_the_object_the_s3_and_the_fix(bucket):
 
 def test_embedded_choice_without_an_embedded_s3_says_how_to_fix_it(monkeypatch):
     monkeypatch.setenv(clients.CHOICE_VARIABLE, "embedded")
-    clients.use_embedded(None)
     with pytest.raises(clients.EmulatorError, match="no embedded S3 runs in this process"):
         clients.s3()
 
@@ -75,7 +74,7 @@ def test_an_endpoint_url_setting_wins_over_the_embedded_s3(monkeypatch):
         monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
         assert clients.s3().where == "the emulator's embedded S3"
     finally:
-        clients.use_embedded(None)
+        clients.release_embedded("http://127.0.0.1:8")
 
 
 # ---- artifacts: fetched once, verified, by content ----------------------------------------------
