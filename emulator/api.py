@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, InvocationResult
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, InvocationFailed, InvocationResult
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
@@ -20,16 +21,20 @@ from emulator.errors import EmulatorError
 from emulator.front.routes_state import EndpointRoutes
 from emulator.front.server import FrontServer
 from emulator.leftovers import remove_dead_runs
+from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
+from emulator.observe.owner import Observer
+from emulator.observe.records import finished
 from emulator.parallel import map_in_threads
 
 Source = str | Path | dict | list[EndpointDefinition]
+VARIANT = "AllTraffic"
 
 
 class EmulatedEndpoint:
     """One running endpoint: invoke it in-process (no front server needed), read its health."""
 
-    def __init__(self, endpoint: Endpoint, invocation_timeout: float):
-        self.endpoint = endpoint
+    def __init__(self, endpoint: Endpoint, invocation_timeout: float, log: RequestLog | None = None):
+        self.endpoint, self._log = endpoint, log
         self.chain = Chain(endpoint.name, endpoint.routes, endpoint.definition.mode, timeout=invocation_timeout)
 
     @property
@@ -41,9 +46,21 @@ class EmulatedEndpoint:
                inference_id: str | None = None, trace_bodies: bool = False) -> InvocationResult:
         """Raises emulator.chain.InvocationFailed (with .error, the SageMaker error, and .hops) on failure."""
         payload = body.encode() if isinstance(body, str) else body
-        return self.chain.invoke(payload, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
-                                 target_container_hostname=target_container_hostname, inference_id=inference_id,
-                                 capture_bodies=trace_bodies)
+        started, clock = time.time(), time.perf_counter()
+        capture = trace_bodies or bool(self._log and self._log.body_limit)
+        try:
+            result = self.chain.invoke(payload, content_type=content_type, accept=accept,
+                                       custom_attributes=custom_attributes, inference_id=inference_id,
+                                       target_container_hostname=target_container_hostname, capture_bodies=capture)
+        except InvocationFailed as failure:
+            self._record(started, clock, failure.hops, failure.error)
+            raise
+        self._record(started, clock, result.hops)
+        return result
+
+    def _record(self, started: float, clock: float, hops: list, error: Any = None) -> None:
+        if self._log is not None:
+            self._log.add_finished(finished(self.name, VARIANT, started, clock, hops, error, source="api"))
 
     def health(self) -> dict[str, dict]:
         return self.endpoint.health()
@@ -57,15 +74,21 @@ class Emulator:
 
     def __init__(self, source: Source, *, names: list[str] | None = None, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, docker_host: str | None = None,
-                 progress: Progress | None = None):
+                 progress: Progress | None = None, log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0,
+                 reuse: bool = False):
+        """`log_size`: invocations the request log keeps per endpoint (0: no request log); `log_bodies`: bytes of
+        each request and response body it keeps (0: none); `reuse`: keep the containers running at stop and adopt
+        matching kept ones at start (emulator.reuse; `sagemaker-emulator prune` removes them)."""
         self.definitions = _select(_definitions(source), names)
         self.backend = DockerBackend(docker_host)
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
-        self.progress = progress
+        self.progress, self.reuse = progress, reuse
         self.endpoints: dict[str, EmulatedEndpoint] = {}
         self.front: FrontServer | None = None
         self._starting: list[Endpoint] = []
         self._lock = threading.Lock()
+        self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
+        self._observer = Observer(self.request_log, lambda: list(self._starting))
 
     def __enter__(self) -> "Emulator":
         return self.start()
@@ -89,14 +112,15 @@ class Emulator:
     def start(self) -> "Emulator":
         remove_dead_runs(self.backend)
         _live.add(self)
-        self._starting = [Endpoint(d, self.backend, startup_timeout=self.startup_timeout, progress=self.progress)
-                          for d in self.definitions]
+        events = self.request_log.event if self.request_log else None
+        self._starting = [Endpoint(d, self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
+                                   events=events, reuse=self.reuse) for d in self.definitions]
         try:
             map_in_threads(Endpoint.start, self._starting)
         except BaseException:
             self.stop()
             raise
-        self.endpoints = {e.name: EmulatedEndpoint(e, self.invocation_timeout) for e in self._starting}
+        self.endpoints = {e.name: EmulatedEndpoint(e, self.invocation_timeout, self.request_log) for e in self._starting}
         return self
 
     def listen(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
@@ -109,7 +133,7 @@ class Emulator:
         """Start the sagemaker-runtime HTTP front for all endpoints; returns its URL."""
         self.listen(host, port, workers=workers, threads=threads)
         if not self.front.running:
-            self.front.start([endpoint.routes() for endpoint in self.endpoints.values()])
+            self.front.start([endpoint.routes() for endpoint in self.endpoints.values()], self._observer.start())
         return self.front.url
 
     @property
@@ -131,6 +155,7 @@ class Emulator:
             if self.front is not None:
                 self.front.stop()
                 self.front = None
+            self._observer.stop()
             endpoints, self._starting = self._starting, []
             map_in_threads(Endpoint.stop, endpoints)
             self.endpoints = {}

@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import urllib3
 
@@ -17,7 +18,8 @@ from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, InvocationFailed
 from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
-from emulator.trace import format_hops
+from emulator.observe.log import DEFAULT_PER_ENDPOINT
+from emulator.trace import format_event, format_hops, format_invocation
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -46,6 +48,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     _add_start_options(serve)
+    serve.add_argument("--log-size", type=int, default=DEFAULT_PER_ENDPOINT,
+                       help=f"invocations the request log keeps per endpoint (default {DEFAULT_PER_ENDPOINT}; 0: no log)")
+    serve.add_argument("--log-bodies", type=int, default=0, metavar="BYTES",
+                       help="keep up to BYTES of each request and response body in the request log (default 0: none)")
+    serve.add_argument("--reuse", action="store_true",
+                       help="keep the containers running at exit and adopt them next time when nothing changed "
+                            "(definition, image ids, model artifacts, environment); `prune` removes them")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--threads", type=int, default=16, help="threads per worker")
     serve.set_defaults(run=_serve)
@@ -85,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     parity.add_argument("--tolerance", type=float, default=1e-9, help="relative tolerance on floats (default 1e-9)")
     parity.set_defaults(run=_parity)
 
+    trace = commands.add_parser("trace", help="print the invocations a running `serve` answered, from any client; "
+                                              "--follow keeps printing as they come")
+    trace.add_argument("endpoint", nargs="?", help="only this endpoint")
+    trace.add_argument("--url", default=DEFAULT_URL, help=f"a running `serve` (default {DEFAULT_URL})")
+    trace.add_argument("-f", "--follow", action="store_true", help="keep printing new invocations until Ctrl-C")
+    trace.add_argument("--bodies", action="store_true",
+                       help="also print what each container received and returned (kept when serve has --log-bodies)")
+    trace.set_defaults(run=_trace)
+
     add_check_parser(commands)
     add_export_parser(commands)
 
@@ -98,8 +116,9 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.set_defaults(run=_logs)
 
-    prune = commands.add_parser("prune", help="remove every container the emulator started, and nothing else")
-    prune.add_argument("--dead-only", action="store_true", help="only those whose emulator process has died")
+    prune = commands.add_parser("prune", help="remove every container the emulator started (kept ones too), and nothing else")
+    prune.add_argument("--dead-only", action="store_true",
+                       help="only those whose emulator process has died, and not those kept for --reuse")
     prune.set_defaults(run=_prune)
     return parser
 
@@ -129,7 +148,8 @@ def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
 
     emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
-                        invocation_timeout=args.invocation_timeout, progress=_progress)
+                        invocation_timeout=args.invocation_timeout, progress=_progress,
+                        log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
     try:
         emulator.listen(args.host, args.port, workers=args.workers, threads=args.threads)
         print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
@@ -144,7 +164,8 @@ def _serve(args: argparse.Namespace) -> int:
         # A second Ctrl-C (or a supervisor's SIGTERM) must not cut the cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        print("stopping: removing containers ...", file=sys.stderr, flush=True)
+        print("stopping: keeping containers for the next --reuse run ..." if args.reuse
+              else "stopping: removing containers ...", file=sys.stderr, flush=True)
         emulator.stop()
     return 0
 
@@ -224,6 +245,29 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
             return {"error": json.loads(failure.error.body()), "status": failure.error.status,
                     "hops": [hop.to_dict(args.bodies) for hop in failure.hops]}
         return {"body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(args.bodies) for hop in result.hops]}
+
+
+def _trace(args: argparse.Namespace) -> int:
+    pool = urllib3.PoolManager(retries=False)
+    since = 0
+    while True:
+        query = urlencode({"since": since, "wait": 5 if args.follow else 0, **({"endpoint": args.endpoint} if args.endpoint else {})})
+        try:
+            answer = pool.request("GET", f"{args.url.rstrip('/')}/_emulator/invocations?{query}", timeout=30)
+        except urllib3.exceptions.HTTPError as exc:
+            raise EmulatorError(f"nothing answers at {args.url} ({exc}). Fix: start it with "
+                                "`sagemaker-emulator serve FILE`, or pass its --url.") from None
+        if answer.status != 200:
+            raise EmulatorError(f"{args.url} answered {answer.status}: {answer.data.decode('utf-8', 'replace')[:300]}")
+        page = json.loads(answer.data)
+        entries = sorted(page["invocations"] + page["events"], key=lambda entry: entry["seq"])
+        for entry in entries:
+            text = format_invocation(entry, args.bodies) if entry["kind"] == "invocation" else format_event(entry)
+            print(text, flush=True)
+        # A smaller number than ours: the emulator was started again, with a new log.
+        since = page["next"] if page["next"] >= since else 0
+        if not args.follow:
+            return 0
 
 
 def _model(args: argparse.Namespace) -> Any:

@@ -36,6 +36,7 @@ class ContainerInfo:
     name: str
     status: str
     labels: dict[str, str] = field(default_factory=dict)
+    image_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,10 @@ class DockerBackend:
                 f"Image {image!r} is not on this Docker engine. Fix: build it (`docker build -t {image} .`) "
                 "or pull it, then try again.") from None
         return dict(found.labels or {})
+
+    def image_id(self, image: str) -> str:
+        """The image's id (sha256:...), what a tag points to now."""
+        return self.client.images.get(image).id
 
     # -- containers ---------------------------------------------------------------------------------------------
     def run(self, spec: ContainerSpec) -> tuple[str, str | None]:
@@ -188,7 +193,8 @@ class DockerBackend:
     def list_managed(self, **label_filters: str) -> list[ContainerInfo]:
         wanted = [f"{L.MANAGED}=true"] + [f"{key}={value}" for key, value in label_filters.items()]
         found = self.client.api.containers(all=True, filters={"label": wanted})
-        return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}) for c in found]
+        return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}, c.get("ImageID", ""))
+                for c in found]
 
 
 def _refused(spec: ContainerSpec, exc: Exception) -> EmulatorError:

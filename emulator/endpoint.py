@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from emulator import labels as L
+from emulator import reuse as kept
 from emulator.artifacts import model_folder
 from emulator.container_http import pings
 from emulator.chain import Route
@@ -34,6 +35,7 @@ LOG_LINES = 20
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
 
 Progress = Callable[[str], None]
+Events = Callable[[str, str, str, str], None]  # (endpoint, container hostname, event, detail): see RequestLog.event
 
 
 @dataclass
@@ -51,11 +53,15 @@ class RunningContainer:
 
 class Endpoint:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
-                 startup_timeout: float | None = None, progress: Progress | None = None):
+                 startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
+                 reuse: bool = False):
+        """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.reuse); not with
+        EnableNetworkIsolation, whose containers this process reaches through relays of its own."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
         self._progress = progress or (lambda message: None)
+        self._events = events or (lambda *event: None)
         # Unique per start, so one process may run the same endpoint twice (two fixtures, two tests).
         self._suffix = uuid.uuid4().hex[:8]
         self.containers = [RunningContainer(c, _container_name(definition.name, c.hostname, self._suffix))
@@ -63,6 +69,11 @@ class Endpoint:
         self._supervisor: Supervisor | None = None
         self._abort = threading.Event()  # one container failed: the others stop waiting at once
         self._lock = threading.Lock()
+        self.reuse = reuse and not definition.network_isolation
+        self._claim: kept.Claim | None = None  # the kept group this process uses
+        self._serving = False  # started healthy: with reuse, kept at stop
+        self._kept = False  # stopped, and left running for the next run
+        self._reuse_labels: dict[str, str] = {}
 
     @property
     def name(self) -> str:
@@ -76,20 +87,29 @@ class Endpoint:
     def start(self) -> "Endpoint":
         """Start every container in parallel and wait for all pings; on any failure remove them all."""
         try:
-            folders = self._prepare()
-            results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, folders))
+            plans = self._plan(self._prepare())
+            if self.reuse and self._adopt(plans):
+                self._watch()
+                return self
+            results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, plans))
             failures = [failure for failure in results if failure and failure is not CANCELLED]
             if failures:
                 raise StartupError(self._failure_report(failures))
             if CANCELLED in results:
                 raise StartupError(f"Endpoint {self.name}: startup was interrupted; its containers were removed.")
-            # SageMaker replaces a failed instance: a container that stops after a healthy start is started again.
-            self._supervisor = Supervisor(self.backend, {c.hostname: c.id for c in self.containers},
-                                          lambda message: self._progress(f"{self.name}/{message}")).start()
+            self._watch()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _watch(self) -> None:
+        """SageMaker replaces a failed instance: a container that stops after a healthy start is started again."""
+        self._serving = True
+        self._supervisor = Supervisor(self.backend, {c.hostname: c.id for c in self.containers},
+                                      lambda message: self._progress(f"{self.name}/{message}"),
+                                      lambda hostname, event, detail: self._events(self.name, hostname, event, detail),
+                                      ).start()
 
     def _prepare(self) -> list[Path | None]:
         """Checks that need no container: images present, labels, artifacts unpacked."""
@@ -108,22 +128,66 @@ class Endpoint:
             folders.append(model_folder(container.definition.model_data))
         return folders
 
-    def _start_one(self, container: RunningContainer, folder: Path | None) -> str | None:
+    def _plan(self, folders: list[Path | None]) -> list[kept.Planned]:
+        """Each container's image id, model folder, environment and port, as SageMaker sets them."""
+        plans = []
+        for index, (container, folder) in enumerate(zip(self.containers, folders)):
+            port = PIPELINE_FIRST_PORT + index if self.definition.is_pipeline else SINGLE_CONTAINER_PORT
+            environment = dict(container.definition.environment)
+            if self.definition.is_pipeline:
+                environment.update(SAGEMAKER_BIND_TO_PORT=str(port), SAGEMAKER_SAFE_PORT_RANGE=SAFE_PORT_RANGE)
+            image_id = self.backend.image_id(container.definition.image) if self.reuse else ""
+            plans.append(kept.Planned(container.hostname, image_id, folder, environment, port))
+        return plans
+
+    def _adopt(self, plans: list[kept.Planned]) -> bool:
+        """Take over a kept group that matches (see emulator.reuse); remove the kept ones that cannot serve.
+        Otherwise claim a new group for the containers about to start."""
+        scope, key = kept.scope(self.definition.source), kept.key(self.name, self.definition.mode, plans)
+        self._reuse_labels = kept.labels(scope, key, self._suffix)
+        for group, found in kept.kept_groups(self.backend, scope, self.name).items():
+            claim = kept.Claim.take(group)
+            if claim is None:
+                continue  # a living run uses it
+            if self._claim is None and self._matches(found, key, plans):
+                self._claim = claim
+                by_hostname = {c.labels[L.CONTAINER_HOSTNAME]: c for c in found}
+                for container in self.containers:
+                    info = by_hostname[container.hostname]
+                    container.id, container.name = info.id, info.name
+                    container.url = f"http://127.0.0.1:{info.labels[L.HOST_PORT]}"
+                    self._events(self.name, container.hostname, "adopted", f"kept {info.name} on {container.url}")
+                self._progress(f"{self.name}: adopted its kept containers ({', '.join(c.name for c in found)})")
+            elif not self._matches(found, key, plans, ping=False):
+                map_in_threads(lambda info: self.backend.remove(info.id, timeout=2), found)
+                claim.release(forget=True)
+                self._progress(f"{self.name}: removed kept containers that no longer match ({', '.join(c.name for c in found)})")
+            else:
+                claim.release()  # as good as the one adopted: left for a parallel run
+        if self._claim is None:
+            self._claim = kept.Claim.take(self._suffix)
+        return any(c.id for c in self.containers)
+
+    def _matches(self, found: list, key: str, plans: list[kept.Planned], ping: bool = True) -> bool:
+        wanted = {plan.hostname: plan.image_id for plan in plans}
+        have = {c.labels.get(L.CONTAINER_HOSTNAME): c for c in found}
+        return (len(found) == len(have) == len(wanted) and set(have) == set(wanted)
+                and all(c.labels.get(L.REUSE_KEY) == key and c.status == "running" and c.image_id == wanted[h]
+                        and L.HOST_PORT in c.labels for h, c in have.items())
+                and (not ping or all(pings(f"http://127.0.0.1:{c.labels[L.HOST_PORT]}") for c in found)))
+
+    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> str | None:
         """Start and wait for one container; returns a failure description, or None when healthy."""
-        index = self.containers.index(container)
-        port = PIPELINE_FIRST_PORT + index if self.definition.is_pipeline else SINGLE_CONTAINER_PORT
-        environment = dict(container.definition.environment)
-        if self.definition.is_pipeline:
-            environment.update(SAGEMAKER_BIND_TO_PORT=str(port), SAGEMAKER_SAFE_PORT_RANGE=SAFE_PORT_RANGE)
-        spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=port,
-                             environment=environment, labels=self._labels(container.hostname),
-                             model_folder=folder, network_isolated=self.definition.network_isolation)
+        labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
+        spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
+                             environment=plan.environment, labels=labels, model_folder=plan.model_folder,
+                             network_isolated=self.definition.network_isolation)
         if self._abort.is_set():
             return CANCELLED
         try:
             container.id, container.url = self.backend.run(spec)
             if spec.network_isolated:
-                container.url = self._relay(container, port)
+                container.url = self._relay(container, plan.port)
         except EmulatorError as exc:
             self._abort.set()
             return f"{container.hostname} ({spec.image}): {exc}"
@@ -131,6 +195,7 @@ class Endpoint:
             self.backend.remove(container.id, timeout=0)
             return CANCELLED
         self._progress(f"{self.name}/{container.hostname}: started {spec.image}, waiting for /ping")
+        self._events(self.name, container.hostname, "started", f"{spec.image} on {container.url}")
         failure = self._wait_healthy(container)
         if failure and failure is not CANCELLED:
             self._abort.set()
@@ -152,10 +217,12 @@ class Endpoint:
             state = self.backend.state(container.id) if polls % INSPECT_EVERY == 0 else None
             polls += 1
             if state and state.status not in ("running", "created"):
+                self._events(self.name, container.hostname, "exited", f"code {state.exit_code} during startup")
                 return (f"{container.hostname} ({container.definition.image}) exited with code {state.exit_code} "
                         f"during startup.{self._last_logs(container)}")
             if pings(container.url):
                 self._progress(f"{self.name}/{container.hostname}: healthy after {time.monotonic() - started:.1f} s")
+                self._events(self.name, container.hostname, "healthy", f"after {time.monotonic() - started:.1f} s")
                 return None
             time.sleep(PING_INTERVAL)
         return (f"{container.hostname} ({container.definition.image}) did not pass /ping within "
@@ -189,16 +256,29 @@ class Endpoint:
 
     # -- stop ---------------------------------------------------------------------------------------------------
     def stop(self, timeout: int = 10) -> None:
-        """Remove every container (and relay); calling it again is harmless."""
+        """Remove every container (and relay), or with reuse keep them for the next run; calling it again is harmless."""
         self._abort.set()
         with self._lock:
             if self._supervisor:
                 self._supervisor.stop()  # first, so it does not start what is being removed
+            if self._kept:
+                return
+            claim, self._claim = self._claim, None
+            if claim is not None and self._serving:
+                claim.release()  # the next run may adopt them
+                self._kept = True
+                for container in self.containers:
+                    self._events(self.name, container.hostname, "kept", f"{container.name} for the next run")
+                return
             ids = [c.id or c.name for c in self.containers]
             map_in_threads(lambda cid: self.backend.remove(cid, timeout=timeout), ids)
             for container in self.containers:
+                if container.id:
+                    self._events(self.name, container.hostname, "removed", "")
                 if container.relay:
                     container.relay.stop()
+            if claim is not None:
+                claim.release(forget=True)
 
 
 def _container_name(endpoint: str, hostname: str, suffix: str) -> str:

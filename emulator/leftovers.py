@@ -7,7 +7,8 @@ from emulator.docker_backend import DockerBackend
 
 
 def remove_dead_runs(backend: DockerBackend) -> list[str]:
-    """Remove containers whose owning process on this host has died; returns their names."""
+    """Remove containers whose owning process on this host has died, except those kept for reuse
+    (emulator.reuse: the next run adopts or replaces them); returns their names."""
     return _remove(backend, only_dead=True)
 
 
@@ -19,7 +20,7 @@ def prune(backend: DockerBackend) -> list[str]:
 def _remove(backend: DockerBackend, *, only_dead: bool) -> list[str]:
     removed = []
     for container in backend.list_managed():
-        if not only_dead or L.owner_is_gone(container.labels):
+        if not only_dead or (L.owner_is_gone(container.labels) and L.REUSE_KEY not in container.labels):
             backend.remove(container.id, timeout=2)
             removed.append(container.name)
     return removed

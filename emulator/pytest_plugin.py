@@ -31,7 +31,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--sagemaker-pipeline", metavar="FILE",
                     help="pipeline definition started by the `sagemaker_pipeline` fixture")
     group.addoption("--sagemaker-docker-host", metavar="URL", help="Docker engine to use (default: DOCKER_HOST or the local socket)")
+    group.addoption("--sagemaker-reuse", action="store_true", default=None,
+                    help="keep the endpoints' containers after the run and adopt them in the next one when nothing "
+                         "changed (`sagemaker-emulator prune` removes them)")
     parser.addini("sagemaker_pipeline", "pipeline definition started by the `sagemaker_pipeline` fixture")
+    parser.addini("sagemaker_reuse", "true: as --sagemaker-reuse", type="bool", default=False)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -53,8 +57,15 @@ def sagemaker_docker_host(pytestconfig: pytest.Config) -> str | None:
 
 
 @pytest.fixture(scope="session")
-def sagemaker_endpoints(sagemaker_startup_timeout: float | None,
-                        sagemaker_docker_host: str | None) -> Iterator[Callable[..., "Emulator"]]:
+def sagemaker_reuse(pytestconfig: pytest.Config) -> bool:
+    """Keep and adopt containers across runs; override this fixture, pass --sagemaker-reuse or set sagemaker_reuse."""
+    option = pytestconfig.getoption("sagemaker_reuse", None)
+    return bool(option) if option is not None else bool(pytestconfig.getini("sagemaker_reuse"))
+
+
+@pytest.fixture(scope="session")
+def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docker_host: str | None,
+                        sagemaker_reuse: bool) -> Iterator[Callable[..., "Emulator"]]:
     """Factory: start the endpoints of a definition (file path or dict), served on a free port.
 
     Each call starts its own containers; all are removed at the end of the session,
@@ -68,6 +79,7 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None,
     def start(source: Any, **options: Any) -> Emulator:
         options.setdefault("startup_timeout", sagemaker_startup_timeout)
         options.setdefault("docker_host", sagemaker_docker_host)
+        options.setdefault("reuse", sagemaker_reuse)
         emulator = Emulator(source, **options)
         started.append(emulator)  # before start(): a start failing half-way is still cleaned up
         emulator.start()

@@ -27,12 +27,14 @@ class Watched:
     restarts: int = 0
     started_at: float = 0.0
     backoff: float = FIRST_BACKOFF
+    down: bool = False  # seen stopped and not started again yet
 
 
 class Supervisor:
-    def __init__(self, backend: DockerBackend, containers: dict[str, str], progress: Callable[[str], None]):
-        """`containers`: hostname -> container id."""
-        self.backend, self._progress = backend, progress
+    def __init__(self, backend: DockerBackend, containers: dict[str, str], progress: Callable[[str], None],
+                 events: Callable[[str, str, str], None] = lambda hostname, event, detail: None):
+        """`containers`: hostname -> container id; `events` hears (hostname, exited|restarted, detail)."""
+        self.backend, self._progress, self._events = backend, progress, events
         self.watched = {hostname: Watched(cid, hostname) for hostname, cid in containers.items()}
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sagemaker-emulator-supervisor", daemon=True)
@@ -58,15 +60,23 @@ class Supervisor:
                     self._progress(f"{container.hostname}: cannot check or restart it ({exc}); trying again")
 
     def _check(self, container: Watched) -> None:
-        status = self.backend.state(container.id).status
+        state = self.backend.state(container.id)
+        status = state.status
         now = time.monotonic()
         if status == "running" and now - container.started_at > STABLE_AFTER:
             container.backoff = FIRST_BACKOFF
-        if status not in ("exited", "dead") or now - container.started_at < container.backoff:
+        if status not in ("exited", "dead"):
+            return
+        if not container.down:
+            container.down = True
+            self._events(container.hostname, "exited", f"{status}, code {state.exit_code}")
+        if now - container.started_at < container.backoff:
             return
         # Set before starting, so a start that fails is not tried again at every poll either.
         container.started_at, container.backoff = now, min(container.backoff * 2, MAX_BACKOFF)
         self.backend.start(container.id)
         container.restarts += 1
+        container.down = False
+        self._events(container.hostname, "restarted", f"restart {container.restarts}, same port")
         self._progress(f"{container.hostname}: it had stopped ({status}); started it again "
                        f"(restart {container.restarts}, same port)")

@@ -1,7 +1,9 @@
-"""Show an invocation's hops as a table: what each container received and returned, in order."""
+"""Show invocations as text: each hop as a table row (what each container received and returned, in order),
+and the request log's invocations and container events as lines of a live listing."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 COLUMNS = [("#", 2), ("container", 16), ("content type in", 28), ("accept", 18), ("status", 6),
@@ -30,3 +32,28 @@ def _row(cells: list[Any]) -> str:
 
 def _preview(text: str) -> str:
     return text if len(text) <= BODY_PREVIEW else f"{text[:BODY_PREVIEW]}... ({len(text)} characters)"
+
+
+def format_invocation(record: dict[str, Any], bodies: bool = False) -> str:
+    """One invocation of the request log: a line for the request, then its hops, indented."""
+    error = record.get("error")
+    outcome = f"{record['status']} {error['code']}" if error else str(record["status"])
+    head = (f"{_clock(record['time'])}  {record['endpoint']}  {record['variant']}  {outcome}  "
+            f"{record['ms']:.1f} ms  #{record['seq']}")
+    hops = record["hops"] if bodies else [{k: v for k, v in hop.items() if not k.endswith("_body")} for hop in record["hops"]]
+    lines = [head]
+    if error:
+        lines.append(f"  error: {error['message']}")
+    if hops:
+        lines += ["  " + line for line in format_hops(hops).splitlines()]
+    return "\n".join(lines)
+
+
+def format_event(event: dict[str, Any]) -> str:
+    detail = f" ({event['detail']})" if event.get("detail") else ""
+    return f"{_clock(event['time'])}  {event['endpoint']}/{event['container']}  container {event['event']}{detail}"
+
+
+def _clock(seconds: float) -> str:
+    moment = time.localtime(seconds)
+    return time.strftime("%H:%M:%S", moment) + f".{int(seconds % 1 * 1000):03d}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -15,7 +16,9 @@ from emulator.chain import MAX_PAYLOAD_BYTES, Chain, InvocationFailed, Invocatio
 from emulator.container_http import pings
 from emulator.definition import is_valid_name
 from emulator.front import routes_state
+from emulator.front.introspection import introspection_routes, record_invocation
 from emulator.front.routes_state import EndpointRoutes
+from emulator.observe.channel import sender_from_environment
 from emulator.wire_errors import ServiceError, ValidationError, endpoint_not_found
 
 TRACE_HEADER = "X-Emulator-Trace"
@@ -38,14 +41,24 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
     # is cut there, a declared one refused before it is read.
     app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES + 1
     chains: dict[str, Chain] = {e.name: e.chain() for e in (endpoints if endpoints is not None else routes_state.from_environment())}
+    request_log = sender_from_environment()  # None: the owner keeps no request log
+    keep_bodies = request_log is not None and request_log.capture_bodies
+    app.register_blueprint(introspection_routes())
 
     # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
+        chain = _chain_for(chains, name)
+        started, clock = time.time(), time.perf_counter()
         try:
-            result = _invoke(_chain_for(chains, name))
+            result = _invoke(chain, capture_bodies=keep_bodies)
         except InvocationFailed as failure:
+            record_invocation(request_log, name, VARIANT, started, clock, failure.hops, failure.error)
             raise failure.error from None
+        except ServiceError as error:  # refused before the chain ran (a header, the payload size)
+            record_invocation(request_log, name, VARIANT, started, clock, [], error)
+            raise
+        record_invocation(request_log, name, VARIANT, started, clock, result.hops)
         response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
         response.headers["x-Amzn-Invoked-Production-Variant"] = VARIANT
         if result.custom_attributes is not None:
@@ -72,11 +85,15 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
     def traced_invocation(name: str) -> Response:
         """The same invocation, answered as JSON with every hop (and bodies when ?bodies=true)."""
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
+        chain = _chain_for(chains, name)
+        started, clock = time.time(), time.perf_counter()
         try:
-            result = _invoke(_chain_for(chains, name), capture_bodies=bodies)
+            result = _invoke(chain, capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
+            record_invocation(request_log, name, VARIANT, started, clock, failure.hops, failure.error)
             return jsonify({"error": json.loads(failure.error.body()), "status": failure.error.status,
                             "hops": [hop.to_dict(bodies) for hop in failure.hops]})
+        record_invocation(request_log, name, VARIANT, started, clock, result.hops)
         return jsonify({"status": 200, "content_type": result.content_type, "custom_attributes": result.custom_attributes,
                         "body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(bodies) for hop in result.hops]})
 

@@ -52,7 +52,8 @@ class FrontServer:
             self.port = self._listener.getsockname()[1]
         return self
 
-    def start(self, endpoints: list[EndpointRoutes]) -> "FrontServer":
+    def start(self, endpoints: list[EndpointRoutes], environment: dict[str, str] | None = None) -> "FrontServer":
+        """`environment`: more for the workers (where the owner process answers, the request log's socket)."""
         listener = self.listen()._listener
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
                    "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
@@ -60,7 +61,7 @@ class FrontServer:
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
         lifeline, self._lifeline = os.pipe()
-        environment = {**os.environ, routes_state.STATE_ENV: routes_state.dumps(endpoints),
+        environment = {**os.environ, **(environment or {}), routes_state.STATE_ENV: routes_state.dumps(endpoints),
                        LIFELINE_ENV: str(lifeline)}
         # A socket we bound ourselves: the port is known at once and no other process can take it.
         self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno(), lifeline],

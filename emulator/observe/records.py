@@ -1,0 +1,54 @@
+"""One finished invocation as the request log keeps it: a small JSON-ready dict, bodies cut to a limit."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.chain import Hop
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What the request path hands over: no formatting, no copies (the log formats it later, off that path)."""
+    time: float  # wall clock at the request's start
+    endpoint: str
+    variant: str
+    status: int
+    ms: float
+    hops: list[Hop]
+    error: dict[str, Any] | None = None  # {"code", "message", and the error's members, e.g. OriginalMessage}
+    source: str = "front"  # front | api (the Python API, in the owner process)
+
+
+def finished(endpoint: str, variant: str, started: float, clock: float, hops: list[Hop], error: Any = None,
+             source: str = "front") -> Finished:
+    """`started`: time.time() and `clock`: time.perf_counter() at the request's start; `error`: the service
+    error answered (its code, message, status and members), None for a 200."""
+    ms = round((time.perf_counter() - clock) * 1000, 3)
+    if error is None:
+        return Finished(started, endpoint, variant, 200, ms, hops, None, source)
+    summary = {"code": error.code, "message": error.message, **error.members}
+    return Finished(started, endpoint, variant, error.status, ms, hops, summary, source)
+
+
+def invocation_record(finished: Finished, body_limit: int) -> dict[str, Any]:
+    """`body_limit`: bytes of each body kept (0: none; a body the request path did not capture is None anyway)."""
+    hops = [_hop(hop, body_limit) for hop in finished.hops]
+    record = {"kind": "invocation", "time": finished.time, "endpoint": finished.endpoint, "variant": finished.variant,
+              "status": finished.status, "ms": finished.ms, "source": finished.source, "hops": hops}
+    if finished.error is not None:
+        record["error"] = finished.error
+    return record
+
+
+def _hop(hop: Hop, body_limit: int) -> dict[str, Any]:
+    data = hop.to_dict(bodies=False)
+    if body_limit > 0:
+        for key, body in (("request_body", hop.request_body), ("response_body", hop.response_body)):
+            if body is not None:
+                data[key] = body[:body_limit].decode("utf-8", "replace")
+                if len(body) > body_limit:
+                    data[f"{key}_truncated"] = len(body)
+    return data
