@@ -150,8 +150,13 @@ class DockerBackend:
         self.client.api.start(container_id)
 
     def network_namespace(self, container_id: str) -> str:
-        """The path of a running container's network namespace on the engine's host (changes at each start)."""
-        return self.client.api.inspect_container(container_id)["NetworkSettings"]["SandboxKey"]
+        """The path of a running container's network namespace on the engine's host (changes at each start).
+
+        Docker names it in SandboxKey; Podman leaves that empty for a container without network, and its
+        main process's namespace is the container's.
+        """
+        attrs = self.client.api.inspect_container(container_id)
+        return attrs["NetworkSettings"].get("SandboxKey") or f"/proc/{attrs['State']['Pid']}/ns/net"
 
     def logs(self, container_id: str, tail: int | str = "all", follow: bool = False, *,
              since: float | None = None, timestamps: bool = False) -> Any:

@@ -7,7 +7,8 @@ Docker 20.10). A container started with `--network none` has only its loopback i
 This process, which owns the container, joins the two sides: it listens on 127.0.0.1 on the host, and
 for each connection a thread enters the container's network namespace (`setns` changes only the calling
 thread) and connects to the server's port on the container's loopback. That needs CAP_SYS_ADMIN (root)
-and an engine on this machine (not Docker Desktop's VM, not rootless Docker); `check()` says so at start.
+and an engine on this machine (not Docker Desktop's VM, not rootless Docker or Podman); `check()` says so
+at start.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ class NamespaceRelay:
         if failure:
             raise EmulatorError(
                 f"EnableNetworkIsolation: cannot enter the container's network namespace ({failure[0]}). The emulator "
-                "reaches an isolated container from inside its namespace, which needs root and a Docker engine on this "
-                "machine (not Docker Desktop, not rootless Docker). Fix: run the emulator as root on the engine's host, "
-                "or set EnableNetworkIsolation: false for local runs.")
+                "reaches an isolated container from inside its namespace, which needs root and a Docker or Podman engine "
+                "on this machine (not Docker Desktop, not rootless Docker or Podman). Fix: run the emulator as root on "
+                "the engine's host, or set EnableNetworkIsolation: false for local runs.")
 
     def stop(self) -> None:
         """Stop listening and cut every open connection; calling it again is harmless."""

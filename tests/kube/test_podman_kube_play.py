@@ -21,7 +21,7 @@ from tests.kube import k8s_schema
 from tests.kube.podman import kube_played, load_from_docker, require_podman
 from tests.reliability.support import client
 
-pytestmark = [pytest.mark.docker, pytest.mark.podman]
+pytestmark = [pytest.mark.docker, pytest.mark.podman, pytest.mark.slow]
 DIRECT = EXAMPLES / "direct.yaml"
 ROWS = (EXAMPLES / "artifacts/data/penguins-features.csv")
 READY_TIMEOUT = 240
