@@ -1,94 +1,129 @@
-"""The Python API for tests and notebooks: start endpoints from a definition, invoke them, stop them.
+"""The Python API for tests and notebooks: an emulator that answers the SageMaker control plane and the
+runtime, optionally preloaded with the endpoints of a definition.
 
     with Emulator("pipeline.yaml") as emulator:
         result = emulator["penguins"].invoke(b"Torgersen,39.1,18.7,181,3750,male", content_type="text/csv")
         print(result.body, [hop.container for hop in result.hops])
+
+    with Emulator() as emulator:                      # empty: deploy through the API, as a script would
+        with emulator.redirected():                   # AWS_ENDPOINT_URL etc. point at it
+            run_my_deploy_script()
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
+import shutil
+import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, InvocationFailed, InvocationResult
+from emulator.control import preload
+from emulator.control.lifecycle import Lifecycle, Running, wait_for
+from emulator.control.plane import ControlPlane, key
+from emulator.control.server import InternalServer
+from emulator.control.store import Store
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
-from emulator.errors import EmulatorError
-from emulator.front.routes_state import EndpointRoutes
+from emulator.errors import EmulatorError, StartupError
+from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import FrontServer
 from emulator.leftovers import remove_dead_runs
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
 from emulator.observe.records import finished
-from emulator.parallel import map_in_threads
 
 Source = str | Path | dict | list[EndpointDefinition]
-VARIANT = "AllTraffic"
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+# Set, these would win over AWS_ENDPOINT_URL or the dummy keys: `redirected` unsets them for its block.
+SHADOWING = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
 
 
 class EmulatedEndpoint:
     """One running endpoint: invoke it in-process (no front server needed), read its health."""
 
-    def __init__(self, endpoint: Endpoint, invocation_timeout: float, log: RequestLog | None = None):
-        self.endpoint, self._log = endpoint, log
-        self.chain = Chain(endpoint.name, endpoint.routes, endpoint.definition.mode, timeout=invocation_timeout)
+    def __init__(self, served: ServedEndpoint, running: Running, log: RequestLog | None = None):
+        self.served, self.running, self._log = served, running, log
 
     @property
     def name(self) -> str:
-        return self.endpoint.name
+        return self.served.name
+
+    @property
+    def chain(self) -> Chain:
+        """The first variant's chain (the only one of an endpoint from a definition)."""
+        return self.served.variants[0].chain
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The first variant's containers."""
+        return self.running[0][1]
 
     def invoke(self, body: bytes | str, *, content_type: str | None = None, accept: str | None = None,
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               inference_id: str | None = None, trace_bodies: bool = False) -> InvocationResult:
+               target_variant: str | None = None, inference_id: str | None = None,
+               trace_bodies: bool = False) -> InvocationResult:
         """Raises emulator.chain.InvocationFailed (with .error, the SageMaker error, and .hops) on failure."""
         payload = body.encode() if isinstance(body, str) else body
+        variant = self.served.choose(target_variant)
         started, clock = time.time(), time.perf_counter()
         capture = trace_bodies or bool(self._log and self._log.body_limit)
         try:
-            result = self.chain.invoke(payload, content_type=content_type, accept=accept,
-                                       custom_attributes=custom_attributes, inference_id=inference_id,
-                                       target_container_hostname=target_container_hostname, capture_bodies=capture)
+            result = variant.chain.invoke(payload, content_type=content_type, accept=accept,
+                                          custom_attributes=custom_attributes, inference_id=inference_id,
+                                          target_container_hostname=target_container_hostname, capture_bodies=capture)
         except InvocationFailed as failure:
-            self._record(started, clock, failure.hops, failure.error)
+            self._record(variant.name, started, clock, failure.hops, failure.error)
             raise
-        self._record(started, clock, result.hops)
+        self._record(variant.name, started, clock, result.hops)
         return result
 
-    def _record(self, started: float, clock: float, hops: list, error: Any = None) -> None:
+    def _record(self, variant: str, started: float, clock: float, hops: list, error: Any = None) -> None:
         if self._log is not None:
-            self._log.add_finished(finished(self.name, VARIANT, started, clock, hops, error, source="api"))
+            self._log.add_finished(finished(self.name, variant, started, clock, hops, error, source="api"))
 
     def health(self) -> dict[str, dict]:
-        return self.endpoint.health()
-
-    def routes(self) -> EndpointRoutes:
-        return EndpointRoutes(self.name, self.chain.mode, tuple(self.chain.routes), self.chain.timeout)
+        """Each container's health, by hostname (by `variant/hostname` when the endpoint has several variants)."""
+        if len(self.running) == 1:
+            return self.endpoint.health()
+        return {f"{variant['VariantName']}/{hostname}": state
+                for variant, endpoint in self.running for hostname, state in endpoint.health().items()}
 
 
 class Emulator:
-    """The endpoints of a pipeline definition, their containers, and (after `serve`) the HTTP front."""
+    """The SageMaker control plane and runtime on one port, the containers of every endpoint, and the
+    endpoints of a definition (if given) created through that control plane at start."""
 
-    def __init__(self, source: Source, *, names: list[str] | None = None, startup_timeout: float | None = None,
-                 invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, docker_host: str | None = None,
-                 progress: Progress | None = None, log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0,
-                 reuse: bool = False):
-        """`log_size`: invocations the request log keeps per endpoint (0: no request log); `log_bodies`: bytes of
-        each request and response body it keeps (0: none); `reuse`: keep the containers running at stop and adopt
-        matching kept ones at start (emulator.reuse; `sagemaker-emulator prune` removes them)."""
-        self.definitions = _select(_definitions(source), names)
+    def __init__(self, source: Source | None = None, *, names: list[str] | None = None, state: str | Path | None = None,
+                 startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
+                 docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = 20.0,
+                 log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False):
+        """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
+        see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
+        request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
+        the containers running at stop and adopt matching kept ones at start (emulator.reuse; `sagemaker-emulator
+        prune` removes them)."""
+        self.definitions = _select(_definitions(source), names) if source is not None else []
         self.backend = DockerBackend(docker_host)
+        self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
-        self.progress, self.reuse = progress, reuse
-        self.endpoints: dict[str, EmulatedEndpoint] = {}
-        self.front: FrontServer | None = None
-        self._starting: list[Endpoint] = []
-        self._lock = threading.Lock()
+        self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
-        self._observer = Observer(self.request_log, lambda: list(self._starting))
+        self._observer = Observer(self.request_log, lambda: self.lifecycle.endpoints() if self.lifecycle else [])
+        self.store: Store | None = None
+        self.plane: ControlPlane | None = None
+        self.lifecycle: Lifecycle | None = None
+        self.internal: InternalServer | None = None  # the owner's server; other services mount on it
+        self.front: FrontServer | None = None
+        self._private_state: Path | None = None
+        self._lock = threading.Lock()
 
     def __enter__(self) -> "Emulator":
         return self.start()
@@ -96,32 +131,61 @@ class Emulator:
     def __exit__(self, *_: Any) -> None:
         self.stop()
 
+    @property
+    def endpoints(self) -> dict[str, EmulatedEndpoint]:
+        """The endpoints that serve now (InService), by name."""
+        served = self.store.serving() if self.store else {}
+        return {spec["name"]: EmulatedEndpoint(build(spec), self.lifecycle.running(spec["name"]), self.request_log)
+                for spec in served.values()}
+
     def __getitem__(self, name: str) -> EmulatedEndpoint:
-        try:
-            return self.endpoints[name]
-        except KeyError:
-            raise EmulatorError(f"no endpoint {name!r} here; running: {', '.join(self.endpoints) or 'none'}.") from None
+        endpoints = self.endpoints
+        for endpoint_name, endpoint in endpoints.items():
+            if key(endpoint_name) == key(name):
+                return endpoint
+        raise EmulatorError(f"no endpoint {name!r} serves here; serving: {', '.join(endpoints) or 'none'}.")
 
     @property
     def endpoint(self) -> EmulatedEndpoint:
         """The only endpoint, for definitions that hold one."""
-        if len(self.endpoints) != 1:
-            raise EmulatorError(f"{len(self.endpoints)} endpoints run here; pick one with emulator[name].")
-        return next(iter(self.endpoints.values()))
+        endpoints = self.endpoints
+        if len(endpoints) != 1:
+            raise EmulatorError(f"{len(endpoints)} endpoints serve here; pick one with emulator[name].")
+        return next(iter(endpoints.values()))
 
     def start(self) -> "Emulator":
+        """Open the state, bring back its endpoints, create the definition's, and wait until they serve."""
         remove_dead_runs(self.backend)
         _live.add(self)
-        events = self.request_log.event if self.request_log else None
-        self._starting = [Endpoint(d, self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
-                                   events=events, reuse=self.reuse) for d in self.definitions]
         try:
-            map_in_threads(Endpoint.start, self._starting)
+            if self.state is None:
+                self._private_state = Path(tempfile.mkdtemp(prefix="sagemaker-emulator-state-"))
+            self.store = Store(self.state or self._private_state)
+            self.plane = ControlPlane(self.store, describe_wait=self.describe_wait)
+            self.lifecycle = self.plane.lifecycle = Lifecycle(
+                self.plane, self.backend, startup_timeout=self.startup_timeout,
+                invocation_timeout=self.invocation_timeout, progress=self.progress,
+                events=self.request_log.event if self.request_log else None, reuse=self.reuse)
+            self.internal = InternalServer(self.plane).start()
+            preload.forget(self.plane, self.definitions)
+            self.lifecycle.restore()
+            preload.preload(self.plane, self.definitions)
+            self._await([definition.name for definition in self.definitions])
         except BaseException:
             self.stop()
             raise
-        self.endpoints = {e.name: EmulatedEndpoint(e, self.invocation_timeout, self.request_log) for e in self._starting}
         return self
+
+    def _await(self, names: list[str]) -> None:
+        failures = []
+        with self.plane.lock:
+            for name in names:
+                document = wait_for(self.plane, name, ("Creating",), STARTUP_WAIT)
+                describe = document["Describe"] if document else {"EndpointStatus": "Deleted"}
+                if describe["EndpointStatus"] != "InService":
+                    failures.append(describe.get("FailureReason") or f"Endpoint {name} is {describe['EndpointStatus']}.")
+        if failures:
+            raise StartupError("\n".join(failures))
 
     def listen(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
         """Take the front's port now (before `start`, to fail at once on a port in use); returns its URL."""
@@ -130,35 +194,68 @@ class Emulator:
         return self.front.url
 
     def serve(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
-        """Start the sagemaker-runtime HTTP front for all endpoints; returns its URL."""
+        """Start the HTTP front (the sagemaker control plane and runtime on one port); returns its URL."""
         self.listen(host, port, workers=workers, threads=threads)
         if not self.front.running:
-            self.front.start([endpoint.routes() for endpoint in self.endpoints.values()], self._observer.start())
+            self.front.start(self.store.path, self.internal.url, self._observer.start())
         return self.front.url
 
     @property
     def url(self) -> str:
         return self.serve()
 
-    def boto3_client(self, region: str = "us-east-1") -> Any:
-        """A real boto3 sagemaker-runtime client pointed at the front, with dummy credentials."""
+    def environment(self) -> dict[str, str]:
+        """The variables that send every AWS SDK call of a process here: AWS_ENDPOINT_URL and dummy credentials."""
+        return {"AWS_ENDPOINT_URL": self.url, **DUMMY_CREDENTIALS}
+
+    @contextlib.contextmanager
+    def redirected(self) -> Iterator[dict[str, str]]:
+        """Set `environment()` in os.environ for the block (for code under test that builds its own clients);
+        AWS_PROFILE, session tokens and per-service AWS_ENDPOINT_URL_* are unset meanwhile."""
+        variables = self.environment()
+        shadowing = [name for name in os.environ if name in SHADOWING or name.startswith("AWS_ENDPOINT_URL_")]
+        saved = {name: os.environ.get(name) for name in [*variables, *shadowing]}
+        for name in shadowing:
+            del os.environ[name]
+        os.environ.update(variables)
+        try:
+            yield variables
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+    def boto3_client(self, service: str = "sagemaker-runtime", region: str = "us-east-1") -> Any:
+        """A real boto3 client (sagemaker-runtime by default, or sagemaker, ...) pointed here, with dummy credentials."""
         import boto3  # noqa: PLC0415 - optional: only tests and users who want boto3 need it
         from botocore.config import Config  # noqa: PLC0415
 
-        return boto3.client("sagemaker-runtime", endpoint_url=self.url, region_name=region,
+        return boto3.client(service, endpoint_url=self.url, region_name=region,
                             aws_access_key_id="emulator", aws_secret_access_key="emulator",
-                            config=Config(read_timeout=self.invocation_timeout + 10))
+                            config=Config(read_timeout=max(self.invocation_timeout, self.describe_wait) + 10))
 
     def stop(self) -> None:
-        """Stop the front and every container; calling it again is harmless."""
+        """Stop the front and every container; calling it again is harmless. The state folder keeps what
+        was InService (a private one is removed)."""
         with self._lock:
             if self.front is not None:
                 self.front.stop()
                 self.front = None
             self._observer.stop()
-            endpoints, self._starting = self._starting, []
-            map_in_threads(Endpoint.stop, endpoints)
-            self.endpoints = {}
+            if self.lifecycle is not None:
+                self.lifecycle.stop()
+                self.lifecycle = None
+            if self.internal is not None:
+                self.internal.stop()
+                self.internal = None
+            if self.store is not None:
+                self.store.close()
+                self.store = None
+            if self._private_state is not None:
+                shutil.rmtree(self._private_state, ignore_errors=True)
+                self._private_state = None
             _live.discard(self)
 
 

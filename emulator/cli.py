@@ -43,8 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sagemaker-emulator", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="start the endpoints of a definition and serve the sagemaker-runtime API")
-    serve.add_argument("definition", type=Path, help="pipeline definition (YAML or JSON CreateModel request)")
+    serve = commands.add_parser("serve", help="answer the sagemaker control plane and runtime on one port; "
+                                              "optionally preload the endpoints of a definition")
+    serve.add_argument("definition", type=Path, nargs="?",
+                       help="pipeline definition (YAML or JSON CreateModel request) whose endpoints are created at start")
+    serve.add_argument("--state", type=Path, default=None,
+                       help="folder of the control plane's state (default: a per-user folder, printed at start)")
+    serve.add_argument("--describe-wait", type=float, default=20.0,
+                       help="seconds a DescribeEndpoint of a Creating or Updating endpoint may wait for the status to "
+                            "change before answering (default 20; 0: answer at once)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     _add_start_options(serve)
@@ -106,7 +113,9 @@ def _parser() -> argparse.ArgumentParser:
     add_check_parser(commands)
     add_export_parser(commands)
 
-    listing = commands.add_parser("ls", help="list the emulator's containers on this Docker engine")
+    listing = commands.add_parser("ls", help="list the endpoints of a state folder (status, variants, containers) "
+                                             "and the emulator's containers on this Docker engine")
+    listing.add_argument("--state", type=Path, default=None, help="the state folder of a `serve` (default: the per-user one)")
     listing.set_defaults(run=_list)
 
     logs = commands.add_parser("logs", help="print an endpoint's container logs")
@@ -146,13 +155,17 @@ def _progress(message: str) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
+    from emulator.control.store import default_state_folder  # noqa: PLC0415
 
-    emulator = Emulator(args.definition, names=args.names, startup_timeout=args.startup_timeout,
-                        invocation_timeout=args.invocation_timeout, progress=_progress,
+    state = args.state or default_state_folder()
+    emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
+                        invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
     try:
         emulator.listen(args.host, args.port, workers=args.workers, threads=args.threads)
-        print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
+        print(f"state: {state}", file=sys.stderr, flush=True)
+        if emulator.definitions:
+            print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve()
         _print_ready(url, emulator)
@@ -177,15 +190,16 @@ def _interrupt(signum: int, frame: Any) -> None:
 def _print_ready(url: str, emulator: Any) -> None:
     print(f"\nServing on {url}", flush=True)
     for name, endpoint in emulator.endpoints.items():
-        hops = " -> ".join(r.hostname for r in endpoint.chain.routes)
-        print(f"  endpoint {name} ({endpoint.chain.mode}): {hops}")
-    first = next(iter(emulator.endpoints))
-    print("\nCall it with boto3:\n"
-          f"  boto3.client('sagemaker-runtime', endpoint_url='{url}', region_name='us-east-1', "
-          f"aws_access_key_id='x', aws_secret_access_key='x').invoke_endpoint(EndpointName='{first}', "
-          "ContentType='text/csv', Body=b'...')\n"
-          f"or: sagemaker-emulator invoke {first} --url {url} --content-type text/csv --trace FILE\n"
-          "Ctrl-C stops everything.", flush=True)
+        for variant in endpoint.served.variants:
+            hops = " -> ".join(r.hostname for r in variant.chain.routes)
+            print(f"  endpoint {name} [{variant.name}] ({variant.chain.mode}): {hops}")
+    exports = " ".join(f"{name}={value}" for name, value in emulator.environment().items())
+    print("\nPoint boto3, the AWS CLI and the SageMaker SDK here (the sagemaker API, sagemaker-runtime and more, "
+          f"on this one port):\n  export {exports}", flush=True)
+    if emulator.endpoints:
+        first = next(iter(emulator.endpoints))
+        print(f"then: sagemaker-emulator invoke {first} --url {url} --content-type text/csv --trace FILE", flush=True)
+    print("Ctrl-C stops everything; endpoints InService come back at the next start with the same --state.", flush=True)
 
 
 def _read_input(name: str) -> bytes:
@@ -306,19 +320,49 @@ def _transform(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list(_: argparse.Namespace) -> int:
+def _list(args: argparse.Namespace) -> int:
     from emulator.docker_backend import DockerBackend  # noqa: PLC0415
 
+    _list_endpoints(args.state)
     containers = DockerBackend().list_managed()
     if not containers:
         print("no emulator containers on this engine.")
         return 0
-    print(f"{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
+    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
     for c in sorted(containers, key=lambda c: (c.labels.get(L.ENDPOINT, ""), c.name)):
         owner = "gone" if L.owner_is_gone(c.labels) else f"pid {c.labels.get(L.PID, '?')}"
         print(f"{c.labels.get(L.ENDPOINT, '?'):20} {c.labels.get(L.CONTAINER_HOSTNAME, '?'):16} {c.status:10} "
               f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name}")
     return 0
+
+
+def _list_endpoints(state: Path | None) -> None:
+    """The endpoints a state folder records, with the containers each variant serves from."""
+    from emulator.control.plane import ENDPOINT  # noqa: PLC0415
+    from emulator.control.store import connect, database_path, default_state_folder, read_all, read_serving  # noqa: PLC0415
+
+    folder = state or default_state_folder()
+    database = database_path(folder)
+    if not database.exists():
+        print(f"no control-plane state in {folder}.")
+        return
+    connection = connect(database, readonly=True)
+    try:
+        documents, serving = read_all(connection, ENDPOINT), read_serving(connection)
+    finally:
+        connection.close()
+    print(f"endpoints of {folder}:" if documents else f"no endpoints in {folder}.")
+    for document in documents:
+        describe = document["Describe"]
+        name = describe["EndpointName"]
+        print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
+        routes = {variant["name"]: variant for variant in serving.get(name.lower(), {}).get("variants", [])}
+        for variant in (document.get("Deployed") or {}).get("Variants", []):
+            served = routes.get(variant["VariantName"], {})
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in served.get("routes", [])) or "not serving"
+            print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
+        if describe.get("FailureReason"):
+            print(f"    FailureReason: {describe['FailureReason']}")
 
 
 def _logs(args: argparse.Namespace) -> int:

@@ -66,7 +66,7 @@ def sagemaker_reuse(pytestconfig: pytest.Config) -> bool:
 @pytest.fixture(scope="session")
 def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docker_host: str | None,
                         sagemaker_reuse: bool) -> Iterator[Callable[..., "Emulator"]]:
-    """Factory: start the endpoints of a definition (file path or dict), served on a free port.
+    """Factory: start the endpoints of a definition (file path or dict; None: none), served on a free port.
 
     Each call starts its own containers; all are removed at the end of the session,
     also when a test fails or the run is interrupted.
@@ -76,7 +76,7 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docke
     started: list[Emulator] = []
     _interrupt_on_sigterm()
 
-    def start(source: Any, **options: Any) -> Emulator:
+    def start(source: Any = None, **options: Any) -> Emulator:
         options.setdefault("startup_timeout", sagemaker_startup_timeout)
         options.setdefault("docker_host", sagemaker_docker_host)
         options.setdefault("reuse", sagemaker_reuse)
@@ -91,6 +91,21 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docke
     finally:
         for emulator in started:
             emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def sagemaker_emulator(sagemaker_endpoints: Callable[..., "Emulator"]) -> "Emulator":
+    """An emulator with no endpoint at start, served, shared by the session: tests deploy through the
+    sagemaker API (boto3, the SageMaker SDK) as their scripts do."""
+    return sagemaker_endpoints(None)
+
+
+@pytest.fixture
+def sagemaker_environment(sagemaker_emulator: "Emulator") -> Iterator[dict[str, str]]:
+    """AWS_ENDPOINT_URL and dummy credentials set for the test (variables that would win over them unset),
+    so code under test that builds its own boto3 clients or SDK sessions calls the emulator."""
+    with sagemaker_emulator.redirected() as variables:
+        yield variables
 
 
 @pytest.fixture(scope="session")

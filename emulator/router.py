@@ -12,14 +12,28 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+import tempfile
 import threading
 import warnings
+from dataclasses import dataclass
+from pathlib import Path
 
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Route
+from emulator.control.store import Store
 from emulator.definition import is_valid_name
 from emulator.errors import EmulatorError
-from emulator.front.routes_state import EndpointRoutes
+from emulator.front.serving import variant_spec
 from emulator.front.server import FrontServer
+
+VARIANT = "AllTraffic"
+
+
+@dataclass(frozen=True)
+class EndpointRoutes:
+    name: str
+    mode: str
+    routes: tuple[Route, ...]
+    timeout: float
 
 
 def parse_routes(endpoint: str, mode: str, containers: list[str], timeout: float) -> EndpointRoutes:
@@ -63,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        front.start([endpoint])
+        # The front reads its routes from a serving table, as under `serve`; here one written once.
+        store = Store(Path(tempfile.mkdtemp(prefix="sagemaker-router-")))
+        store.set_serving(endpoint.name.lower(), {"name": endpoint.name, "variants": [
+            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout)]})
+        front.start(store.path)
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,11 +1,14 @@
 """The sagemaker-runtime REST protocol as a Flask app; gunicorn runs `emulator.front.app:create_app()`.
 
 AWS routes are under /endpoints/; the emulator's own introspection routes live under /_emulator/.
+Every other request (the sagemaker control plane, other AWS services) is forwarded to the owner
+process by the Dispatch middleware (emulator/front/dispatch.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 
@@ -15,15 +18,14 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain, InvocationFailed, InvocationResult
 from emulator.container_http import pings
 from emulator.definition import is_valid_name
-from emulator.front import routes_state
+from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
-from emulator.front.routes_state import EndpointRoutes
+from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServingTable
 from emulator.observe.channel import sender_from_environment
 from emulator.wire_errors import ServiceError, ValidationError, endpoint_not_found
 
 TRACE_HEADER = "X-Emulator-Trace"
 VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
-VARIANT = "AllTraffic"
 HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint API reference
     "X-Amzn-SageMaker-Custom-Attributes": (0, 1024),
     "X-Amzn-SageMaker-Target-Model": (1, 1024),
@@ -35,12 +37,18 @@ HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint A
 }
 
 
-def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
+def create_app(state_database: str | None = None, control_url: str | None = None) -> Flask:
+    """The front of the emulator whose serving table is in `state_database` and whose control plane
+    answers at `control_url` (by default: the environment the owner process starts gunicorn with)."""
     app = Flask("sagemaker-emulator")
+    database = state_database or os.environ.get(STATE_DATABASE_ENV)
+    if not database:
+        raise RuntimeError(f"{STATE_DATABASE_ENV} is not set: start the front with `sagemaker-emulator serve`.")
+    table = ServingTable(database)
+    app.wsgi_app = Dispatch(app.wsgi_app, control_url or os.environ.get(CONTROL_URL_ENV))
     # One byte over the limit is enough to know the body is too large: a chunked body (no Content-Length)
     # is cut there, a declared one refused before it is read.
     app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES + 1
-    chains: dict[str, Chain] = {e.name: e.chain() for e in (endpoints if endpoints is not None else routes_state.from_environment())}
     request_log = sender_from_environment()  # None: the owner keeps no request log
     keep_bodies = request_log is not None and request_log.capture_bodies
     app.register_blueprint(introspection_routes())
@@ -48,19 +56,21 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
     # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
-        chain = _chain_for(chains, name)
         started, clock = time.time(), time.perf_counter()
+        variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:
-            result = _invoke(chain, capture_bodies=keep_bodies)
+            variant = _endpoint_for(table, name).choose(variant_name)
+            variant_name = variant.name
+            result = _invoke(variant.chain, capture_bodies=keep_bodies)
         except InvocationFailed as failure:
-            record_invocation(request_log, name, VARIANT, started, clock, failure.hops, failure.error)
+            record_invocation(request_log, name, variant_name, started, clock, failure.hops, failure.error)
             raise failure.error from None
-        except ServiceError as error:  # refused before the chain ran (a header, the payload size)
-            record_invocation(request_log, name, VARIANT, started, clock, [], error)
+        except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
+            record_invocation(request_log, name, variant_name, started, clock, [], error)
             raise
-        record_invocation(request_log, name, VARIANT, started, clock, result.hops)
+        record_invocation(request_log, name, variant.name, started, clock, result.hops)
         response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
-        response.headers["x-Amzn-Invoked-Production-Variant"] = VARIANT
+        response.headers["x-Amzn-Invoked-Production-Variant"] = variant.name
         if result.custom_attributes is not None:
             response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
         response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
@@ -72,28 +82,31 @@ def create_app(endpoints: list[EndpointRoutes] | None = None) -> Flask:
 
     @app.get("/_emulator/endpoints")
     def list_endpoints() -> Response:
-        return jsonify({name: {"mode": chain.mode, "containers": [{"hostname": r.hostname, "url": r.url} for r in chain.routes]}
-                        for name, chain in chains.items()})
+        return jsonify({endpoint.name: {"variants": {variant.name: {
+            "weight": variant.weight, "mode": variant.chain.mode,
+            "containers": [{"hostname": r.hostname, "url": r.url} for r in variant.chain.routes]}
+            for variant in endpoint.variants}} for endpoint in table.all().values()})
 
     @app.get("/_emulator/endpoints/<name>/health")
     def endpoint_health(name: str) -> Response:
-        chain = _chain_for(chains, name)
-        health = {route.hostname: pings(route.url) for route in chain.routes}
+        endpoint = _endpoint_for(table, name)
+        health = {route.hostname if len(endpoint.variants) == 1 else f"{variant.name}/{route.hostname}": pings(route.url)
+                  for variant in endpoint.variants for route in variant.chain.routes}
         return jsonify({"endpoint": name, "healthy": all(health.values()), "containers": health}), 200 if all(health.values()) else 503
 
     @app.post("/_emulator/endpoints/<name>/invocations")
     def traced_invocation(name: str) -> Response:
         """The same invocation, answered as JSON with every hop (and bodies when ?bodies=true)."""
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
-        chain = _chain_for(chains, name)
+        variant = _endpoint_for(table, name).choose(request.headers.get("X-Amzn-SageMaker-Target-Variant"))
         started, clock = time.time(), time.perf_counter()
         try:
-            result = _invoke(chain, capture_bodies=bodies or keep_bodies)
+            result = _invoke(variant.chain, capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
-            record_invocation(request_log, name, VARIANT, started, clock, failure.hops, failure.error)
+            record_invocation(request_log, name, variant.name, started, clock, failure.hops, failure.error)
             return jsonify({"error": json.loads(failure.error.body()), "status": failure.error.status,
                             "hops": [hop.to_dict(bodies) for hop in failure.hops]})
-        record_invocation(request_log, name, VARIANT, started, clock, result.hops)
+        record_invocation(request_log, name, variant.name, started, clock, result.hops)
         return jsonify({"status": 200, "content_type": result.content_type, "custom_attributes": result.custom_attributes,
                         "body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(bodies) for hop in result.hops]})
 
@@ -118,14 +131,14 @@ def _payload_too_large() -> ValidationError:
     return ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes.")
 
 
-def _chain_for(chains: dict[str, Chain], name: str) -> Chain:
+def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     if not is_valid_name(name):
         raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
                               "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-    chain = chains.get(name)
-    if chain is None:
+    endpoint = table.get(name)
+    if endpoint is None:
         raise endpoint_not_found(name)
-    return chain
+    return endpoint
 
 
 def _invoke(chain: Chain, capture_bodies: bool = False) -> InvocationResult:

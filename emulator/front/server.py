@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import urllib3
 
 from emulator.errors import EmulatorError
-from emulator.front import routes_state
+from emulator.front.dispatch import CONTROL_URL_ENV
 from emulator.front.lifeline import LIFELINE_ENV
-from emulator.front.routes_state import EndpointRoutes
+from emulator.front.serving import STATE_DATABASE_ENV
 
 START_TIMEOUT = 30.0
 # Above the 60 s invocation limit, so gunicorn never kills a worker that waits on a slow container.
@@ -52,8 +53,11 @@ class FrontServer:
             self.port = self._listener.getsockname()[1]
         return self
 
-    def start(self, endpoints: list[EndpointRoutes], environment: dict[str, str] | None = None) -> "FrontServer":
-        """`environment`: more for the workers (where the owner process answers, the request log's socket)."""
+    def start(self, state_database: Path, control_url: str | None = None,
+              environment: dict[str, str] | None = None) -> "FrontServer":
+        """Serve the endpoints of the serving table in `state_database`; forward the rest to `control_url`
+        (None: there is no control plane, as in an exported pod's router). `environment`: more for the
+        workers (the request log's socket, where the owner's introspection answers)."""
         listener = self.listen()._listener
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
                    "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
@@ -61,8 +65,10 @@ class FrontServer:
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
         lifeline, self._lifeline = os.pipe()
-        environment = {**os.environ, **(environment or {}), routes_state.STATE_ENV: routes_state.dumps(endpoints),
+        environment = {**os.environ, **(environment or {}), STATE_DATABASE_ENV: str(state_database),
                        LIFELINE_ENV: str(lifeline)}
+        if control_url:
+            environment[CONTROL_URL_ENV] = control_url
         # A socket we bound ourselves: the port is known at once and no other process can take it.
         self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno(), lifeline],
                                          stdin=subprocess.DEVNULL, start_new_session=True)

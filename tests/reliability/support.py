@@ -56,10 +56,11 @@ def port_is_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def serve_in_child(definition: str, port: int, session: str) -> subprocess.Popen:
-    """`sagemaker-emulator serve` in a child process of its own session; returns once it serves."""
+def serve_in_child(definition: str | None, port: int, session: str, *options: str) -> subprocess.Popen:
+    """`sagemaker-emulator serve [definition] [options]` in a child process of its own session; returns once it serves."""
     # Its startup timeout bounds the wait for its first lines; it prints a handful before "Serving on".
-    process = subprocess.Popen([*CLI, "serve", definition, "--port", str(port), "--startup-timeout", "30"],
+    process = subprocess.Popen([*CLI, "serve", *([definition] if definition else []), "--port", str(port),
+                                "--startup-timeout", "30", *options],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                                env={**os.environ, "SAGEMAKER_EMULATOR_SESSION": session})
     for _ in range(50):

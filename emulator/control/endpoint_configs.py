@@ -1,0 +1,42 @@
+"""CreateEndpointConfig, DescribeEndpointConfig, DeleteEndpointConfig, ListEndpointConfigs.
+
+A config names its models; they must exist when it is created. Deleting a config an endpoint uses is
+allowed, as in SageMaker (the SDK deletes the config before the endpoint): endpoints keep what they deployed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.control import resources
+from emulator.control.errors import ValidationException
+from emulator.control.operations import operation
+from emulator.control.plane import ENDPOINT_CONFIG, MODEL, ControlPlane, arn, now
+
+DEFAULT_WEIGHT = 1.0
+
+
+@operation("CreateEndpointConfig")
+def create_endpoint_config(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    name = request["EndpointConfigName"]
+    variants = request["ProductionVariants"]
+    seen: set[str] = set()
+    for index, variant in enumerate(variants, start=1):
+        where = f"productionVariants.{index}.member"
+        if variant["VariantName"] in seen:
+            raise ValidationException(f"Value '{variant['VariantName']}' at '{where}.variantName' is used by another "
+                                      "production variant of this config. Fix: give each variant its own name.")
+        seen.add(variant["VariantName"])
+        if not variant.get("ModelName"):
+            raise ValidationException(f"Value null at '{where}.modelName': the emulator runs a variant's model, so every "
+                                      "production variant needs ModelName (inference components are not emulated).")
+        resources.find(plane, MODEL, variant["ModelName"])  # Could not find model "arn..."
+    describe = {member: value for member, value in request.items() if member != "Tags"}
+    describe["ProductionVariants"] = [{"InitialVariantWeight": DEFAULT_WEIGHT, **variant} for variant in variants]
+    describe.update(EndpointConfigArn=arn(ENDPOINT_CONFIG, name), CreationTime=now())
+    resources.create(plane, ENDPOINT_CONFIG, name, describe, request)
+    return {"EndpointConfigArn": describe["EndpointConfigArn"]}
+
+
+resources.register_describe_delete_list(ENDPOINT_CONFIG, "EndpointConfig",
+                                        ("EndpointConfigName", "EndpointConfigArn", "CreationTime"))

@@ -1,0 +1,273 @@
+"""Endpoints' containers, run as SageMaker runs them, always in background threads of the owner process.
+
+CreateEndpoint returns at once; a thread starts every variant's containers and flips the endpoint to
+InService (and publishes its routes in the serving table) or to Failed with the reason. UpdateEndpoint is
+blue/green: the new variants start beside the old ones, traffic switches in one write of the serving
+table, and the old containers stay up for one invocation timeout so requests already in flight finish;
+if the new ones fail, the endpoint stays InService on the old configuration with the reason recorded.
+At start, `restore` brings back every endpoint the state says is InService before the front answers.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.control.models import runnable
+from emulator.control.plane import ENDPOINT, ControlPlane, key, now
+from emulator.docker_backend import DockerBackend
+from emulator.endpoint import Endpoint, Progress
+from emulator.errors import EmulatorError
+from emulator.front.serving import variant_spec
+from emulator.parallel import map_in_threads
+
+FAILURE_REASON_LIMIT = 4000
+Running = list[tuple[dict[str, Any], Endpoint]]  # (deployed variant, its containers)
+
+
+class Lifecycle:
+    def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
+                 invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
+                 **endpoint_options: Any):
+        """`endpoint_options`: more for each Endpoint (the request log's `events`, `reuse`)."""
+        self.plane, self.backend = plane, backend
+        self.endpoint_options = endpoint_options
+        self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
+        self.progress = progress or (lambda message: None)
+        self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
+        self._running: dict[str, Running] = {}
+        self._starting: dict[str, list[Endpoint]] = {}
+        self._draining: list[Endpoint] = []
+        self._threads: set[threading.Thread] = set()
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+
+    # -- what the operations ask for (they hold the plane's lock) -------------------------------------------
+    def create(self, name: str) -> None:
+        self._spawn(self._create, name)
+
+    def update(self, name: str) -> None:
+        self._spawn(self._update, name)
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            for endpoint in self._starting.get(key(name), []):
+                endpoint.stop(timeout=0)  # a start in progress gives up at once
+        self.plane.store.set_serving(key(name), None)
+        self._spawn(self._delete, name)
+
+    def reweigh(self, name: str) -> None:
+        """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front."""
+        document = self.plane.store.get(ENDPOINT, key(name))
+        with self._lock:
+            running = self._running.get(key(name), [])
+            weights = {variant["VariantName"]: variant["Weight"] for variant in document["Deployed"]["Variants"]}
+            for variant, _ in running:
+                variant["Weight"] = weights[variant["VariantName"]]
+            self._publish(name, running)
+
+    def running(self, name: str) -> Running:
+        with self._lock:
+            return list(self._running.get(key(name), []))
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every variant's containers now: starting, serving and draining."""
+        with self._lock:
+            return ([e for group in self._starting.values() for e in group]
+                    + [e for group in self._running.values() for _, e in group] + list(self._draining))
+
+    # -- at start and at the end ----------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Bring the recorded endpoints back: InService ones before returning, Creating ones in the background."""
+        documents = self.plane.store.all(ENDPOINT)
+        for document in documents:
+            self.plane.store.set_serving(key(document["Describe"]["EndpointName"]), None)
+        back = []
+        for document in documents:
+            describe = document["Describe"]
+            name, status = describe["EndpointName"], describe["EndpointStatus"]
+            if status == "Deleting":
+                self.plane.store.delete(ENDPOINT, key(name))
+            elif status == "Creating":
+                self.create(name)
+            elif status in ("InService", "Updating"):
+                if status == "Updating":
+                    document.pop("Pending", None)
+                    self._record(name, "InService", "The emulator stopped during the update; the endpoint "
+                                                    "stays on its previous configuration.", document=document)
+                back.append(name)
+        map_in_threads(self._bring_back, back)
+
+    def stop(self) -> None:
+        """Stop every container, those starting included; the state keeps what was InService."""
+        self._closed.set()
+        endpoints = self.endpoints()
+        with self._lock:
+            self._running, self._starting, self._draining = {}, {}, []
+        map_in_threads(lambda endpoint: endpoint.stop(), endpoints)
+        for thread in list(self._threads):
+            thread.join(timeout=30)
+
+    # -- the background work ----------------------------------------------------------------------------------
+    def _spawn(self, work: Callable[[str], None], name: str) -> None:
+        thread = threading.Thread(target=self._guarded, args=(work, name), name=f"{work.__name__}-{name}", daemon=True)
+        self._threads.add(thread)
+        thread.start()
+
+    def _guarded(self, work: Callable[[str], None], name: str) -> None:
+        try:
+            work(name)
+        except Exception as exc:  # a bug of ours: the endpoint must not stay Creating or Updating for ever
+            traceback.print_exc(file=sys.stderr)
+            self._record(name, "Failed", f"The emulator failed while running the endpoint ({type(exc).__name__}: {exc}); "
+                                         "the traceback is in the output of `sagemaker-emulator serve`.")
+        finally:
+            self._threads.discard(threading.current_thread())
+
+    def _create(self, name: str) -> None:
+        document = self.plane.store.get(ENDPOINT, key(name))
+        try:
+            running = self._start(name, document["Deployed"]["Variants"])
+        except EmulatorError as failure:
+            self._record(name, "Failed", _reason(failure))
+            return
+        if self._adopt(name, running) is not None:
+            self._record(name, "InService", None)
+
+    def _bring_back(self, name: str) -> None:
+        document = self.plane.store.get(ENDPOINT, key(name))
+        try:
+            running = self._start(name, document["Deployed"]["Variants"])
+        except EmulatorError as failure:
+            self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
+            return
+        self._adopt(name, running)
+
+    def _update(self, name: str) -> None:
+        document = self.plane.store.get(ENDPOINT, key(name))
+        pending = document["Pending"]
+        try:
+            running = self._start(name, pending["Variants"])
+        except EmulatorError as failure:
+            self._record(name, "InService", f"The update to endpoint configuration {pending['EndpointConfigName']} "
+                                            f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
+                         Pending=None)
+            return
+        replaced = self._adopt(name, running)
+        if replaced is None:
+            return
+        self._record(name, "InService", None, config_name=pending["EndpointConfigName"], Deployed=pending, Pending=None)
+        self._drain(replaced)
+
+    def _delete(self, name: str) -> None:
+        with self._lock:
+            running = self._running.pop(key(name), [])
+        map_in_threads(lambda pair: pair[1].stop(), running)
+        with self.plane.lock:
+            self.plane.store.delete(ENDPOINT, key(name))
+            self.plane.changed.notify_all()
+
+    def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
+        """Start every variant's containers in parallel; on any failure none stays."""
+        endpoints = [Endpoint(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source")),
+                              self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
+                              **self.endpoint_options) for variant in variants]
+        with self._lock:
+            if self._closed.is_set():
+                raise EmulatorError("the emulator is stopping.")
+            self._starting.setdefault(key(name), []).extend(endpoints)
+        try:
+            failures = [failure for failure in map_in_threads(_start_one, endpoints) if failure]
+        finally:
+            with self._lock:
+                starting = self._starting.get(key(name), [])
+                for endpoint in endpoints:
+                    if endpoint in starting:
+                        starting.remove(endpoint)
+        if failures:
+            map_in_threads(lambda endpoint: endpoint.stop(timeout=0), endpoints)
+            raise EmulatorError(" ".join(failures))
+        return [({**variant}, endpoint) for variant, endpoint in zip(variants, endpoints)]
+
+    def _adopt(self, name: str, running: Running) -> Running | None:
+        """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
+        deleted (or the emulator is stopping): then `running` is stopped instead."""
+        with self._lock:
+            document = self.plane.store.get(ENDPOINT, key(name))
+            gone = (self._closed.is_set() or document is None
+                    or document["Describe"]["EndpointStatus"] == "Deleting")
+            if not gone:
+                previous = self._running.get(key(name), [])
+                self._running[key(name)] = running
+                self._publish(name, running)
+        if gone:
+            map_in_threads(lambda pair: pair[1].stop(), running)
+            return None
+        return previous
+
+    def _publish(self, name: str, running: Running) -> None:
+        variants = [variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
+                                 self.invocation_timeout) for variant, endpoint in running]
+        self.plane.store.set_serving(key(name), {"name": name, "variants": variants})
+
+    def _drain(self, replaced: Running) -> None:
+        endpoints = [endpoint for _, endpoint in replaced]
+        with self._lock:
+            self._draining.extend(endpoints)
+        self._closed.wait(self.drain_seconds)
+        with self._lock:
+            leaving = [endpoint for endpoint in endpoints if endpoint in self._draining]
+            self._draining = [endpoint for endpoint in self._draining if endpoint not in endpoints]
+        map_in_threads(lambda endpoint: endpoint.stop(), leaving)
+
+    def _record(self, name: str, status: str, reason: str | None, *, document: dict[str, Any] | None = None,
+                config_name: str | None = None, **changes: Any) -> None:
+        """Set the endpoint's status (and FailureReason: None clears it) and wake waiting DescribeEndpoints."""
+        with self.plane.lock:
+            document = document or self.plane.store.get(ENDPOINT, key(name))
+            if document is None:
+                return
+            describe = document["Describe"]
+            if describe["EndpointStatus"] == "Deleting":
+                return
+            describe["EndpointStatus"] = status
+            if config_name:
+                describe["EndpointConfigName"] = config_name
+            describe["LastModifiedTime"] = now()
+            if reason is None:
+                describe.pop("FailureReason", None)
+            else:
+                describe["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
+            document.update(changes)
+            self.plane.store.put(ENDPOINT, key(name), document)
+            self.plane.changed.notify_all()
+
+
+def _start_one(endpoint: Endpoint) -> str | None:
+    try:
+        endpoint.start()
+    except EmulatorError as failure:
+        return str(failure)
+    return None
+
+
+def _reason(failure: Exception) -> str:
+    return str(failure).strip()
+
+
+def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> dict[str, Any] | None:
+    """The endpoint's Describe once its status leaves `statuses` (or at the timeout); None if it is gone.
+    The caller holds the plane's lock."""
+    deadline = time.monotonic() + timeout
+    while True:
+        document = plane.store.get(ENDPOINT, key(name))
+        if document is None or document["Describe"]["EndpointStatus"] not in statuses:
+            return document
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return document
+        plane.changed.wait(left)

@@ -1,0 +1,73 @@
+"""The control plane as one object: the store, botocore's model of the API, the operation table and the
+endpoints' lifecycle. `call` is the one way in, for HTTP requests and for definitions preloaded from a file.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+from typing import Any
+
+from emulator.control import operations, validation
+from emulator.control.errors import UnknownOperationException
+from emulator.control.store import Store
+from emulator.wire_errors import ACCOUNT, REGION
+
+# ARN resource types and the words SageMaker's messages use for them.
+MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"
+SPOKEN = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}
+
+
+def arn(kind: str, name: str) -> str:
+    """SageMaker's ARNs carry the name in lower case."""
+    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+
+
+def key(name: str) -> str:
+    """Names are unique regardless of case, as their ARNs are."""
+    return name.lower()
+
+
+def now() -> float:
+    """Timestamps as botocore's JSON 1.1 parser reads them: seconds since the epoch."""
+    return round(time.time(), 3)
+
+
+class ControlPlane:
+    def __init__(self, store: Store, *, describe_wait: float = 0.0):
+        self.store = store
+        self.describe_wait = describe_wait  # see emulator.control.endpoints.describe_endpoint
+        self.operations = operations.load()
+        # One lock over the state: operations are short; a waiting DescribeEndpoint releases it
+        # through `changed`, which the lifecycle notifies on every status change.
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.lifecycle: Any = None  # set by the owner (emulator.control.lifecycle.Lifecycle)
+
+    @functools.cached_property
+    def model(self) -> Any:
+        """botocore's model of the sagemaker API: read on the first HTTP request (it takes a while), never
+        for an emulator that only runs definitions."""
+        from botocore.session import get_session  # noqa: PLC0415
+
+        return get_session().get_service_model("sagemaker")
+
+    def call(self, name: str, request: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
+        handler = self.operations.get(name)
+        if handler is None:
+            raise self._unknown(name)
+        if validate:
+            validation.validate(self.model.operation_model(name).input_shape, request)
+        with self.lock:
+            return handler(self, request)
+
+    def notify(self) -> None:
+        with self.lock:
+            self.changed.notify_all()
+
+    def _unknown(self, name: str) -> UnknownOperationException:
+        if name in self.model.operation_names:
+            return UnknownOperationException(
+                f"The emulator does not implement SageMaker.{name}. It answers: {', '.join(sorted(self.operations))}.")
+        return UnknownOperationException(f"SageMaker has no operation {name[:100]!r}.")

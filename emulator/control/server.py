@@ -1,0 +1,113 @@
+"""The owner process's internal HTTP server: the front's workers forward to it every request that is
+not an invocation. It answers the sagemaker control plane itself, and hands requests for other
+services to the WSGI app mounted for them:
+
+    server.mount("s3", moto_app)     # requests signed for s3 (or unsigned S3-style paths) go to moto_app
+
+It listens on 127.0.0.1 only, on a free port, in threads of this process, so one copy of the state
+exists and lifecycle threads and requests share it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import traceback
+from typing import Any, Callable, Iterable
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
+from emulator.control.plane import ControlPlane
+from emulator.front.dispatch import SAGEMAKER, service_of
+from emulator.wire_errors import ServiceError
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+MAX_REQUEST_BYTES = 8 * 1024 * 1024  # far above any real control-plane request
+TARGET_PREFIX = "SageMaker."
+
+
+class InternalServer:
+    def __init__(self, plane: ControlPlane):
+        self.plane = plane
+        self._mounts: dict[str, WSGIApp] = {}
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def mount(self, service: str, app: WSGIApp) -> None:
+        """Answer requests for `service` (the SigV4 scope's service name, e.g. s3, sts, logs) with `app`."""
+        self._mounts[service] = app
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "InternalServer":
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+        self._server = make_server("127.0.0.1", 0, self, threaded=True)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="control-plane", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        service = service_of(environ)
+        if service != SAGEMAKER and service in self._mounts:
+            return self._mounts[service](environ, start_response)
+        try:
+            body = self._answer(environ, service)
+            status, headers = "200 OK", {"Content-Type": "application/x-amz-json-1.1"}
+        except ServiceError as error:
+            body, status, headers = error.body(), f"{error.status} Error", error.headers()
+        headers["Content-Length"] = str(len(body))
+        start_response(status, list(headers.items()))
+        return [body]
+
+    def _answer(self, environ: dict, service: str) -> bytes:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if service != SAGEMAKER or not target.startswith(TARGET_PREFIX):
+            raise UnknownOperationException(
+                f"No operation answers {environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO', '')[:200]} "
+                f"(service {service!r}): the emulator answers the sagemaker control plane (X-Amz-Target: "
+                f"SageMaker.<Operation>), invocations under /endpoints/, and {', '.join(sorted(self._mounts)) or 'nothing else'}.")
+        name = target[len(TARGET_PREFIX):]
+        request = _read_json(environ)
+        try:
+            return json.dumps(self.plane.call(name, request)).encode()
+        except ServiceError:
+            raise
+        except Exception as exc:  # a bug of ours: the caller gets a short answer, the serve output the traceback
+            traceback.print_exc(file=sys.stderr)
+            raise InternalFailure(f"The emulator failed on SageMaker.{name}: {type(exc).__name__}: {exc}. "
+                                  "The traceback is in the output of `sagemaker-emulator serve`.") from None
+
+
+def _read_json(environ: dict) -> Any:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > MAX_REQUEST_BYTES:
+        raise ValidationException(f"The request body is {length} bytes; the emulator reads at most {MAX_REQUEST_BYTES}.")
+    raw = environ["wsgi.input"].read(length) if length else b""
+    if not raw.strip():
+        return {}
+    try:
+        return json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError) as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise ValidationException(f"The request body is not valid JSON ({detail}). "
+                                  "Fix: send a JSON object of the operation's members.") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")

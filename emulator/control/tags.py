@@ -1,0 +1,54 @@
+"""AddTags, ListTags, DeleteTags on any resource of the store, found by its ARN."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from emulator.control import resources
+from emulator.control.errors import ValidationException
+from emulator.control.operations import operation
+from emulator.control.plane import ControlPlane
+
+MAX_TAGS = 50
+RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:([a-z-]+)/(.+)")
+
+
+@operation("AddTags")
+def add_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    kind, name, document = _resource(plane, request["ResourceArn"])
+    tags = {tag["Key"]: tag for tag in document["Tags"]}
+    tags.update({tag["Key"]: tag for tag in request["Tags"]})
+    if len(tags) > MAX_TAGS:
+        raise ValidationException(f"A resource may have at most {MAX_TAGS} tags; this request would give it {len(tags)}. "
+                                  "Fix: delete some with DeleteTags first.")
+    document["Tags"] = list(tags.values())
+    resources.save(plane, kind, document, name)
+    return {"Tags": document["Tags"]}
+
+
+@operation("ListTags")
+def list_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    _, _, document = _resource(plane, request["ResourceArn"])
+    start = resources.offset(request.get("NextToken"))
+    size = request.get("MaxResults") or MAX_TAGS
+    page = document["Tags"][start:start + size]
+    more = start + size < len(document["Tags"])
+    return {"Tags": page, **({"NextToken": str(start + size)} if more else {})}
+
+
+@operation("DeleteTags")
+def delete_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    kind, name, document = _resource(plane, request["ResourceArn"])
+    document["Tags"] = [tag for tag in document["Tags"] if tag["Key"] not in request["TagKeys"]]
+    resources.save(plane, kind, document, name)
+    return {}
+
+
+def _resource(plane: ControlPlane, resource_arn: str) -> tuple[str, str, dict[str, Any]]:
+    match = RESOURCE_ARN.fullmatch(resource_arn)
+    if match is None:
+        raise ValidationException(f"Value '{resource_arn[:200]}' at 'resourceArn' is not the ARN of a SageMaker resource. "
+                                  "Fix: pass the ModelArn, EndpointConfigArn, EndpointArn (...) a Create or Describe call returned.")
+    kind, name = match.groups()
+    return kind, name, resources.find(plane, kind, name)
