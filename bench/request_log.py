@@ -39,7 +39,7 @@ def run(argv: list[str]) -> None:
     body = h.echo_body(KB)
     with h.emulated(h.echo_chain(), log_bodies=args.bodies) as emulator:
         endpoint = emulator.endpoint
-        off = FrontServer().start([endpoint.routes()])  # no request-log environment: the log is off
+        off = FrontServer().start(emulator.store.path)  # no request-log environment: the log is off
         try:
             urls = {"log off": off.url, "log on": emulator.url}
             calls = {name: _caller(url, endpoint.name, body) for name, url in urls.items()}
