@@ -76,7 +76,7 @@ def _hook_cost() -> float:
     this process on a two-hop invocation; the sender's thread is not started, so nothing else runs."""
     import timeit
 
-    from emulator.chain import Hop
+    from emulator.outcomes import Hop
     from emulator.front.introspection import record_invocation
     from emulator.observe.channel import Sender
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from contract_tests import calls
 from contract_tests.samples import Sample
 from emulator.api import EmulatedEndpoint, Emulator
-from emulator.chain import Hop, InvocationFailed
 from emulator.content_types import base_type
 from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
+from emulator.outcomes import Hop, InvocationFailed
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _send(endpoint: EmulatedEndpoint, sample: Sample) -> SampleRun:
     try:
         return SampleRun(sample, endpoint.invoke(sample.body, content_type=sample.content_type, trace_bodies=True).hops)
     except InvocationFailed as failed:
-        return SampleRun(sample, failed.hops, failed.error.message, _accepts_bare_type(endpoint, failed.hops))
+        return SampleRun(sample, failed.hops, failed.message, _accepts_bare_type(endpoint, failed.hops))
 
 
 def _accepts_bare_type(endpoint: EmulatedEndpoint, hops: list[Hop]) -> bool | None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from contract_tests.plan import Plan, Target
-from emulator.chain import InvocationFailed
 from emulator.definition import parse
 from emulator.errors import EmulatorError
+from emulator.outcomes import InvocationFailed
 from emulator.parity import compare
 
 

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, InvocationFailed, InvocationResult
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain
 from emulator.control import preload
 from emulator.control.lifecycle import Lifecycle, Running, wait_for
 from emulator.control.plane import ControlPlane, key
@@ -34,10 +34,12 @@ from emulator.endpoint import Endpoint, Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import FrontServer
+from emulator.front.wire_errors import wire_error
 from emulator.leftovers import remove_dead_runs
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
 from emulator.observe.records import finished
+from emulator.outcomes import InvocationFailed, InvocationResult
 
 Source = str | Path | dict | list[EndpointDefinition]
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
@@ -70,7 +72,7 @@ class EmulatedEndpoint:
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
                target_variant: str | None = None, inference_id: str | None = None,
                trace_bodies: bool = False) -> InvocationResult:
-        """Raises emulator.chain.InvocationFailed (with .error, the SageMaker error, and .hops) on failure."""
+        """Raises emulator.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
         payload = body.encode() if isinstance(body, str) else body
         variant = self.served.choose(target_variant)
         started, clock = time.time(), time.perf_counter()
@@ -80,7 +82,7 @@ class EmulatedEndpoint:
                                           custom_attributes=custom_attributes, inference_id=inference_id,
                                           target_container_hostname=target_container_hostname, capture_bodies=capture)
         except InvocationFailed as failure:
-            self._record(variant.name, started, clock, failure.hops, failure.error)
+            self._record(variant.name, started, clock, failure.hops, wire_error(failure))  # logged as the front answers
             raise
         self._record(variant.name, started, clock, result.hops)
         return result

@@ -15,12 +15,11 @@ import urllib3
 
 from emulator import container_http
 from emulator.api import Emulator
-from emulator.chain import TIMED_OUT, Chain, InvocationFailed as ChainFailure
+from emulator.chain import Chain
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.endpoint import Progress
 from emulator.errors import EmulatorError
 from emulator.transform import TransformJob, TransformReport, container_environment, from_request, run_transform
-from emulator.transform.errors import InvocationFailed
 
 
 class ChainTarget:
@@ -47,14 +46,7 @@ class ChainTarget:
 
     def invoke(self, body: bytes, *, content_type: str | None, accept: str | None,
                timeout: float) -> tuple[str | None, bytes]:
-        try:
-            result = self._chain_with(timeout).invoke(body, content_type=content_type, accept=accept)
-        except ChainFailure as failure:
-            status = getattr(failure.error, "original_status", failure.error.status)
-            if status == 0:  # no HTTP answer: a timeout or an unreachable container
-                unanswered = TimeoutError if TIMED_OUT in failure.error.message else ConnectionError
-                raise unanswered(failure.error.message) from None
-            raise InvocationFailed(status, getattr(failure.error, "original_message", failure.error.message)) from None
+        result = self._chain_with(timeout).invoke(body, content_type=content_type, accept=accept)
         return result.content_type, result.body
 
     def _chain_with(self, timeout: float) -> Chain:

@@ -15,10 +15,11 @@ import urllib3
 
 from contract_tests.cli import add_parser as add_check_parser
 from emulator import labels as L
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, InvocationFailed
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
+from emulator.outcomes import InvocationFailed
 from emulator.trace import format_event, format_hops, format_invocation
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -34,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except InvocationFailed as failure:  # a real-time invocation of `parity`
+        print(f"error: {failure}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; everything started was removed.", file=sys.stderr)
         return 130
@@ -248,6 +252,7 @@ def _invoke_url(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
 
 def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
     from emulator.api import Emulator  # noqa: PLC0415
+    from emulator.front.wire_errors import traced_failure  # noqa: PLC0415 - shown as the front would answer it
 
     with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
                   progress=_progress) as emulator:
@@ -256,9 +261,8 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
                 body, content_type=args.content_type, accept=args.accept, custom_attributes=args.custom_attributes,
                 target_container_hostname=args.target_container, trace_bodies=args.bodies)
         except InvocationFailed as failure:
-            return {"error": json.loads(failure.error.body()), "status": failure.error.status,
-                    "hops": [hop.to_dict(args.bodies) for hop in failure.hops]}
-        return {"body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(args.bodies) for hop in result.hops]}
+            return traced_failure(failure, args.bodies)
+        return result.to_dict(args.bodies)
 
 
 def _trace(args: argparse.Namespace) -> int:

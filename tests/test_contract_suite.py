@@ -24,7 +24,7 @@ from contract_tests.pipeline_runs import SampleRun
 from contract_tests.samples import Sample, SampleError, load
 from contract_tests.verdicts import ContractWarning
 from emulator import labels
-from emulator.chain import Hop
+from emulator.outcomes import Hop
 from emulator.definition import parse
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 

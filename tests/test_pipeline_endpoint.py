@@ -9,7 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator, EmulatorError
-from emulator.chain import InvocationFailed
+from emulator.front.wire_errors import wire_error
+from emulator.outcomes import InvocationFailed
 from emulator.errors import StartupError
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
@@ -119,7 +120,7 @@ def test_model_error_from_the_second_container_through_boto3(echoes):
 def test_single_container_errors_say_from_primary(echoes):
     with pytest.raises(InvocationFailed) as caught:
         echoes["single"].invoke(b"x", content_type="text/plain")
-    assert caught.value.error.message.startswith("Received server error (500) from primary")
+    assert wire_error(caught.value).message.startswith("Received server error (500) from primary")
 
 
 def test_unknown_endpoint_through_boto3(echoes):

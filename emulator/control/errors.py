@@ -1,13 +1,13 @@
 """The sagemaker control plane's errors, each with its AWS code and HTTP status (moto's pattern).
 
-They serialize as every AWS error does (`emulator.wire_errors.ServiceError`): botocore's JSON 1.1
+They serialize as every AWS error does (`emulator.front.wire_errors.ServiceError`): botocore's JSON 1.1
 parser reads the code from `__type` and the text from `Message`. Missing or duplicate resources are
 ValidationExceptions in SageMaker's own words, not the modeled ResourceNotFound.
 """
 
 from __future__ import annotations
 
-from emulator.wire_errors import ServiceError
+from emulator.front.wire_errors import ServiceError
 
 
 class ValidationException(ServiceError):

@@ -12,7 +12,7 @@ from typing import Any
 from emulator.control import operations, validation
 from emulator.control.errors import UnknownOperationException
 from emulator.control.store import Store
-from emulator.wire_errors import ACCOUNT, REGION
+from emulator.arns import ACCOUNT, REGION
 
 # ARN resource types and the words SageMaker's messages use for them.
 MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"

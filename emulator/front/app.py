@@ -15,14 +15,15 @@ import time
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from emulator.chain import MAX_PAYLOAD_BYTES, Chain, InvocationFailed, InvocationResult
+from emulator.chain import MAX_PAYLOAD_BYTES, Chain
 from emulator.container_http import pings
 from emulator.definition import is_valid_name
 from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
 from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServingTable
+from emulator.front.wire_errors import ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
-from emulator.wire_errors import ServiceError, ValidationError, endpoint_not_found
+from emulator.outcomes import InvocationFailed, InvocationResult
 
 TRACE_HEADER = "X-Emulator-Trace"
 VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
@@ -63,8 +64,9 @@ def create_app(state_database: str | None = None, control_url: str | None = None
             variant_name = variant.name
             result = _invoke(variant.chain, capture_bodies=keep_bodies)
         except InvocationFailed as failure:
-            record_invocation(request_log, name, variant_name, started, clock, failure.hops, failure.error)
-            raise failure.error from None
+            error = wire_error(failure)
+            record_invocation(request_log, name, variant_name, started, clock, failure.hops, error)
+            raise error from None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
             record_invocation(request_log, name, variant_name, started, clock, [], error)
             raise
@@ -103,12 +105,11 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         try:
             result = _invoke(variant.chain, capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
-            record_invocation(request_log, name, variant.name, started, clock, failure.hops, failure.error)
-            return jsonify({"error": json.loads(failure.error.body()), "status": failure.error.status,
-                            "hops": [hop.to_dict(bodies) for hop in failure.hops]})
+            traced = traced_failure(failure, bodies)
+            record_invocation(request_log, name, variant.name, started, clock, failure.hops, wire_error(failure))
+            return jsonify(traced)
         record_invocation(request_log, name, variant.name, started, clock, result.hops)
-        return jsonify({"status": 200, "content_type": result.content_type, "custom_attributes": result.custom_attributes,
-                        "body": result.body.decode("utf-8", "replace"), "hops": [hop.to_dict(bodies) for hop in result.hops]})
+        return jsonify(result.to_dict(bodies))
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response:

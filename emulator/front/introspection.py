@@ -10,11 +10,11 @@ from pathlib import Path
 import urllib3
 from flask import Blueprint, Response, jsonify, request, send_from_directory
 
-from emulator.chain import Hop
+from emulator.outcomes import Hop
 from emulator.observe.channel import Sender
 from emulator.observe.log import MAX_WAIT
 from emulator.observe.records import finished
-from emulator.wire_errors import ServiceError
+from emulator.front.wire_errors import ServiceError
 
 OWNER_URL_ENV = "SAGEMAKER_EMULATOR_OWNER_URL"  # to the front's workers: where the owner process answers
 STATIC = Path(__file__).parent / "static"

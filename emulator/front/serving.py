@@ -18,7 +18,7 @@ from typing import Any
 
 from emulator.chain import Chain, Route
 from emulator.control.store import connect, read_serving
-from emulator.wire_errors import ValidationError
+from emulator.front.wire_errors import ValidationError
 
 STATE_DATABASE_ENV = "SAGEMAKER_EMULATOR_STATE_DATABASE"
 

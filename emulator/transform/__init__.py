@@ -2,7 +2,7 @@
 TransformTarget, so it runs on real containers and on test fakes alike."""
 
 from emulator.transform.engine import collect_inputs, run_transform
-from emulator.transform.errors import (ExecutionParametersError, InvocationFailed, JobConfigError, TransformError,
+from emulator.transform.errors import (ExecutionParametersError, JobConfigError, TransformError,
                                        TransformFailed, TransformJobError)
 from emulator.transform.job import (AssembleWith, BatchStrategy, DataProcessing, JoinSource, ModelClientConfig,
                                     SplitType, TransformJob, from_request)
@@ -12,7 +12,7 @@ from emulator.transform.target import TransformTarget
 
 __all__ = [
     "AssembleWith", "BatchStrategy", "DataProcessing", "EffectiveParams", "ExecutionParametersError",
-    "FileReport", "InvocationFailed", "JobConfigError", "JoinSource", "ModelClientConfig", "SplitType",
+    "FileReport", "JobConfigError", "JoinSource", "ModelClientConfig", "SplitType",
     "TransformError", "TransformFailed", "TransformJob", "TransformJobError", "TransformReport",
     "TransformTarget", "collect_inputs", "container_environment", "from_request", "resolve_params",
     "run_transform",

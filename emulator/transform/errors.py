@@ -30,14 +30,6 @@ class ExecutionParametersError(TransformError):
     """The container's GET /execution-parameters answer cannot be used."""
 
 
-class InvocationFailed(TransformError):
-    """The container answered an invocation with an error status (raised by a TransformTarget)."""
-
-    def __init__(self, status: int, message: str):
-        self.status, self.message = status, message
-        super().__init__(f"the container answered HTTP {status}: {clip(message)}")
-
-
 class InvocationError(TransformError):
     """An invocation still failed after every retry ModelClientConfig allows."""
 

@@ -7,7 +7,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emulator.transform.errors import InvocationError, InvocationFailed
+from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable, InvocationFailed
+from emulator.transform.errors import InvocationError
 from emulator.transform.job import ModelClientConfig
 from emulator.transform.target import TransformTarget
 
@@ -31,19 +32,22 @@ def invoke_with_retries(target: TransformTarget, body: bytes, *, content_type: s
             response_type, response = target.invoke(body, content_type=content_type, accept=accept,
                                                     timeout=timeout)
             return Invocation(response_type, response, attempts)
-        except (InvocationFailed, TimeoutError, ConnectionError) as exc:
-            retryable = not isinstance(exc, InvocationFailed) or exc.status >= 500
+        except InvocationFailed as exc:
+            retryable = isinstance(exc, (ContainerTimedOut, ContainerUnreachable)) or (
+                isinstance(exc, ContainerError) and exc.status >= 500)
             if not retryable or attempts > config.invocations_max_retries:
                 raise _give_up(exc, attempts, timeout) from exc
         sleep(retry_delay * 2 ** (attempts - 1))
 
 
-def _give_up(exc: Exception, attempts: int, timeout: int) -> InvocationError:
+def _give_up(exc: InvocationFailed, attempts: int, timeout: int) -> InvocationError:
     tries = f" ({attempts} attempts)" if attempts > 1 else ""
-    if isinstance(exc, InvocationFailed):
-        return InvocationError(f"the container answered HTTP {exc.status}{tries}", answer=exc.message,
+    if isinstance(exc, ContainerError):
+        return InvocationError(f"the container answered HTTP {exc.status}{tries}", answer=exc.answer,
                                attempts=attempts)
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, ContainerTimedOut):
         return InvocationError(f"no answer within InvocationsTimeoutInSeconds={timeout}{tries}",
                                answer=None, attempts=attempts)
-    return InvocationError(f"could not reach the container{tries}: {exc}", answer=None, attempts=attempts)
+    if isinstance(exc, ContainerUnreachable):
+        return InvocationError(f"could not reach the container{tries}: {exc}", answer=None, attempts=attempts)
+    return InvocationError(f"the request was refused: {exc}", answer=None, attempts=attempts)

@@ -14,7 +14,7 @@ class TransformTarget(Protocol):
                timeout: float) -> tuple[str | None, bytes]:
         """POST /invocations; returns (response Content-Type, body).
 
-        Raises InvocationFailed(status, message) when the container answers 4xx/5xx,
-        TimeoutError when it does not answer within `timeout` seconds,
-        ConnectionError when it cannot be reached.
+        Raises the chain's outcomes (emulator.outcomes): ContainerError when the container answers
+        4xx/5xx, ContainerTimedOut when it does not answer within `timeout` seconds, ContainerUnreachable
+        when it cannot be reached, InvalidRequest when the request cannot be sent.
         """

@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from emulator import Emulator
-from emulator.chain import InvocationFailed
+from emulator.front.wire_errors import wire_error
+from emulator.outcomes import InvocationFailed
 from tests.reliability.support import client, echo, wait_for
 
 pytestmark = pytest.mark.docker
@@ -122,4 +123,4 @@ def test_in_process_invocations_time_out_the_same_way(faults):
     with pytest.raises(InvocationFailed) as caught:
         faults["mixed"].invoke(b"x", target_container_hostname="stuck")
     assert time.monotonic() - started < INVOCATION_TIMEOUT + 2
-    assert caught.value.error.code == "ModelError" and "container stuck" in caught.value.error.message
+    assert wire_error(caught.value).code == "ModelError" and "container stuck" in wire_error(caught.value).message

@@ -173,11 +173,11 @@ def test_s3_to_engine_to_s3(bucket, tmp_path):
 
 
 def test_a_failed_file_gets_no_output_and_the_others_do(bucket, tmp_path):
-    from emulator.transform import InvocationFailed
+    from emulator.outcomes import ContainerError
 
     def answer(body: bytes) -> bytes:
         if b"bad" in body:
-            raise InvocationFailed(400, "cannot parse")
+            raise ContainerError("e", "primary", 400, "cannot parse")
         return body
 
     bucket.put_object(Bucket="data", Key="in/good.csv", Body=b"1\n")

@@ -8,8 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emulator.chain import Chain, InvocationFailed, Route
+from emulator.chain import Chain, Route
 from emulator.content_types import base_type, charset_warning, hop_headers
+from emulator.front.wire_errors import wire_error
+from emulator.outcomes import InvocationFailed
 
 
 class FakeContainer(BaseHTTPRequestHandler):
@@ -76,7 +78,7 @@ def test_a_failing_second_container_is_a_model_error_naming_it(containers):
     chain = Chain("e", [containers("one"), containers("two", status=415)])
     with pytest.raises(InvocationFailed) as caught:
         chain.invoke(b"x", content_type="text/plain")
-    error = caught.value.error
+    error = wire_error(caught.value)
     assert (error.code, error.status, error.original_status) == ("ModelError", 424, 415)
     assert error.message.startswith("Received client error (415) from two with message")
     assert [hop.status for hop in caught.value.hops] == [200, 415]
@@ -85,13 +87,13 @@ def test_a_failing_second_container_is_a_model_error_naming_it(containers):
 def test_single_container_is_called_primary(containers):
     with pytest.raises(InvocationFailed) as caught:
         Chain("e", [containers("primary", status=503)]).invoke(b"x")
-    assert caught.value.error.message.startswith("Received server error (503) from primary")
+    assert wire_error(caught.value).message.startswith("Received server error (503) from primary")
 
 
 def test_unreachable_container_fails_at_once_with_its_name():
     with pytest.raises(InvocationFailed) as caught:
         Chain("e", [Route("gone", "http://127.0.0.1:9")]).invoke(b"x")
-    assert caught.value.error.original_status == 0 and "Container primary is not reachable" in caught.value.error.message
+    assert wire_error(caught.value).original_status == 0 and "Container primary is not reachable" in wire_error(caught.value).message
 
 
 def test_direct_mode_routes_by_hostname_and_validates(containers):
@@ -100,7 +102,7 @@ def test_direct_mode_routes_by_hostname_and_validates(containers):
     for target, words in ((None, "must set TargetContainerHostname"), ("c", "not found")):
         with pytest.raises(InvocationFailed, match=words) as caught:
             chain.invoke(b"x", target_container_hostname=target)
-        assert caught.value.error.code == "ValidationError"
+        assert wire_error(caught.value).code == "ValidationError"
 
 
 def test_payload_limits_between_containers(containers):

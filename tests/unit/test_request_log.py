@@ -8,7 +8,7 @@ import time
 
 from flask import Flask
 
-from emulator.chain import Hop
+from emulator.outcomes import Hop
 from emulator.observe import channel
 from emulator.observe.log import RequestLog
 from emulator.observe.owner_app import owner_routes

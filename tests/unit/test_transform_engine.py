@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from emulator.transform import (AssembleWith, BatchStrategy, DataProcessing, ExecutionParametersError,
-                                InvocationFailed, JoinSource, ModelClientConfig, SplitType, TransformError,
+                                JoinSource, ModelClientConfig, SplitType, TransformError,
                                 TransformFailed, TransformJob, run_transform)
+from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable
 from emulator.transform.records import encode_recordio, encode_tfrecord
 
 Answer = Callable[[bytes], "bytes | tuple[str, bytes]"]
@@ -260,7 +261,8 @@ class Flaky:
         return body
 
 
-@pytest.mark.parametrize("error", [InvocationFailed(503, "busy"), TimeoutError(), ConnectionError("refused")])
+@pytest.mark.parametrize("error", [ContainerError("e", "primary", 503, "busy"), ContainerTimedOut("e", "primary"),
+                                   ContainerUnreachable("e", "primary", "refused")])
 def test_transient_errors_are_retried(tmp_path, error):
     flaky = Flaky(2, error)
     report = run_transform(lines_job(), FakeTarget(flaky), write(tmp_path / "d.csv", b"1\n"), tmp_path / "out",
@@ -270,7 +272,7 @@ def test_transient_errors_are_retried(tmp_path, error):
 
 
 def test_client_errors_are_not_retried(tmp_path):
-    flaky = Flaky(1, InvocationFailed(415, "unsupported content type"))
+    flaky = Flaky(1, ContainerError("e", "primary", 415, "unsupported content type"))
     with pytest.raises(TransformFailed, match=r"HTTP 415.*unsupported content type"):
         run_transform(lines_job(), FakeTarget(flaky), write(tmp_path / "d.csv", b"1\n"), tmp_path / "out",
                       retry_delay=0)
@@ -278,7 +280,7 @@ def test_client_errors_are_not_retried(tmp_path):
 
 
 def test_retries_stop_at_invocations_max_retries(tmp_path):
-    flaky = Flaky(99, TimeoutError())
+    flaky = Flaky(99, ContainerTimedOut("e", "primary"))
     job = lines_job(model_client_config=ModelClientConfig(invocations_timeout_in_seconds=5, invocations_max_retries=1))
     with pytest.raises(TransformFailed, match=r"no answer within InvocationsTimeoutInSeconds=5 \(2 attempts\)"):
         run_transform(job, FakeTarget(flaky), write(tmp_path / "d.csv", b"1\n"), tmp_path / "out", retry_delay=0)
@@ -292,7 +294,7 @@ def test_a_failed_file_names_its_records_leaves_no_out_and_others_still_complete
 
     def answer(body: bytes) -> bytes:
         if b"boom" in body:
-            raise InvocationFailed(500, "ValueError: could not convert 'boom'")
+            raise ContainerError("e", "primary", 500, "ValueError: could not convert 'boom'")
         return body
 
     job = lines_job(max_payload_in_mb=0, batch_strategy=BatchStrategy.SINGLE_RECORD, max_concurrent_transforms=2,
@@ -316,7 +318,7 @@ def test_a_multi_record_failure_names_the_record_range(tmp_path):
 
     def answer(body: bytes) -> bytes:
         if body.startswith(b"3"):
-            raise InvocationFailed(400, "bad batch")
+            raise ContainerError("e", "primary", 400, "bad batch")
         return b"ok"
 
     target = FakeTarget(answer)

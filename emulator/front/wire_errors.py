@@ -1,0 +1,65 @@
+"""The sagemaker-runtime errors, each with its AWS code and HTTP status, as botocore parses them,
+and the one mapping from an invocation's failure to them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from emulator.arns import ACCOUNT, log_stream_arn
+from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed
+
+
+class ServiceError(Exception):
+    code = "InternalFailure"
+    status = 500
+
+    def __init__(self, message: str, **members: Any):
+        super().__init__(message)
+        self.message = message
+        self.members = members
+
+    def to_dict(self) -> dict[str, Any]:
+        # botocore reads the code from x-amzn-ErrorType or __type, the message from Message.
+        return {"__type": self.code, "Message": self.message, **self.members}
+
+    def body(self) -> bytes:
+        return json.dumps(self.to_dict()).encode()
+
+    def headers(self) -> dict[str, str]:
+        return {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
+
+
+class ValidationError(ServiceError):
+    code, status = "ValidationError", 400
+
+
+class ModelError(ServiceError):
+    code, status = "ModelError", 424
+
+    def __init__(self, message: str, *, original_status: int, original_message: str, endpoint: str):
+        super().__init__(message, OriginalStatusCode=original_status, OriginalMessage=original_message,
+                         LogStreamArn=log_stream_arn(endpoint))
+        self.original_status = original_status
+        self.original_message = original_message
+
+
+def wire_error(failure: InvocationFailed) -> ServiceError:
+    """What SageMaker answers for a failed invocation: a container that failed is the model's error (424),
+    anything else the caller's (400)."""
+    if isinstance(failure, ContainerFailed):
+        return ModelError(failure.message, original_status=failure.status, original_message=failure.answer,
+                          endpoint=failure.endpoint)
+    if isinstance(failure, InvalidRequest):
+        return ValidationError(failure.message)
+    raise TypeError(f"no wire error for {type(failure).__name__}")
+
+
+def traced_failure(failure: InvocationFailed, bodies: bool = False) -> dict[str, Any]:
+    """A failed invocation as the emulator's traced route answers it: the wire error, its status, the hops."""
+    error = wire_error(failure)
+    return {"error": error.to_dict(), "status": error.status, **failure.to_dict(bodies)}
+
+
+def endpoint_not_found(name: str) -> ValidationError:
+    return ValidationError(f"Endpoint {name} of account {ACCOUNT} not found.")
