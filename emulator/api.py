@@ -33,7 +33,7 @@ from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front.serving import ServedEndpoint, build
-from emulator.front.server import FrontServer
+from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.front.wire_errors import wire_error
 from emulator.leftovers import remove_dead_runs
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
@@ -189,15 +189,17 @@ class Emulator:
         if failures:
             raise StartupError("\n".join(failures))
 
-    def listen(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
+    def listen(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2,
+               max_connections: int = MAX_CONNECTIONS) -> str:
         """Take the front's port now (before `start`, to fail at once on a port in use); returns its URL."""
         if self.front is None:
-            self.front = FrontServer(host=host, port=port, workers=workers, threads=threads).listen()
+            self.front = FrontServer(host=host, port=port, workers=workers, max_connections=max_connections).listen()
         return self.front.url
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2, threads: int = 16) -> str:
+    def serve(self, host: str = "127.0.0.1", port: int = 0, *, workers: int = 2,
+              max_connections: int = MAX_CONNECTIONS) -> str:
         """Start the HTTP front (the sagemaker control plane and runtime on one port); returns its URL."""
-        self.listen(host, port, workers=workers, threads=threads)
+        self.listen(host, port, workers=workers, max_connections=max_connections)
         if not self.front.running:
             self.front.start(self.store.path, self.internal.url, self._observer.start())
         return self.front.url

@@ -18,6 +18,7 @@ from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
+from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
 from emulator.outcomes import InvocationFailed
 from emulator.trace import format_event, format_hops, format_invocation
@@ -67,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    serve.add_argument("--threads", type=int, default=16, help="threads per worker")
+    serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
+                       help=f"connections the front holds at once, idle kept-alive ones included; each carries at most "
+                            f"one request in flight (default {MAX_CONNECTIONS}); more wait to be accepted")
     serve.set_defaults(run=_serve)
 
     invoke = commands.add_parser("invoke", help="send a request to an endpoint; --trace shows each hop")
@@ -166,7 +169,7 @@ def _serve(args: argparse.Namespace) -> int:
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
     try:
-        emulator.listen(args.host, args.port, workers=args.workers, threads=args.threads)
+        emulator.listen(args.host, args.port, workers=args.workers, max_connections=args.max_connections)
         print(f"state: {state}", file=sys.stderr, flush=True)
         if emulator.definitions:
             print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)

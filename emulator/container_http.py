@@ -6,7 +6,10 @@ import urllib3
 
 PING_TIMEOUT = 2.0  # SageMaker's per-ping timeout
 
-pool = urllib3.PoolManager(num_pools=64, maxsize=32, retries=False)
+# Connections kept open to each container. The front can have hundreds of requests in flight to one
+# container; past this many, connections are closed after use (and urllib3 warns of each).
+KEPT_PER_CONTAINER = 1024
+pool = urllib3.PoolManager(num_pools=64, maxsize=KEPT_PER_CONTAINER, retries=False)
 
 
 def pings(url: str) -> bool:

@@ -13,7 +13,7 @@ import re
 import time
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain
 from emulator.container_http import pings
@@ -165,8 +165,14 @@ def _read_body() -> bytes:
     """The body in one read of its Content-Length. get_data() reads 64 KiB at a time, and gunicorn
     copies what it has buffered on each read: quadratic in the body size (most of the front's CPU at 1 MB)."""
     length = request.content_length
-    if length is None:  # chunked: Flask's reader enforces MAX_CONTENT_LENGTH as it goes
-        return request.get_data(cache=False)
-    if length > MAX_PAYLOAD_BYTES:
+    if length is not None and length > MAX_PAYLOAD_BYTES:
         raise _payload_too_large()
-    return request.environ["wsgi.input"].read(length)
+    try:
+        if length is None:  # chunked: Flask's reader enforces MAX_CONTENT_LENGTH as it goes
+            return request.get_data(cache=False)
+        body = request.environ["wsgi.input"].read(length)
+    except TimeoutError:  # the front's worker gives a silent client this long (server.CLIENT_TIMEOUT)
+        raise RequestTimeout("The client stopped sending the request body.") from None
+    if len(body) < length:
+        raise ClientDisconnected("The client closed the connection before the end of the request body.")
+    return body

@@ -19,17 +19,32 @@ from emulator.front.lifeline import LIFELINE_ENV
 from emulator.front.serving import STATE_DATABASE_ENV
 
 START_TIMEOUT = 30.0
-# Above the 60 s invocation limit, so gunicorn never kills a worker that waits on a slow container.
+# A worker whose event loop stops for this long (a runaway computation, not a slow container or
+# client: those only wait) is replaced by gunicorn.
 WORKER_TIMEOUT = 120
 # gunicorn's default (8190) would answer a long header with an HTML page; up to this size the app
 # answers with a SageMaker ValidationError naming the header.
 MAX_HEADER_BYTES = 65536
+# Connections the front holds at once, kept-alive idle ones included (each carries at most one request in
+# flight); past it new connections wait in the kernel's queue. Far above what a laptop's load test opens.
+MAX_CONNECTIONS = 2048
+# Idle time between kept-alive requests, and the time a client has to send a request's headers.
+KEEP_ALIVE = 75
+# Silence allowed while a client sends a body or reads an answer, per read or write (worker.py reads it).
+CLIENT_TIMEOUT = 60.0
+CLIENT_TIMEOUT_ENV = "SAGEMAKER_EMULATOR_FRONT_CLIENT_TIMEOUT"
 
 
 class FrontServer:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, workers: int = 2, threads: int = 16):
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, workers: int = 2,
+                 max_connections: int = MAX_CONNECTIONS, keep_alive: int = KEEP_ALIVE,
+                 client_timeout: float = CLIENT_TIMEOUT):
+        if workers < 1 or max_connections < workers:
+            raise EmulatorError(f"the front needs at least 1 worker and as many connections as workers (got {workers} "
+                                f"workers, {max_connections} connections). Fix: --workers or --max-connections.")
         self.host, self.port = host, port
-        self.workers, self.threads = workers, threads
+        self.workers, self.max_connections = workers, max_connections
+        self.keep_alive, self.client_timeout = keep_alive, client_timeout
         self._listener: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
@@ -59,14 +74,16 @@ class FrontServer:
         (None: there is no control plane, as in an exported pod's router). `environment`: more for the
         workers (the request log's socket, where the owner's introspection answers)."""
         listener = self.listen()._listener
+        per_worker = -(-self.max_connections // self.workers)
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
-                   "--worker-class", "gthread", "--workers", str(self.workers), "--threads", str(self.threads),
-                   "--timeout", str(WORKER_TIMEOUT), "--graceful-timeout", "5", "--keep-alive", "75",
+                   "--worker-class", "emulator.front.worker.FrontWorker", "--workers", str(self.workers),
+                   "--worker-connections", str(per_worker), "--timeout", str(WORKER_TIMEOUT),
+                   "--graceful-timeout", "5", "--keep-alive", str(self.keep_alive),
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
         lifeline, self._lifeline = os.pipe()
         environment = {**os.environ, **(environment or {}), STATE_DATABASE_ENV: str(state_database),
-                       LIFELINE_ENV: str(lifeline)}
+                       LIFELINE_ENV: str(lifeline), CLIENT_TIMEOUT_ENV: str(self.client_timeout)}
         if control_url:
             environment[CONTROL_URL_ENV] = control_url
         # A socket we bound ourselves: the port is known at once and no other process can take it.

@@ -90,7 +90,7 @@ def test_container_ports_are_published_on_loopback_only(docker_engine, emulator)
 def test_the_front_listens_on_loopback_unless_told_otherwise_and_then_warns(emulator):
     assert listening()[emulator.front.port] == {"127.0.0.1"}
     with pytest.warns(UserWarning, match="reachable from other machines"):
-        front = FrontServer(host="0.0.0.0", workers=1, threads=2).start(emulator.store.path, emulator.internal.url)
+        front = FrontServer(host="0.0.0.0", workers=1, max_connections=16).start(emulator.store.path, emulator.internal.url)
     try:
         assert listening()[front.port] == {"0.0.0.0"}
     finally:

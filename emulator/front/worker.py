@@ -1,0 +1,77 @@
+"""The front's gunicorn worker: gevent, so a connection costs a greenlet, not a thread.
+
+A request whose headers or body are still arriving (a slow upload, or a client that sends part of its
+headers and goes silent) waits in its own greenlet while the others go on. The bounds are those of a
+server facing the internet:
+- the headers, and the idle time between kept-alive requests: gunicorn's `--keep-alive` seconds
+  (its async workers read each request's headers under that timeout), then the connection is closed;
+- silence while a body is read or an answer is written: the client timeout, per read or write;
+- connections at once: `--worker-connections` per worker; a full worker stops accepting and the kernel
+  queues newcomers, so requests in flight are bounded by workers x worker-connections, not by threads.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import gevent
+from gunicorn.workers.ggevent import GeventWorker
+
+
+class FrontWorker(GeventWorker):
+    def init_process(self) -> None:
+        self._awaiting: dict[gevent.Greenlet, gevent.Timeout] = {}  # connections waiting for a request's headers
+        _allow_open_files(2 * self.worker_connections + 64)  # each client's socket, and one to its container
+        super().init_process()
+
+    def patch(self) -> None:
+        super().patch()
+        # Imported only now, as the app is: urllib3 (which server.py imports) must see gevent's socket and ssl.
+        from emulator.front.server import CLIENT_TIMEOUT_ENV  # noqa: PLC0415
+
+        self.client_timeout = float(os.environ[CLIENT_TIMEOUT_ENV])
+
+    @contextmanager
+    def timeout_ctx(self) -> Iterator[None]:
+        """gunicorn reads each request's headers in this: --keep-alive seconds at most, cut short on a stop."""
+        waiting = gevent.Timeout(self.cfg.keepalive, False)
+        self._awaiting[gevent.getcurrent()] = waiting
+        try:
+            with waiting:
+                yield
+        finally:
+            del self._awaiting[gevent.getcurrent()]
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        """A graceful stop: requests in flight finish; idle kept-alive connections close at once, as at
+        their timeout (else the stop would wait the whole graceful timeout for clients that send nothing)."""
+        super().handle_exit(sig, frame)
+        gevent.get_hub().loop.run_callback(self._end_waits)
+
+    def _end_waits(self) -> None:
+        # In the event loop, where every greenlet is parked: one still awaiting its headers gets its own
+        # timeout, which its wait swallows (a request that has just arrived is not cut off).
+        for greenlet, waiting in list(self._awaiting.items()):
+            if self._awaiting.get(greenlet) is waiting:
+                greenlet.throw(waiting)
+
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        sock.settimeout(self.client_timeout)
+        try:
+            return super().handle_request(listener_name, req, sock, addr)
+        except TimeoutError:
+            # The client stopped sending its body or reading its answer: drop the connection quietly
+            # (gunicorn would log an OSError without an errno as a failure of its own).
+            raise StopIteration from None
+        finally:
+            sock.settimeout(None)  # between requests only --keep-alive bounds the wait
+
+
+def _allow_open_files(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (wanted if hard == resource.RLIM_INFINITY else min(wanted, hard), hard))
