@@ -79,7 +79,7 @@ def test_silent_half_open_connections_hold_back_no_request(emulator, runtime):
     timed_invoke(runtime)  # the client's own first-call costs, out of the figure
     before = min(timed_invoke(runtime) for _ in range(3))
     with half_open(emulator.url, HALF_OPEN):
-        time.sleep(0.2)  # let the front take them all in
+        time.sleep(1.0)  # let the front take them all in
         during = [timed_invoke(runtime) for _ in range(3)]
     print(f"\n{HALF_OPEN} half-open connections: a request took {max(during) * 1000:.1f} ms "
           f"(alone: {before * 1000:.1f} ms)")
