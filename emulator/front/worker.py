@@ -21,6 +21,10 @@ from typing import Any
 import gevent
 from gunicorn.workers.ggevent import GeventWorker
 
+# The workers connect only to numeric loopback addresses (containers, the owner): resolving them in
+# gevent's default thread pool would add a thread hand-off to every new connection, for nothing.
+gevent.config.resolver = "block"
+
 
 class FrontWorker(GeventWorker):
     def init_process(self) -> None:

@@ -191,4 +191,4 @@ def test_requests_in_flight_are_bounded_by_the_container_not_the_front(example_i
     through_front, alone = min(seconds["front"]), min(seconds["direct"])
     print(f"\n{IN_FLIGHT} requests of {DELAY_SECONDS:g} s at once: {through_front:.2f} s through the front, "
           f"{alone:.2f} s directly")
-    assert through_front < max(3.0, 1.5 * alone)
+    assert through_front < max(3.0, 2 * alone)  # 32 at a time, the old front's threads, would take 8 s
