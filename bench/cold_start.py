@@ -78,27 +78,10 @@ def _floor(containers: list[tuple[str, str, Path | None]]) -> dict[str, float]:
     """Each container alone, then all at once; `total` is the slowest alone."""
     result: dict[str, float] = {}
     for hostname, image, folder in containers:
-        result[f"alone_{hostname}"] = _start_by_hand([(image, folder)])
+        result[f"alone_{hostname}"] = h.start_by_hand([(image, folder)])
     result["total"] = max(result.values())
-    result["all_at_once"] = _start_by_hand([(image, folder) for _, image, folder in containers])
+    result["all_at_once"] = h.start_by_hand([(image, folder) for _, image, folder in containers])
     return result
-
-
-def _start_by_hand(containers: list[tuple[str, Path | None]]) -> float:
-    """Seconds from the first `docker run -d` to the last container's /ping 200."""
-    started = h.clock()
-    ids, answered = [], []
-    try:
-        runs = []
-        for image, folder in containers:
-            container_id, url = h.docker_run(image, model_dir=folder)
-            ids.append(container_id)
-            runs.append((container_id, url))
-        for container_id, url in runs:
-            answered.append(h.wait_for_ping(url, container_id=container_id))
-        return max(answered) - started
-    finally:
-        h.docker_remove(*ids)
 
 
 def _api(source: dict | Path) -> dict[str, float]:

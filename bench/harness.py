@@ -241,6 +241,23 @@ def wait_for_ping(url: str, *, timeout: float = 120, interval: float = 0.01, con
     raise BenchError(f"{url}/ping did not answer 200 within {timeout:g} s.")
 
 
+def start_by_hand(containers: list[tuple[str, Path | None]]) -> float:
+    """Seconds from the first `docker run -d` of (image, model folder) to the last container's /ping 200."""
+    started = clock()
+    ids, answered = [], []
+    try:
+        runs = []
+        for image, folder in containers:
+            container_id, url = docker_run(image, model_dir=folder)
+            ids.append(container_id)
+            runs.append((container_id, url))
+        for container_id, url in runs:
+            answered.append(wait_for_ping(url, container_id=container_id))
+        return max(answered) - started
+    finally:
+        docker_remove(*ids)
+
+
 def _running(container_id: str) -> bool:
     state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", container_id], capture_output=True, text=True, check=False)
     return state.stdout.strip() == "true"

@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from emulator.aws import sdk_config
+from emulator.aws.services import AwsServices
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain
 from emulator.control import preload
 from emulator.control.lifecycle import Lifecycle, Running, wait_for
@@ -123,6 +125,7 @@ class Emulator:
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
         self.internal: InternalServer | None = None  # the owner's server; other services mount on it
+        self.aws: AwsServices | None = None  # S3, STS and CloudWatch Logs on that server, and container logs
         self.front: FrontServer | None = None
         self._private_state: Path | None = None
         self._lock = threading.Lock()
@@ -169,6 +172,11 @@ class Emulator:
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse)
             self.internal = InternalServer(self.plane).start()
+            self.aws = self.plane.aws = AwsServices(self.backend).start(self.internal)
+            from emulator.control.transform_jobs import TransformJobs  # noqa: PLC0415 - it imports this module
+
+            self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
+                                                      startup_timeout=self.startup_timeout)
             preload.forget(self.plane, self.definitions)
             self.lifecycle.restore()
             preload.preload(self.plane, self.definitions)
@@ -209,8 +217,10 @@ class Emulator:
         return self.serve()
 
     def environment(self) -> dict[str, str]:
-        """The variables that send every AWS SDK call of a process here: AWS_ENDPOINT_URL and dummy credentials."""
-        return {"AWS_ENDPOINT_URL": self.url, **DUMMY_CREDENTIALS}
+        """The variables that send every AWS SDK call of a process here: AWS_ENDPOINT_URL and dummy credentials,
+        and the SageMaker Python SDK's defaults file (its default bucket; no telemetry: emulator.aws.sdk_config)."""
+        return {"AWS_ENDPOINT_URL": self.url, **DUMMY_CREDENTIALS,
+                sdk_config.VARIABLE: str(sdk_config.write(self.store.folder))}
 
     @contextlib.contextmanager
     def redirected(self) -> Iterator[dict[str, str]]:
@@ -248,9 +258,15 @@ class Emulator:
                 self.front.stop()
                 self.front = None
             self._observer.stop()
+            if self.plane is not None and self.plane.transform_jobs is not None:
+                self.plane.transform_jobs.close()
+                self.plane.transform_jobs = None
             if self.lifecycle is not None:
                 self.lifecycle.stop()
                 self.lifecycle = None
+            if self.aws is not None:
+                self.aws.stop()
+                self.aws = None
             if self.internal is not None:
                 self.internal.stop()
                 self.internal = None

@@ -14,11 +14,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.arns import REGION
 from emulator.errors import EmulatorError
 
 CHOICE_VARIABLE = "SAGEMAKER_EMULATOR_S3"
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-EMBEDDED_REGION = "us-east-1"
+EMBEDDED_REGION = REGION
 # Any signature is accepted by the embedded services; these keys map to moto's default account.
 EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
 

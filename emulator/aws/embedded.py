@@ -22,19 +22,6 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _log = logging.getLogger(__name__)
 
 
-def signing_service(environ: dict[str, Any]) -> str | None:
-    """The service named by a SigV4 credential scope (Authorization header or presigned URL), if any."""
-    auth = environ.get("HTTP_AUTHORIZATION", "")
-    if "Credential=" in auth:
-        scope = auth.split("Credential=", 1)[1].split(",", 1)[0]
-    else:
-        query = environ.get("QUERY_STRING", "")
-        scope = next((part.split("=", 1)[1] for part in query.split("&") if part.startswith("X-Amz-Credential=")), "")
-        scope = scope.replace("%2F", "/").replace("%2f", "/")
-    parts = scope.split("/")  # key/date/region/service/aws4_request
-    return parts[3].lower() if len(parts) == 5 else None
-
-
 def create_app() -> WsgiApp:
     """moto's server for S3, STS and CloudWatch Logs; a failure inside moto answers 500 InternalError.
     moto is imported at the first request (it takes a second), so an emulator that never sees one pays nothing."""
@@ -52,8 +39,8 @@ def create_app() -> WsgiApp:
             return moto_app[0](environ, start_response)
         except Exception as exc:  # a moto bug must not take the owner's server down or print a traceback
             _log.exception("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            body = (f"<Error><Code>InternalError</Code><Message>The emulator's embedded "
-                    f"{signing_service(environ) or 's3'} (moto) failed on this request: {escape(str(exc))[:500]}. "
+            body = (f"<Error><Code>InternalError</Code><Message>The emulator's embedded S3, STS and CloudWatch "
+                    f"Logs (moto) failed on this request: {escape(str(exc))[:500]}. "
                     "Fix: retry; if it persists, point AWS_ENDPOINT_URL_S3 at another S3 such as MinIO."
                     "</Message></Error>").encode()
             start_response("500 Internal Server Error", [("Content-Type", "application/xml"),

@@ -191,6 +191,9 @@ class Lifecycle:
         if failures:
             map_in_threads(lambda endpoint: endpoint.stop(timeout=0), endpoints)
             raise EmulatorError(" ".join(failures))
+        if self.plane.aws is not None:
+            for variant, endpoint in zip(variants, endpoints):
+                self.plane.aws.ship_endpoint_logs(name, variant["VariantName"], endpoint)
         return [({**variant}, endpoint) for variant, endpoint in zip(variants, endpoints)]
 
     def _adopt(self, name: str, running: Running) -> Running | None:

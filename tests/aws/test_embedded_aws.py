@@ -9,7 +9,6 @@ import boto3.s3.transfer
 import pytest
 
 from emulator import artifacts
-from emulator.aws import embedded
 from emulator.errors import ArtifactError
 
 
@@ -61,14 +60,3 @@ def test_a_missing_artifact_names_the_url_and_the_fix(embedded_aws, tmp_path, mo
     monkeypatch.setenv("SAGEMAKER_EMULATOR_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ArtifactError, match=r"s3://no-such-bucket/model.tar.gz on the emulator's embedded S3.*Fix:"):
         artifacts.model_folder("s3://no-such-bucket/model.tar.gz")
-
-
-@pytest.mark.parametrize(("environ", "service"), [
-    ({"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=x/20261201/us-east-1/s3/aws4_request, SignedHeaders=host"}, "s3"),
-    ({"QUERY_STRING": "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=x%2F20261201%2Fus-east-1%2Flogs%2Faws4_request"},
-     "logs"),
-    ({}, None),
-    ({"HTTP_AUTHORIZATION": "Bearer token"}, None),
-])
-def test_the_signing_service_comes_from_the_credential_scope(environ, service):
-    assert embedded.signing_service(environ) == service

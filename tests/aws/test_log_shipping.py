@@ -7,7 +7,8 @@ import time
 import pytest
 
 from emulator import labels
-from emulator.aws.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, parse_line
+from emulator.aws.log_shipping import (MAX_BYTES_PER_PUT, MAX_EVENTS_PER_PUT, Destination, LogShipper, _batches,
+                                       endpoint_group, endpoint_stream, parse_line)
 from emulator.docker_backend import ContainerSpec, DockerBackend
 
 from tests.conftest import ECHO_IMAGE
@@ -16,6 +17,15 @@ from tests.conftest import ECHO_IMAGE
 def test_docker_timestamped_lines_parse_to_nanoseconds():
     assert parse_line(b"2026-12-01T12:00:01.123456789Z hello world\r") == (1796126401123456789, "hello world")
     assert parse_line(b"no stamp") == (None, "no stamp")
+
+
+def test_put_log_events_calls_stay_within_cloudwatchs_limits():
+    many = [{"timestamp": 1, "message": "x"}] * (MAX_EVENTS_PER_PUT + 1)
+    assert [len(batch) for batch in _batches(many)] == [MAX_EVENTS_PER_PUT, 1]
+    big = [{"timestamp": 1, "message": "y" * 200_000}] * 6
+    batches = list(_batches(big))
+    assert sum(map(len, batches)) == 6
+    assert all(sum(len(e["message"]) + 26 for e in batch) <= MAX_BYTES_PER_PUT for batch in batches)
 
 
 def wait_for(check, timeout: float = 15.0):

@@ -1,0 +1,42 @@
+"""What the owner process runs for the AWS services around SageMaker: the embedded S3, STS and CloudWatch
+Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), and
+the shipping of every endpoint container's output to CloudWatch Logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from emulator.aws import clients, embedded
+from emulator.aws.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
+from emulator.docker_backend import DockerBackend
+from emulator.endpoint import Endpoint
+
+
+class AwsServices:
+    def __init__(self, backend: DockerBackend):
+        self.logs = LogShipper(backend)
+        self._url: str | None = None
+
+    def start(self, internal: Any) -> "AwsServices":
+        """`internal`: the owner's server (emulator.control.server.InternalServer)."""
+        app = embedded.create_app()
+        for service in embedded.SERVICES:
+            internal.mount(service, app)
+        self._url = internal.url
+        clients.use_embedded(self._url)
+        return self
+
+    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: Endpoint) -> None:
+        """Each container's output to `/aws/sagemaker/Endpoints/<name>`, stream `<variant>/<instance>` (a
+        pipeline's: `<variant>/<instance>/<container>`), until the container is removed."""
+        instance = instance_id()
+        for container in endpoint.containers:
+            hostname = container.hostname if endpoint.definition.is_pipeline else None
+            self.logs.follow(container.id, Destination(endpoint_group(endpoint_name),
+                                                       endpoint_stream(variant, instance, hostname)))
+
+    def stop(self) -> None:
+        self.logs.close()
+        if self._url is not None:
+            clients.release_embedded(self._url)
+            self._url = None
