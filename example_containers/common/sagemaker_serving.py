@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, NoReturn
 
+import numpy as np
 from flask import Flask, Response, request
 
 MODEL_DIR = Path("/opt/ml/model")
@@ -91,6 +92,16 @@ def choose_accept(accept: str | None, supported: Iterable[str]) -> str:
     raise UnsupportedAccept(f"unsupported accept {accept or default!r}; supported: {', '.join(sorted(supported))}")
 
 
+def content_type_of(media_type: str) -> dict[str, str]:
+    """Response keywords for the answer's Content-Type. Flask's `mimetype=` appends '; charset=utf-8' to text
+    types, and SageMaker hands that verbatim to the next container of a pipeline, where a reader that compares
+    the whole header (SageMaker's first built-in XGBoost) refuses it. BARE_CONTENT_TYPE=true answers the bare type.
+    """
+    if os.environ.get("BARE_CONTENT_TYPE", "").lower() == "true":
+        return {"content_type": media_type}
+    return {"mimetype": media_type}
+
+
 def error_response(message: str, status: int) -> Response:
     return Response(json.dumps({"error": message}), status=status, mimetype="application/json")
 
@@ -120,7 +131,7 @@ def create_inference_app(
         data = decoders[content_type](request.get_data())
         if len(data) == 0:
             raise InvocationError("the body holds no rows")
-        return Response(encoders[accept](predict(data)), mimetype=accept)
+        return Response(encoders[accept](predict(data)), **content_type_of(accept))
 
     if execution_parameters is not None:
         @app.get("/execution-parameters")
@@ -132,6 +143,37 @@ def create_inference_app(
         return error_response(str(error), error.status)
 
     return app
+
+
+def create_classifier_app(name: str, classes: list[str], predict_proba: Callable[[np.ndarray], np.ndarray],
+                          width: int) -> Flask:
+    """A model server naming the class of each row of `width` features (the preprocessor's CSV rows or its JSON):
+    CSV answers one class a line, JSON `{"predictions": [{"species": .., "probabilities": {..}}, ..]}`."""
+
+    def predict(rows: list) -> list[dict]:
+        features = np.array([feature_row(row, row_number, width) for row_number, row in enumerate(rows, 1)])
+        return [{"species": classes[np.argmax(row)], "probabilities": dict(zip(classes, row.tolist()))}
+                for row in predict_proba(features)]
+
+    return create_inference_app(
+        name,
+        decoders={"text/csv": csv_rows, "application/json": decode_features_json},
+        predict=predict,
+        encoders={"text/csv": lambda predictions: to_csv([p["species"]] for p in predictions),
+                  "application/json": lambda predictions: json.dumps({"predictions": predictions})},
+        execution_parameters=MULTI_RECORD_EXECUTION_PARAMETERS,
+    )
+
+
+def decode_features_json(body: bytes) -> list:
+    """The preprocessor's `{"instances": [{"features": [...]}, ...]}`; bare lists of floats too."""
+    return [instance.get("features") if isinstance(instance, dict) else instance for instance in json_instances(body)]
+
+
+def feature_row(row, row_number: int, width: int) -> list[float]:
+    if not isinstance(row, list) or len(row) != width:
+        raise InvocationError(f"row {row_number}: expected {width} features, got {row!r}")
+    return [number(value, f"row {row_number}, feature {index}") for index, value in enumerate(row, 1)]
 
 
 def csv_rows(body: bytes) -> list[list[str]]:
