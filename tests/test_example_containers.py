@@ -80,7 +80,7 @@ def first_ping(container, url: str) -> requests.Response:
     while time.monotonic() < deadline:
         try:
             return requests.get(f"{url}/ping", timeout=2)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its worker still loading
             container.reload()
             if container.status == "exited":
                 pytest.fail(f"{container.image.tags} exited: {container.logs(tail=20).decode()}")
