@@ -106,7 +106,7 @@ class Endpoint:
     def _watch(self) -> None:
         """SageMaker replaces a failed instance: a container that stops after a healthy start is started again."""
         self._serving = True
-        self._supervisor = Supervisor(self.backend, {c.hostname: c.id for c in self.containers},
+        self._supervisor = Supervisor(self.backend, {c.hostname: (c.id, c.url) for c in self.containers},
                                       lambda message: self._progress(f"{self.name}/{message}"),
                                       lambda hostname, event, detail: self._events(self.name, hostname, event, detail),
                                       ).start()

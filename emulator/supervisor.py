@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from emulator.container_http import pings
 from emulator.docker_backend import DockerBackend
 
 POLL_INTERVAL = 0.5
@@ -28,14 +29,16 @@ class Watched:
     started_at: float = 0.0
     backoff: float = FIRST_BACKOFF
     down: bool = False  # seen stopped and not started again yet
+    url: str = ""
+    awaiting_ping: bool = False  # started again, not answering /ping yet
 
 
 class Supervisor:
-    def __init__(self, backend: DockerBackend, containers: dict[str, str], progress: Callable[[str], None],
+    def __init__(self, backend: DockerBackend, containers: dict[str, tuple[str, str]], progress: Callable[[str], None],
                  events: Callable[[str, str, str], None] = lambda hostname, event, detail: None):
-        """`containers`: hostname -> container id; `events` hears (hostname, exited|restarted, detail)."""
+        """`containers`: hostname -> (container id, URL); `events` hears (hostname, exited|restarted|healthy, detail)."""
         self.backend, self._progress, self._events = backend, progress, events
-        self.watched = {hostname: Watched(cid, hostname) for hostname, cid in containers.items()}
+        self.watched = {hostname: Watched(cid, hostname, url=url) for hostname, (cid, url) in containers.items()}
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sagemaker-emulator-supervisor", daemon=True)
 
@@ -65,6 +68,9 @@ class Supervisor:
         now = time.monotonic()
         if status == "running" and now - container.started_at > STABLE_AFTER:
             container.backoff = FIRST_BACKOFF
+        if status == "running" and container.awaiting_ping and pings(container.url):
+            container.awaiting_ping = False
+            self._events(container.hostname, "healthy", f"after restart {container.restarts}")
         if status not in ("exited", "dead"):
             return
         if not container.down:
@@ -76,7 +82,7 @@ class Supervisor:
         container.started_at, container.backoff = now, min(container.backoff * 2, MAX_BACKOFF)
         self.backend.start(container.id)
         container.restarts += 1
-        container.down = False
+        container.down, container.awaiting_ping = False, True
         self._events(container.hostname, "restarted", f"restart {container.restarts}, same port")
         self._progress(f"{container.hostname}: it had stopped ({status}); started it again "
                        f"(restart {container.restarts}, same port)")
