@@ -46,17 +46,23 @@ def run(argv: list[str]) -> None:
             for repetition in range(args.repeat):
                 runs["fresh"].append(_pytest(project, session, reuse=False))
                 runs["reuse, first run"].append(_pytest(project, session, reuse=True))
+                kept = _ours(session)
                 runs["reuse, second run"].append(_pytest(project, session, reuse=True))
+                # Another build of the same tag in between (a new image id) rightly starts fresh: say so.
+                runs["reuse, second run"][-1]["adopted"] = float(bool(kept) and _ours(session) == kept)
                 _remove_kept(session)
                 print(f"  repetition {repetition + 1}: " + ", ".join(
                     f"{name} {rs[-1]['first_answer']:.2f} s" for name, rs in runs.items()), flush=True)
         finally:
             _remove_kept(session)
-    medians = {name: {key: round(h.median([r[key] for r in rs]), 3) for key in rs[0]} for name, rs in runs.items()}
+    medians = {name: {key: round(h.median([r[key] for r in rs]), 3) for key in ("first_answer", "setup", "call", "wall")}
+               for name, rs in runs.items()}
     reused = medians["reuse, second run"]["first_answer"]
     rows = [[name, m["first_answer"], m["setup"], m["call"], m["wall"],
              round(m["first_answer"] / medians["fresh"]["first_answer"], 3)] for name, m in medians.items()]
     print("\n" + h.table(["subject (median)", "first answer s", "setup s", "call s", "pytest wall s", "ratio to fresh"], rows))
+    adopted = sum(r["adopted"] for r in runs["reuse, second run"])
+    print(f"second runs that adopted the kept containers: {adopted:g} of {len(runs['reuse, second run'])}")
     print(f"target: the reused run's first answer < {TARGET_S} s: {reused:.2f} s, {h.verdict(reused < TARGET_S)}")
     path = h.save("rerun", {"repeat": args.repeat, "runs": runs, "medians_s": medians})
     print(f"figures saved to {path.relative_to(h.REPO)}")
@@ -86,10 +92,13 @@ def _pytest(project: Path, session: str, *, reuse: bool) -> dict[str, float]:
             "wall": wall}
 
 
+def _ours(session: str) -> list[str]:
+    return sorted(subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.github.sagemaker-emulator.session={session}"],
+                                 capture_output=True, text=True, check=False).stdout.split())
+
+
 def _remove_kept(session: str) -> None:
-    found = subprocess.run(["docker", "ps", "-aq", "--filter", f"label=io.github.sagemaker-emulator.session={session}"],
-                           capture_output=True, text=True, check=False).stdout.split()
-    h.docker_remove(*found)
+    h.docker_remove(*_ours(session))
 
 
 if __name__ == "__main__":
