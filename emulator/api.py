@@ -34,6 +34,7 @@ from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
 from emulator.errors import EmulatorError, StartupError
+from emulator.front.dispatch import RUNTIME
 from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.front.wire_errors import wire_error
@@ -120,7 +121,7 @@ class Emulator:
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
-        self._observer = Observer(self.request_log, lambda: self.lifecycle.endpoints() if self.lifecycle else [])
+        self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [])
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
@@ -177,10 +178,15 @@ class Emulator:
 
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
+            self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
+            if self.front is not None:  # listening already (listen()): the front boots while the containers do
+                self._start_front(wait=False)
             preload.forget(self.plane, self.definitions)
             self.lifecycle.restore()
             preload.preload(self.plane, self.definitions)
             self._await([definition.name for definition in self.definitions])
+            if self.front is not None:
+                self.front.wait_ready()
         except BaseException:
             self.stop()
             raise
@@ -208,9 +214,14 @@ class Emulator:
               max_connections: int = MAX_CONNECTIONS) -> str:
         """Start the HTTP front (the sagemaker control plane and runtime on one port); returns its URL."""
         self.listen(host, port, workers=workers, max_connections=max_connections)
-        if not self.front.running:
-            self.front.start(self.store.path, self.internal.url, self._observer.start())
+        self._start_front(wait=True)
         return self.front.url
+
+    def _start_front(self, *, wait: bool) -> None:
+        if not self.front.running:
+            self.front.start(self.store.path, self.internal.url, self._observer.start(), wait=wait)
+        if wait:
+            self.front.wait_ready()
 
     @property
     def url(self) -> str:

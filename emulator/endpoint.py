@@ -255,8 +255,9 @@ class Endpoint:
         return report
 
     # -- stop ---------------------------------------------------------------------------------------------------
-    def stop(self, timeout: int = 10) -> None:
-        """Remove every container (and relay), or with reuse keep them for the next run; calling it again is harmless."""
+    def stop(self, timeout: int = 10, keep: bool = False) -> None:
+        """Remove every container (and relay); calling it again is harmless. `keep`: the emulator is stopping,
+        not the endpoint being deleted or replaced: with reuse, leave a healthy start running for the next run."""
         self._abort.set()
         with self._lock:
             if self._supervisor:
@@ -264,7 +265,7 @@ class Endpoint:
             if self._kept:
                 return
             claim, self._claim = self._claim, None
-            if claim is not None and self._serving:
+            if claim is not None and self._serving and keep:
                 claim.release()  # the next run may adopt them
                 self._kept = True
                 for container in self.containers:

@@ -82,6 +82,7 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docke
         options.setdefault("reuse", sagemaker_reuse)
         emulator = Emulator(source, **options)
         started.append(emulator)  # before start(): a start failing half-way is still cleaned up
+        emulator.listen()  # so the front boots while the containers do
         emulator.start()
         emulator.serve()
         return emulator

@@ -74,11 +74,12 @@ class Lifecycle:
         with self._lock:
             return list(self._running.get(key(name), []))
 
-    def endpoints(self) -> list[Endpoint]:
-        """Every variant's containers now: starting, serving and draining."""
+    def variants(self) -> list[tuple[str, Endpoint]]:
+        """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
         with self._lock:
-            return ([e for group in self._starting.values() for e in group]
-                    + [e for group in self._running.values() for _, e in group] + list(self._draining))
+            return ([("(starting)", e) for group in self._starting.values() for e in group]
+                    + [(variant["VariantName"], e) for group in self._running.values() for variant, e in group]
+                    + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -105,10 +106,10 @@ class Lifecycle:
     def stop(self) -> None:
         """Stop every container, those starting included; the state keeps what was InService."""
         self._closed.set()
-        endpoints = self.endpoints()
+        endpoints = [endpoint for _, endpoint in self.variants()]
         with self._lock:
             self._running, self._starting, self._draining = {}, {}, []
-        map_in_threads(lambda endpoint: endpoint.stop(), endpoints)
+        map_in_threads(lambda endpoint: endpoint.stop(keep=True), endpoints)  # kept only with reuse
         for thread in list(self._threads):
             thread.join(timeout=30)
 

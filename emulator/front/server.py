@@ -48,6 +48,7 @@ class FrontServer:
         self._listener: socket.socket | None = None
         self._process: subprocess.Popen | None = None
         self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
+        self._ready = False
 
     @property
     def url(self) -> str:
@@ -69,10 +70,11 @@ class FrontServer:
         return self
 
     def start(self, state_database: Path, control_url: str | None = None,
-              environment: dict[str, str] | None = None) -> "FrontServer":
+              environment: dict[str, str] | None = None, *, wait: bool = True) -> "FrontServer":
         """Serve the endpoints of the serving table in `state_database`; forward the rest to `control_url`
         (None: there is no control plane, as in an exported pod's router). `environment`: more for the
-        workers (the request log's socket, where the owner's introspection answers)."""
+        workers (the request log's socket). `wait=False`: return once gunicorn is started, and call
+        wait_ready() later (the emulator boots the front while its containers boot)."""
         listener = self.listen()._listener
         per_worker = -(-self.max_connections // self.workers)
         command = [sys.executable, "-m", "gunicorn", "--bind", f"fd://{listener.fileno()}",
@@ -92,10 +94,14 @@ class FrontServer:
         os.close(lifeline)
         listener.close()
         self._listener = None
-        self._wait_ready()
+        if wait:
+            self.wait_ready()
         return self
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
+        """Until the front answers /ping (at once when it did already)."""
+        if self._ready:
+            return
         pool = urllib3.PoolManager(retries=False)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -105,6 +111,7 @@ class FrontServer:
                 raise EmulatorError(f"the front server (gunicorn) exited with code {code} at start; its output is above.")
             try:
                 if pool.request("GET", self.url + "/ping", timeout=1.0).status == 200:
+                    self._ready = True
                     return
             except urllib3.exceptions.HTTPError:
                 pass
@@ -113,6 +120,7 @@ class FrontServer:
         raise EmulatorError(f"the front server did not answer on {self.url} within {START_TIMEOUT:g} s.")
 
     def stop(self) -> None:
+        self._ready = False
         if self._listener is not None:
             self._listener.close()
             self._listener = None

@@ -18,12 +18,11 @@ from emulator.observe.log import RequestLog
 if TYPE_CHECKING:
     from emulator.endpoint import Endpoint
 
-VARIANT = "AllTraffic"
 LOG_TAIL, MAX_LOG_TAIL = 200, 5000
 
 
-def owner_routes(log: RequestLog | None, endpoints: Callable[[], list["Endpoint"]]) -> Blueprint:
-    """`endpoints`: the owner's endpoints now (those still starting too)."""
+def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "Endpoint"]]]) -> Blueprint:
+    """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too."""
     routes = Blueprint("owner-introspection", __name__, url_prefix="/_emulator")
 
     @routes.errorhandler(BadParameter)
@@ -40,14 +39,14 @@ def owner_routes(log: RequestLog | None, endpoints: Callable[[], list["Endpoint"
 
     @routes.get("/pipelines")
     def pipelines() -> Response:
-        return jsonify({"endpoints": [_pipeline(endpoint) for endpoint in endpoints()],
+        return jsonify({"endpoints": _pipelines(variants()),
                         "request_log": log and {"per_endpoint": log.per_endpoint, "body_limit": log.body_limit,
                                                 "dropped": log.dropped}})
 
     @routes.get("/endpoints/<name>/containers/<hostname>/logs")
     def container_logs(name: str, hostname: str) -> Response:
         tail = min(_number("tail", int, LOG_TAIL), MAX_LOG_TAIL)
-        for endpoint in endpoints():
+        for _, endpoint in variants():
             for container in endpoint.containers if endpoint.name == name else ():
                 if container.hostname == hostname and container.id:
                     text = endpoint.backend.logs(container.id, tail=max(tail, 1))
@@ -58,7 +57,16 @@ def owner_routes(log: RequestLog | None, endpoints: Callable[[], list["Endpoint"
     return routes
 
 
-def _pipeline(endpoint: "Endpoint") -> dict[str, Any]:
+def _pipelines(variants: list[tuple[str, "Endpoint"]]) -> list[dict[str, Any]]:
+    """Each endpoint with its variants, each variant's containers in the order a request passes them."""
+    endpoints: dict[str, dict[str, Any]] = {}
+    for variant, endpoint in variants:
+        entry = endpoints.setdefault(endpoint.name, {"name": endpoint.name, "variants": []})
+        entry["variants"].append({"name": variant, "mode": endpoint.definition.mode, "containers": _containers(endpoint)})
+    return list(endpoints.values())
+
+
+def _containers(endpoint: "Endpoint") -> list[dict[str, Any]]:
     health = endpoint.health() if all(c.id for c in endpoint.containers) else {}
     containers = []
     for container in endpoint.containers:
@@ -66,8 +74,7 @@ def _pipeline(endpoint: "Endpoint") -> dict[str, Any]:
         containers.append({"hostname": container.hostname, "image": container.definition.image,
                            "id": container.id[:12], "name": container.name, "url": container.url,
                            "port": urlsplit(container.url).port if container.url else None, **state})
-    return {"name": endpoint.name, "mode": endpoint.definition.mode,
-            "variants": [{"name": VARIANT, "containers": containers}]}
+    return containers
 
 
 class BadParameter(ValueError):

@@ -46,18 +46,19 @@ function drawPipelines(endpoints) {
   root.replaceChildren();
   if (!endpoints.length) root.append(el("p", { class: "muted", text: "No endpoint runs." }));
   for (const endpoint of endpoints) {
+    // Serial: each container's answer is the next one's request. Direct: the request names one container.
     const variants = endpoint.variants.map((variant) => {
-      const chain = el("div", { class: `chain ${endpoint.mode.toLowerCase()}` });
+      const chain = el("div", { class: `chain ${variant.mode.toLowerCase()}` });
       chain.append(el("div", { class: "client", text: "client" }));
       variant.containers.forEach((container) => {
-        chain.append(el("div", { class: "arrow", text: endpoint.mode === "Direct" ? "⇢" : "→" }));
+        chain.append(el("div", { class: "arrow", text: variant.mode === "Direct" ? "⇢" : "→" }));
         chain.append(drawContainer(endpoint.name, container));
       });
       return el("div", { class: "variant", "data-testid": `variant-${endpoint.name}-${variant.name}` },
-        el("div", { class: "variant-name", text: `variant ${variant.name}` }), chain);
+        el("div", { class: "variant-name", text: `variant ${variant.name} · ${variant.mode}` }), chain);
     });
     root.append(el("div", { class: "endpoint", "data-testid": `endpoint-${endpoint.name}` },
-      el("h3", {}, endpoint.name, el("span", { class: "muted", text: ` ${endpoint.mode}` })), ...variants));
+      el("h3", { text: endpoint.name }), ...variants));
   }
 }
 
