@@ -14,7 +14,7 @@ from emulator import labels
 from emulator.api import Emulator
 from emulator.docker_backend import DockerBackend
 from emulator.leftovers import remove_dead_runs
-from tests.reliability.support import containers_of, echo
+from tests.reliability.support import containers_of, echo, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -85,3 +85,9 @@ def test_kept_containers_are_not_reaped_as_leftovers_of_a_dead_run(name, docker_
 
     backend = OnlyThisEndpoint()
     assert remove_dead_runs(backend) == []
+
+
+def test_a_deleted_endpoint_is_removed_even_with_reuse(name, docker_engine):
+    with Emulator(definition(name), reuse=True, startup_timeout=60) as emulator:
+        emulator.boto3_client("sagemaker").delete_endpoint(EndpointName=name)
+        wait_for(lambda: not containers_of(docker_engine, name), 30, "the deleted endpoint's containers removed")
