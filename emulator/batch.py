@@ -14,8 +14,9 @@ from typing import Any
 import urllib3
 
 from emulator import container_http
+from emulator.container_http import StreamedFile
 from emulator.api import Emulator
-from emulator.chain import Chain
+from emulator.chain import BATCH_LIMITS, Chain
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.endpoint import Progress
 from emulator.errors import EmulatorError
@@ -44,16 +45,18 @@ class ChainTarget:
             raise EmulatorError(f"{self.chain.routes[0].hostname} answered GET /execution-parameters with "
                                 f"invalid JSON: {response.data[:200]!r}. Fix: return a JSON object or 404.") from None
 
-    def invoke(self, body: bytes, *, content_type: str | None, accept: str | None,
+    def invoke(self, body: bytes | StreamedFile, *, content_type: str | None, accept: str | None,
                timeout: float) -> tuple[str | None, bytes]:
         result = self._chain_with(timeout).invoke(body, content_type=content_type, accept=accept)
         return result.content_type, result.body
 
     def _chain_with(self, timeout: float) -> Chain:
-        """ModelClientConfig's timeout, not the real-time 60 s."""
+        """ModelClientConfig's timeout, not the real-time 60 s, and batches of up to MaxPayloadInMB
+        (100, or unbounded), not the real-time 6 MB."""
         chain = self._timed.get(timeout)
         if chain is None:
-            chain = self._timed[timeout] = Chain(self.chain.endpoint, self.chain.routes, self.chain.mode, timeout=timeout)
+            chain = self._timed[timeout] = Chain(self.chain.endpoint, self.chain.routes, self.chain.mode,
+                                                 timeout=timeout, limits=BATCH_LIMITS)
         return chain
 
 

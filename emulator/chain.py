@@ -12,11 +12,28 @@ from dataclasses import dataclass
 import urllib3
 
 from emulator import container_http
+from emulator.container_http import StreamedFile
 from emulator.content_types import charset_warning, hop_headers
-from emulator.outcomes import (ContainerError, ContainerTimedOut, ContainerUnreachable, Hop, InvalidRequest,
-                               InvocationFailed, InvocationResult, PayloadTooLarge)
+from emulator.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
+                               InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge)
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # 6,291,456: InvokeEndpoint's body limit, also applied between containers
+
+@dataclass(frozen=True)
+class PayloadLimits:
+    """Body limits in bytes (None: no limit): the caller's request, a container's answer to the next
+    container, and the last container's answer to the caller."""
+    request: int | None
+    between: int | None
+    response: int | None
+
+
+# InvokeEndpoint's body is at most 6,291,456 bytes (botocore's model); between pipeline containers
+# SageMaker allows 5 MB (developer guide, inference-pipeline-troubleshoot). An answer over 6 MB to the
+# caller is refused as a ModelError too: our reading (unconfirmed) of the 6 MB response limit.
+REALTIME_LIMITS = PayloadLimits(request=6 * MB, between=5 * MB, response=6 * MB)
+# A transform job sizes its batches by MaxPayloadInMB (up to 100, or 0: unbounded) itself.
+BATCH_LIMITS = PayloadLimits(request=None, between=None, response=None)
+MAX_PAYLOAD_BYTES = REALTIME_LIMITS.request
 DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 
@@ -30,10 +47,10 @@ class Route:
 
 class Chain:
     def __init__(self, endpoint: str, routes: list[Route], mode: str = "Serial", *,
-                 timeout: float = DEFAULT_INVOCATION_TIMEOUT, max_payload: int = MAX_PAYLOAD_BYTES,
+                 timeout: float = DEFAULT_INVOCATION_TIMEOUT, limits: PayloadLimits = REALTIME_LIMITS,
                  pool: urllib3.PoolManager | None = None):
         self.endpoint, self.routes, self.mode = endpoint, routes, mode
-        self.timeout, self.max_payload = timeout, max_payload
+        self.timeout, self.limits = timeout, limits
         self._by_hostname = {route.hostname: route for route in routes}
         shared = pool or container_http.pool
         # Each container's connection pool, found once: PoolManager.request parses the URL and looks the
@@ -42,21 +59,23 @@ class Chain:
         self._timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=timeout)
         self._single = len(routes) == 1
 
-    def invoke(self, body: bytes, *, content_type: str | None = None, accept: str | None = None,
+    def invoke(self, body: bytes | StreamedFile, *, content_type: str | None = None, accept: str | None = None,
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
                inference_id: str | None = None, capture_bodies: bool = False) -> InvocationResult:
         """Raises an InvocationFailed outcome, carrying the hops made, when the invocation fails."""
         hops: list[Hop] = []
         try:
-            if len(body) > self.max_payload:
-                raise PayloadTooLarge(len(body), self.max_payload)
+            limits = self.limits
+            if limits.request is not None and len(body) > limits.request:
+                raise PayloadTooLarge(len(body), limits.request)
             route_list = self._select(target_container_hostname)
             extras = dict(custom_attributes=custom_attributes, inference_id=inference_id)
             current_type = content_type
             response_attributes = None
             for index, route in enumerate(route_list):
-                if index and len(body) > self.max_payload:
-                    raise PayloadTooLarge(len(body), self.max_payload, route_list[index - 1].hostname, route.hostname)
+                if index and limits.between is not None and len(body) > limits.between:
+                    raise AnswerTooLarge(self.endpoint, route_list[index - 1].hostname, len(body), limits.between,
+                                         route.hostname)
                 headers = hop_headers(index, len(route_list), content_type=current_type, accept=accept, **extras)
                 hop = Hop(route.hostname, current_type, headers.get("Accept"), len(body),
                           request_body=body if capture_bodies else None)
@@ -64,6 +83,8 @@ class Chain:
                 if index:
                     hop.warning = charset_warning(current_type, route_list[index - 1].hostname, route.hostname)
                 body, current_type, response_attributes = self._call(route, body, headers, hop, capture_bodies)
+            if limits.response is not None and len(body) > limits.response:
+                raise AnswerTooLarge(self.endpoint, self._name(route_list[-1]), len(body), limits.response)
             return InvocationResult(body, current_type, response_attributes, hops)
         except InvocationFailed as failure:
             failure.hops = hops
@@ -84,9 +105,9 @@ class Chain:
                                  f"mode is Direct; endpoint {self.endpoint} is Serial.")
         return self.routes
 
-    def _call(self, route: Route, body: bytes, headers: dict[str, str], hop: Hop,
+    def _call(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
               capture_bodies: bool) -> tuple[bytes, str | None, str | None]:
-        name = "primary" if self._single else route.hostname
+        name = self._name(route)
         started = time.perf_counter()
         try:
             response = self._post(self._pools[route.url], body, headers)
@@ -106,10 +127,16 @@ class Chain:
             raise ContainerError(self.endpoint, name, response.status, response.data.decode("utf-8", "replace"))
         return response.data, hop.content_type_out, response.headers.get("X-Amzn-SageMaker-Custom-Attributes")
 
-    def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes, headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+    def _name(self, route: Route) -> str:
+        return "primary" if self._single else route.hostname
+
+    def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes | StreamedFile,
+              headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+        streamed = isinstance(body, StreamedFile)
+
         def post() -> urllib3.BaseHTTPResponse:
-            return pool.urlopen("POST", "/invocations", body=body, headers=headers, timeout=self._timeout,
-                                retries=False, redirect=False)
+            return pool.urlopen("POST", "/invocations", body=body.chunks() if streamed else body, headers=headers,
+                                timeout=self._timeout, retries=False, redirect=False, chunked=streamed)
         try:
             return post()
         except urllib3.exceptions.ProtocolError:

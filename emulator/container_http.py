@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import urllib3
 
 PING_TIMEOUT = 2.0  # SageMaker's per-ping timeout
@@ -18,3 +21,22 @@ def pings(url: str) -> bool:
         return pool.request("GET", url + "/ping", timeout=PING_TIMEOUT, retries=False).status == 200
     except urllib3.exceptions.HTTPError:
         return False
+
+
+class StreamedFile:
+    """A request body read from a file as it is sent (chunked), never held whole: a transform job's
+    object with MaxPayloadInMB 0. Each send reads the file afresh, so retries resend it."""
+
+    CHUNK = 1 << 20
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.size = path.stat().st_size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def chunks(self) -> Iterator[bytes]:
+        with self.path.open("rb") as stream:
+            while chunk := stream.read(self.CHUNK):
+                yield chunk

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.arns import log_stream_arn
+from emulator.arns import see_logs
+
+MB = 1024 * 1024
 
 
 @dataclass
@@ -73,36 +75,49 @@ class InvalidRequest(InvocationFailed):
 
 
 class PayloadTooLarge(InvalidRequest):
-    """A body over the limit: the request's (`sender` None) or one container's answer to the next."""
+    """The caller's request body is over the limit."""
 
     kind = "payload_too_large"
 
-    def __init__(self, size: int, limit: int, sender: str | None = None, receiver: str | None = None):
-        self.size, self.limit, self.sender, self.receiver = size, limit, sender, receiver
-        if sender is None:
-            message = f"Request payload size {size} bytes exceeds the maximum of {limit} bytes."
-        else:
-            message = (f"The request payload from {sender} to {receiver} is {size} bytes, "
-                       f"which has exceeded the maximum limit of {limit} bytes.")
-        super().__init__(message)
+    def __init__(self, size: int, limit: int):
+        self.size, self.limit = size, limit
+        super().__init__(f"Request payload size {size} bytes exceeds the maximum of {limit} bytes.")
 
     def reason(self) -> dict[str, Any]:
-        return {"size": self.size, "limit": self.limit, "sender": self.sender, "receiver": self.receiver}
+        return {"size": self.size, "limit": self.limit}
 
 
 class ContainerFailed(InvocationFailed):
     """A container of the endpoint gave no usable answer. `container`: its name as SageMaker reports it
     ("primary" for a single container), `status`: its HTTP status (0: none), `answer`: what it said
-    (or what SageMaker says in its place)."""
+    (or what SageMaker says in its place). The message ends as SageMaker's do, pointing at the logs."""
 
-    def __init__(self, endpoint: str, container: str, status: int, answer: str):
+    def __init__(self, endpoint: str, container: str, status: int, answer: str, statement: str | None = None):
         self.endpoint, self.container, self.status, self.answer = endpoint, container, status, answer
         kind = "client" if 0 < status < 500 else "server"
-        super().__init__(f'Received {kind} error ({status}) from {container} with message "{answer}". '
-                         f"See {log_stream_arn(endpoint)} for more information.")
+        statement = statement or f'Received {kind} error ({status}) from {container} with message "{answer}".'
+        super().__init__(f"{statement} {see_logs(endpoint)}")
 
     def reason(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "container": self.container, "status": self.status, "answer": self.answer}
+
+
+class AnswerTooLarge(ContainerFailed):
+    """A container answered 200 with a body over the limit: to the next container (`receiver`), or to
+    the caller (`receiver` None). SageMaker calls the first a ModelError (developer guide,
+    inference-pipeline-troubleshoot); the second is our reading of the 6 MB response limit."""
+
+    kind = "answer_too_large"
+
+    def __init__(self, endpoint: str, container: str, size: int, limit: int, receiver: str | None = None):
+        self.size, self.limit, self.receiver = size, limit, receiver
+        what = f"the request payload from {container} to {receiver}" if receiver else f"the response payload from {container}"
+        statement = (f"Received response from {container} with status code 200. However, {what} is {size} bytes, "
+                     f"which has exceeded the maximum limit of {_megabytes(limit)}.")
+        super().__init__(endpoint, container, 200, statement, statement)
+
+    def reason(self) -> dict[str, Any]:
+        return {**super().reason(), "size": self.size, "limit": self.limit, "receiver": self.receiver}
 
 
 class ContainerError(ContainerFailed):
@@ -119,7 +134,8 @@ class ContainerTimedOut(ContainerFailed):
     def __init__(self, endpoint: str, container: str):
         super().__init__(endpoint, container, 0,
                          f"Your invocation timed out while waiting for a response from container {container}. "
-                         "Review the latency metrics for each container, resolve the issue, and try again.")
+                         "Review the latency metrics for each container in Amazon CloudWatch, resolve the issue, "
+                         "and try again.")
 
 
 class ContainerUnreachable(ContainerFailed):
@@ -132,6 +148,10 @@ class ContainerUnreachable(ContainerFailed):
         super().__init__(endpoint, container, 0,
                          f"Container {container} is not reachable ({why}); it may have crashed or be restarting. "
                          "See `sagemaker-emulator logs`.")
+
+
+def _megabytes(limit: int) -> str:
+    return f"{limit // MB} MB" if limit % MB == 0 else f"{limit} bytes"
 
 
 def _text(body: bytes | None) -> str | None:

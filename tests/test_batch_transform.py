@@ -168,3 +168,21 @@ def test_json_lines_join_the_output_to_the_input(example_images, tmp_path):
         join_source="Input", output_filter="$['id','SageMakerOutput']")
     rows = [json.loads(line) for line in (tmp_path / "out/rows.jsonl.out").read_text().splitlines()]
     assert rows == [{"id": 1, "SageMakerOutput": [1, 2]}, {"id": 2, "SageMakerOutput": [3, 4]}]
+
+
+def test_batches_over_the_real_time_6_mb_reach_the_container(example_images, tmp_path):
+    """MaxPayloadInMB up to 100: a 10 MB batch is sent as it is, not refused at the real-time limit."""
+    inputs = tmp_path / "large.csv"
+    inputs.write_bytes((b"y" * 999_999 + b"\n") * 9)  # 9 MB of records, one batch under MaxPayloadInMB 10
+    report = run(image(ECHO_IMAGE), tmp_path, inputs, content_type="text/csv", split_type="Line",
+                 batch_strategy="MultiRecord", max_payload_mb=10, assemble_with="Line")
+    assert report.requests == 1
+    assert (tmp_path / "out/large.csv.out").read_bytes() == inputs.read_bytes()
+
+
+def test_max_payload_zero_streams_a_whole_object_larger_than_any_limit(example_images, tmp_path):
+    inputs = tmp_path / "whole.bin"
+    inputs.write_bytes(bytes(range(256)) * (40 << 12))  # 10 MiB
+    report = run(image(ECHO_IMAGE), tmp_path, inputs, content_type="application/octet-stream", max_payload_mb=0)
+    assert report.requests == 1
+    assert (tmp_path / "out/whole.bin.out").read_bytes() == inputs.read_bytes()

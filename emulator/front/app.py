@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 
 from flask import Flask, Response, jsonify, request
@@ -18,24 +17,15 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain
 from emulator.container_http import pings
 from emulator.definition import is_valid_name
+from emulator.front.headers import check_headers
 from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
 from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServingTable
-from emulator.front.wire_errors import ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
+from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
 from emulator.outcomes import InvocationFailed, InvocationResult
 
 TRACE_HEADER = "X-Emulator-Trace"
-VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
-HEADER_LIMITS = {  # header: (min length, max length), from the InvokeEndpoint API reference
-    "X-Amzn-SageMaker-Custom-Attributes": (0, 1024),
-    "X-Amzn-SageMaker-Target-Model": (1, 1024),
-    "X-Amzn-SageMaker-Target-Variant": (0, 63),
-    "X-Amzn-SageMaker-Target-Container-Hostname": (0, 63),
-    "X-Amzn-SageMaker-Inference-Id": (1, 64),
-    "Content-Type": (0, 1024),
-    "Accept": (0, 1024),
-}
 
 
 def create_app(state_database: str | None = None, control_url: str | None = None) -> Flask:
@@ -60,7 +50,9 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         started, clock = time.time(), time.perf_counter()
         variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:
-            variant = _endpoint_for(table, name).choose(variant_name)
+            endpoint = _endpoint_for(table, name)
+            check_headers(request.headers, name)
+            variant = endpoint.choose(variant_name)
             variant_name = variant.name
             result = _invoke(variant.chain, capture_bodies=keep_bodies)
         except InvocationFailed as failure:
@@ -100,7 +92,9 @@ def create_app(state_database: str | None = None, control_url: str | None = None
     def traced_invocation(name: str) -> Response:
         """The same invocation, answered as JSON with every hop (and bodies when ?bodies=true)."""
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
-        variant = _endpoint_for(table, name).choose(request.headers.get("X-Amzn-SageMaker-Target-Variant"))
+        endpoint = _endpoint_for(table, name)
+        check_headers(request.headers, name)
+        variant = endpoint.choose(request.headers.get("X-Amzn-SageMaker-Target-Variant"))
         started, clock = time.time(), time.perf_counter()
         try:
             result = _invoke(variant.chain, capture_bodies=bodies or keep_bodies)
@@ -121,9 +115,18 @@ def create_app(state_database: str | None = None, control_url: str | None = None
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
+        if error.code is None or error.code >= 500:
+            return unexpected(error)
         body = json.dumps({"__type": "UnknownOperationException", "Message": f"{error.code} {error.name}: {request.path}"})
         return Response(body, status=error.code, headers={"x-amzn-ErrorType": "UnknownOperationException"},
                         content_type="application/json")
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        """A failure of the front itself: logged with its traceback, answered as SageMaker's InternalFailure."""
+        app.logger.exception("unexpected failure answering %s %s", request.method, request.path, exc_info=error)
+        return service_error(InternalFailure(f"The emulator failed unexpectedly: {type(error).__name__}: {error}. "
+                                             "This is a bug in sagemaker-emulator; its log has the traceback."))
 
     return app
 
@@ -144,14 +147,7 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
 
 def _invoke(chain: Chain, capture_bodies: bool = False) -> InvocationResult:
     headers = request.headers
-    for header, (low, high) in HEADER_LIMITS.items():
-        value = headers.get(header)
-        if value is not None and not low <= len(value) <= high:
-            raise ValidationError(f"1 validation error detected: Value at '{header}' failed to satisfy constraint: "
-                                  f"Member must have length between {low} and {high}.")
     custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")
-    if custom is not None and not VISIBLE_ASCII.fullmatch(custom):
-        raise ValidationError("CustomAttributes must be visible US-ASCII characters (at most 1024).")
     body = _read_body()
     if len(body) > MAX_PAYLOAD_BYTES:
         raise _payload_too_large()

@@ -10,11 +10,16 @@ from emulator.arns import ACCOUNT, log_stream_arn
 from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed
 
 
+# Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
+MESSAGE_LIMIT = 2048
+
+
 class ServiceError(Exception):
     code = "InternalFailure"
     status = 500
 
     def __init__(self, message: str, **members: Any):
+        message = message[:MESSAGE_LIMIT]
         super().__init__(message)
         self.message = message
         self.members = members
@@ -30,6 +35,10 @@ class ServiceError(Exception):
         return {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
 
 
+class InternalFailure(ServiceError):
+    """Something failed in the emulator itself (a bug): SageMaker's InternalFailure, 500."""
+
+
 class ValidationError(ServiceError):
     code, status = "ValidationError", 400
 
@@ -38,6 +47,7 @@ class ModelError(ServiceError):
     code, status = "ModelError", 424
 
     def __init__(self, message: str, *, original_status: int, original_message: str, endpoint: str):
+        original_message = original_message[:MESSAGE_LIMIT]
         super().__init__(message, OriginalStatusCode=original_status, OriginalMessage=original_message,
                          LogStreamArn=log_stream_arn(endpoint))
         self.original_status = original_status

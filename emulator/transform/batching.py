@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from emulator.container_http import StreamedFile
+
 from emulator.transform.job import SplitType
 from emulator.transform.records import Record, too_large
 
@@ -16,7 +18,7 @@ from emulator.transform.records import Record, too_large
 class Batch:
     first: int                         # index of its first record (1-based, in its file)
     last: int                          # index of its last record
-    body: bytes                        # the request body
+    body: bytes | StreamedFile         # the request body (a file as it is read: MaxPayloadInMB 0)
     sources: tuple[bytes, ...] = ()    # the records as read, only when outputs are joined to inputs
 
     @property

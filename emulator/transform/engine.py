@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from emulator.container_http import StreamedFile
 from emulator.transform.batching import Batch, make_batches
 from emulator.transform.dataprocessing import RecordProcessor
 from emulator.transform.errors import (DataProcessingError, InvocationError, RecordError, TransformError,
@@ -192,6 +193,9 @@ class _Runner:
             yield run, None
 
     def _batches(self, source: Path) -> Iterator[Batch]:
+        if self._streamed:
+            yield Batch(1, 1, StreamedFile(source))
+            return
         with source.open("rb") as stream:
             if self._whole_lines_only:
                 yield from pack_lines(stream, self.params.max_payload_bytes)
@@ -201,6 +205,12 @@ class _Runner:
                 records = (self._filter(source, record) for record in records)
             yield from make_batches(records, split_type=self.job.split_type, multi_record=self.params.multi_record,
                                     max_bytes=self.params.max_payload_bytes, keep_sources=self.processor.joins)
+
+    @property
+    def _streamed(self) -> bool:
+        """A whole object with no limit (MaxPayloadInMB 0) is sent as it is read, chunked, as SageMaker does."""
+        return (self.job.split_type is SplitType.NONE and self.params.max_payload_bytes is None
+                and not self.processor.filters_input and not self.processor.joins)
 
     @property
     def _whole_lines_only(self) -> bool:

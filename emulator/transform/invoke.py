@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from emulator.container_http import StreamedFile
 
 from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable, InvocationFailed
 from emulator.transform.errors import InvocationError
@@ -20,7 +21,7 @@ class Invocation:
     attempts: int
 
 
-def invoke_with_retries(target: TransformTarget, body: bytes, *, content_type: str | None,
+def invoke_with_retries(target: TransformTarget, body: bytes | StreamedFile, *, content_type: str | None,
                         accept: str | None, config: ModelClientConfig, retry_delay: float,
                         sleep: Callable[[float], None] = time.sleep) -> Invocation:
     """Retries wait `retry_delay`, then twice as long each time (SageMaker's backoff is not documented)."""

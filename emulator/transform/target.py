@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from emulator.container_http import StreamedFile
+
 
 @runtime_checkable
 class TransformTarget(Protocol):
     def execution_parameters(self) -> dict[str, Any] | None:
         """GET /execution-parameters of the (first) container; None when it answers 404 or not at all."""
 
-    def invoke(self, body: bytes, *, content_type: str | None, accept: str | None,
+    def invoke(self, body: bytes | StreamedFile, *, content_type: str | None, accept: str | None,
                timeout: float) -> tuple[str | None, bytes]:
         """POST /invocations; returns (response Content-Type, body).
 

@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emulator.chain import Chain, Route
+from emulator.chain import BATCH_LIMITS, REALTIME_LIMITS, Chain, PayloadLimits, Route
 from emulator.content_types import base_type, charset_warning, hop_headers
 from emulator.front.wire_errors import wire_error
-from emulator.outcomes import InvocationFailed
+from emulator.outcomes import AnswerTooLarge, InvocationFailed
 
 
 class FakeContainer(BaseHTTPRequestHandler):
@@ -105,9 +105,25 @@ def test_direct_mode_routes_by_hostname_and_validates(containers):
         assert wire_error(caught.value).code == "ValidationError"
 
 
-def test_payload_limits_between_containers(containers):
-    chain = Chain("e", [containers("one"), containers("two")], max_payload=50)
-    with pytest.raises(InvocationFailed, match="request payload from one to two is"):
-        chain.invoke(b"x" * 40)
-    with pytest.raises(InvocationFailed, match="exceeds the maximum of 50 bytes"):
+def test_payload_limits_request_between_containers_and_response(containers):
+    chain = Chain("e", [containers("one"), containers("two")], limits=PayloadLimits(request=50, between=45, response=None))
+    with pytest.raises(InvocationFailed, match="exceeds the maximum of 50 bytes") as caught:
         chain.invoke(b"x" * 51)
+    assert wire_error(caught.value).code == "ValidationError"
+    # one answers its JSON view of the request (over 45 bytes) to two: SageMaker's ModelError
+    with pytest.raises(AnswerTooLarge) as caught:
+        chain.invoke(b"x")
+    error = wire_error(caught.value)
+    assert (error.code, error.status, error.original_status) == ("ModelError", 424, 200)
+    assert error.message.startswith("Received response from one with status code 200. However, the request payload "
+                                    "from one to two is ")
+    assert "which has exceeded the maximum limit of 45 bytes. See https://" in error.message
+    # the last container's answer to the caller
+    chain = Chain("e", [containers("one"), containers("two")], limits=PayloadLimits(request=None, between=None, response=60))
+    with pytest.raises(AnswerTooLarge, match="However, the response payload from two is .* bytes"):
+        chain.invoke(b"x")
+
+
+def test_realtime_limits_are_sagemakers():
+    assert (REALTIME_LIMITS.request, REALTIME_LIMITS.between, REALTIME_LIMITS.response) == (6_291_456, 5 << 20, 6_291_456)
+    assert BATCH_LIMITS == PayloadLimits(None, None, None)

@@ -13,6 +13,7 @@ import pytest
 from emulator.transform import (AssembleWith, BatchStrategy, DataProcessing, ExecutionParametersError,
                                 JoinSource, ModelClientConfig, SplitType, TransformError,
                                 TransformFailed, TransformJob, run_transform)
+from emulator.container_http import StreamedFile
 from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable
 from emulator.transform.records import encode_recordio, encode_tfrecord
 
@@ -104,6 +105,16 @@ def test_split_none_sends_the_whole_file_once(tmp_path):
     run_transform(TransformJob(content_type="application/json"), target, source, tmp_path / "out")
     assert target.bodies == [b'{"a":\n 1}\n']
     assert (tmp_path / "out" / "data.json.out").read_bytes() == b"ok"
+
+
+def test_max_payload_zero_streams_the_whole_object_from_its_file(tmp_path):
+    """MaxPayloadInMB 0: unbounded and chunked; the object is read as it is sent, never held whole."""
+    source = write(tmp_path / "big.bin", b"x" * (3 << 20))
+    target = FakeTarget(lambda body: b"%d" % sum(map(len, body.chunks())))
+    report = run_transform(TransformJob(max_payload_in_mb=0), target, source, tmp_path / "out")
+    assert isinstance(target.bodies[0], StreamedFile) and len(target.bodies[0]) == 3 << 20
+    assert (tmp_path / "out" / "big.bin.out").read_bytes() == b"%d" % (3 << 20)
+    assert report.files[0].bytes_sent == 3 << 20
 
 
 def test_recordio_multi_record_keeps_framing_single_record_drops_padding(tmp_path):
