@@ -70,7 +70,7 @@ def ensure_examples() -> None:
         return
     print(f"building the examples (missing: {', '.join(missing_images + [str(p) for p in missing_files])}) ...",
           file=sys.stderr, flush=True)
-    if subprocess.run([str(EXAMPLES / "build")], check=False).returncode != 0:
+    if subprocess.run([str(EXAMPLES / "build")], env={**os.environ, "PYTHON": sys.executable}, check=False).returncode != 0:
         raise BenchError("example_containers/build failed; see its output above.")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from contract_tests.options import DEFINITION, IMAGE, OPTIONS
+from contract_tests.options import DEFINITION, IMAGE, MODEL_DATA, OPTIONS
 from emulator.errors import EmulatorError
 
 # Report skip reasons (they name the option to pass) and failures; keep pytest's cache out of the user's folder.
@@ -32,9 +32,24 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import pytest  # noqa: PLC0415 - keeps `sagemaker-emulator --help` fast
 
+    from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+
     if not getattr(args, IMAGE.dest) and not getattr(args, DEFINITION.dest):
         raise EmulatorError("nothing to check. Fix: name one or more images, or pass --definition FILE.")
+    warn_sagemaker_refusals(_model_data(args))
     return int(pytest.main(pytest_arguments(args)))
+
+
+def _model_data(args: argparse.Namespace) -> list[str | None]:
+    """The ModelDataUrls the run mounts: the options', or the definition's containers'."""
+    definition = getattr(args, DEFINITION.dest)
+    if definition is None:
+        return list(getattr(args, MODEL_DATA.dest) or [])
+    from emulator.definition import load_file  # noqa: PLC0415
+    try:
+        return [c.model_data for d in load_file(definition) for c in d.containers]
+    except EmulatorError:
+        return []  # the suite reports the definition's problem itself
 
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:

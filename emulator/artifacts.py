@@ -14,7 +14,9 @@ import os
 import posixpath
 import shutil
 import tarfile
+import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -44,6 +46,37 @@ def model_folder(model_data: str | None, *, max_bytes: int = DEFAULT_MAX_UNPACKE
     if path.is_dir():
         return path
     return unpack(path, max_bytes=max_bytes)
+
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def sagemaker_refusal(model_data: str | None) -> str | None:
+    """Why SageMaker would refuse a local ModelDataUrl the emulator accepts (a folder, a tar that is not
+    gzipped), or None. SageMaker needs a gzip-compressed tarball (CreateModel's ModelDataUrl; S3 objects
+    are not checked here)."""
+    if model_data is None or model_data.startswith("s3://"):
+        return None
+    path = Path(model_data)
+    if path.is_dir():
+        what = "is a folder"
+    else:
+        try:
+            with path.open("rb") as stream:
+                if stream.read(2) == GZIP_MAGIC:
+                    return None
+        except OSError:
+            return None  # the start reports the unreadable file
+        what = "is not gzip-compressed"
+    return (f"ModelDataUrl {model_data} {what}: the emulator mounts it, but SageMaker needs a model.tar.gz "
+            f"(fix: tar -czf model.tar.gz -C {path if path.is_dir() else 'FOLDER'} .).")
+
+
+def warn_sagemaker_refusals(model_data: Iterable[str | None]) -> None:
+    """Tell the user, on stderr, of each ModelDataUrl that works here but not on SageMaker."""
+    for url in model_data:
+        if refusal := sagemaker_refusal(url):
+            print(f"warning: {refusal}", file=sys.stderr, flush=True)
 
 
 def unpack(archive: Path, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES, cache: Path | None = None) -> Path:

@@ -132,8 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.set_defaults(run=_logs)
 
-    prune = commands.add_parser("prune", help="remove every container the emulator started (kept ones too), and nothing else")
-    prune.add_argument("--dead-only", action="store_true",
+    prune = commands.add_parser("prune", help="remove the emulator's containers that no running emulator uses "
+                                              "(those of killed runs, kept ones nobody holds), and nothing else")
+    which = prune.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", dest="everything",
+                       help="also stop and remove the containers of running emulators (says how many)")
+    which.add_argument("--dead-only", action="store_true",
                        help="only those whose emulator process has died, and not those kept for --reuse")
     prune.set_defaults(run=_prune)
     return parser
@@ -162,12 +166,14 @@ def _progress(message: str) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
+    from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
     from emulator.control.store import default_state_folder  # noqa: PLC0415
 
     state = args.state or default_state_folder()
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
+    warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers)
     try:
         emulator.listen(args.host, args.port, workers=args.workers, max_connections=args.max_connections)
         print(f"state: {state}", file=sys.stderr, flush=True)
@@ -404,8 +410,16 @@ def _prune(args: argparse.Namespace) -> int:
     from emulator.leftovers import prune, remove_dead_runs  # noqa: PLC0415
 
     backend = DockerBackend()
-    removed = remove_dead_runs(backend) if args.dead_only else prune(backend)
+    used: list[str] = []
+    if args.dead_only:
+        removed = remove_dead_runs(backend)
+    else:
+        removed, used = prune(backend, everything=args.everything)
+    if used and args.everything:
+        print(f"stopped {len(used)} in use by running emulators: {', '.join(used)}")
     print(f"removed {len(removed)}: {', '.join(removed)}" if removed else "nothing to remove.")
+    if used and not args.everything:
+        print(f"left {len(used)} in use by running emulators; `prune --all` stops them too.")
     return 0
 
 

@@ -28,6 +28,7 @@ class ContainerSpec:
     command: tuple[str, ...] = ("serve",)
     model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
+    hostname: str | None = None  # the container's DNS hostname (SageMaker sets its ContainerHostname)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ class DockerBackend:
         mode = "ro" if spec.model_read_only else "rw"
         volumes = {str(spec.model_folder): {"bind": MODEL_MOUNT, "mode": mode}} if spec.model_folder else {}
         common: dict[str, Any] = dict(
-            image=spec.image, command=list(spec.command), name=spec.name, detach=True,
+            image=spec.image, command=list(spec.command), name=spec.name, detach=True, hostname=spec.hostname,
             environment=spec.environment, labels=spec.labels, volumes=volumes,
             # What SageMaker never grants: keep containers unprivileged and away from the host.
             privileged=False, cap_add=[], security_opt=["no-new-privileges"], init=False,

@@ -181,7 +181,7 @@ class Endpoint:
         labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
                              environment=plan.environment, labels=labels, model_folder=plan.model_folder,
-                             network_isolated=self.definition.network_isolation)
+                             network_isolated=self.definition.network_isolation, hostname=container.hostname)
         if self._abort.is_set():
             return CANCELLED
         try:

@@ -3,24 +3,46 @@
 from __future__ import annotations
 
 from emulator import labels as L
-from emulator.docker_backend import DockerBackend
+from emulator.docker_backend import ContainerInfo, DockerBackend
+from emulator.reuse import Claim
 
 
 def remove_dead_runs(backend: DockerBackend) -> list[str]:
     """Remove containers whose owning process on this host has died, except those kept for reuse
     (emulator.reuse: the next run adopts or replaces them); returns their names."""
-    return _remove(backend, only_dead=True)
-
-
-def prune(backend: DockerBackend) -> list[str]:
-    """Remove every container the emulator ever started on this engine, and nothing else."""
-    return _remove(backend, only_dead=False)
-
-
-def _remove(backend: DockerBackend, *, only_dead: bool) -> list[str]:
     removed = []
     for container in backend.list_managed():
-        if not only_dead or (L.owner_is_gone(container.labels) and L.REUSE_KEY not in container.labels):
+        if L.owner_is_gone(container.labels) and L.REUSE_KEY not in container.labels:
             backend.remove(container.id, timeout=2)
             removed.append(container.name)
     return removed
+
+
+def prune(backend: DockerBackend, *, everything: bool = False) -> tuple[list[str], list[str]]:
+    """Remove the emulator's containers that no living process uses (as `docker container prune` spares
+    what runs): those of dead owners, kept ones nobody holds. `everything`: also those of running
+    emulators. Returns (removed, in use): the names removed that were in use are in both lists."""
+    removed, used = [], []
+    for container in backend.list_managed():
+        busy = in_use(container)
+        if busy:
+            used.append(container.name)
+        if everything or not busy:
+            backend.remove(container.id, timeout=2)
+            removed.append(container.name)
+    return removed, used
+
+
+def in_use(container: ContainerInfo) -> bool:
+    """Its owner lives (or is on another host, not ours to judge), or a live run holds its kept group."""
+    if not L.owner_is_gone(container.labels):
+        return True
+    group = container.labels.get(L.REUSE_GROUP)
+    if group is None:
+        return False
+    claim = Claim.take(group)
+    if claim is None:
+        return True
+    claim.release()
+    return False
+

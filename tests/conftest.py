@@ -6,7 +6,9 @@ machine without Docker cannot pass by running nothing.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,7 +39,8 @@ def docker_engine():
 @pytest.fixture(scope="session")
 def example_images(docker_engine) -> Path:
     """Builds the example images and artifacts once (quick when already built)."""
-    result = subprocess.run(["bash", str(EXAMPLES / "build")], capture_output=True, text=True)
+    result = subprocess.run(["bash", str(EXAMPLES / "build")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHON": sys.executable})
     if result.returncode:
         pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return EXAMPLES

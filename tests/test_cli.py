@@ -109,3 +109,26 @@ def test_killed_run_is_cleaned_by_the_next_and_prune_removes_ours_only(example_i
         assert other.status == "running"
     finally:
         other.remove(force=True)
+
+
+def test_serve_and_check_warn_of_a_model_data_url_sagemaker_refuses(example_images, tmp_path):
+    """A folder or a plain tar works locally, but SageMaker needs a gzipped tarball: both commands say so."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "weights.txt").write_text("1")
+    definition = tmp_path / "endpoints.yaml"
+    definition.write_text(f"Endpoints:\n  folder-model:\n    PrimaryContainer:\n      Image: sagemaker-emulator/echo:1\n"
+                          f"      ModelDataUrl: {folder}\n")
+    process = subprocess.Popen([*CLI, "serve", str(definition), "--port", str(free_port())],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        first = process.stderr.readline()
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    assert first.startswith(f"warning: ModelDataUrl {folder} is a folder: the emulator mounts it, but SageMaker "
+                            "needs a model.tar.gz")
+    plain = tmp_path / "model.tar"
+    subprocess.run(["tar", "-cf", str(plain), "-C", str(folder), "."], check=True)
+    checked = run("check", "sagemaker-emulator/echo:1", "--model-data", str(plain), "-k", "no-check-has-this-name")
+    assert f"warning: ModelDataUrl {plain} is not gzip-compressed" in checked.stderr.decode()

@@ -4,7 +4,9 @@ Runs example_containers/build once (cheap when all is built). Containers many te
 started once per module; every container a test starts is removed when its fixture ends.
 """
 import json
+import os
 import subprocess
+import sys
 import tarfile
 import time
 from pathlib import Path
@@ -104,7 +106,7 @@ def csv_body(rows: list[str]) -> str:
 
 @pytest.fixture(scope="session")
 def examples_built() -> None:
-    subprocess.run([str(EXAMPLES / "build")], check=True)
+    subprocess.run([str(EXAMPLES / "build")], env={**os.environ, "PYTHON": sys.executable}, check=True)
 
 
 @pytest.fixture(scope="session")
@@ -380,3 +382,14 @@ def test_echo_status_delay_and_ping_knobs(containers):
     assert time.monotonic() - started >= 0.5
     assert response.status_code == 503
     assert response.json()["error"]
+
+
+def test_the_build_runs_with_the_interpreter_that_calls_it_not_python3_on_path(examples_built, tmp_path):
+    """A benchmark run from a virtual environment calls the build; the system python3 may lack what it needs."""
+    fake = tmp_path / "python3"
+    fake.write_text("#!/bin/sh\necho 'not this python3' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    environment = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "PYTHON": sys.executable}
+    result = subprocess.run(["bash", str(EXAMPLES / "build")], env=environment, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "not this python3" not in result.stderr

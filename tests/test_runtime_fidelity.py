@@ -3,11 +3,14 @@ between and after containers, ModelError texts, and the header members the emula
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator
 from emulator.chain import REALTIME_LIMITS
+from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import client, echo
 
 pytestmark = pytest.mark.docker
@@ -20,7 +23,10 @@ def runtime(example_images):
     definition = {"Endpoints": {
         "single": {"PrimaryContainer": echo(ECHO_MODE="append")},
         "failing": {"PrimaryContainer": echo(ECHO_STATUS="500")},
-        "serial": {"Containers": [echo("first", ECHO_MODE="echo"), echo("second", ECHO_MODE="echo")]}}}
+        "serial": {"Containers": [echo("first", ECHO_MODE="echo"), echo("second", ECHO_MODE="echo")]},
+        # no ECHO_NAME: each echo names itself by its DNS hostname
+        "named": {"Containers": [{"Image": ECHO_IMAGE, "ContainerHostname": name, "Environment": {"ECHO_MODE": "append"}}
+                                 for name in ("alpha", "beta")]}}}
     with Emulator(definition) as emulator:
         yield client(emulator.serve())
 
@@ -29,6 +35,11 @@ def error_of(runtime, **request) -> dict:
     with pytest.raises(ClientError) as caught:
         runtime.invoke_endpoint(**{"Body": b"x", "ContentType": "text/plain", **request})
     return caught.value.response
+
+
+def test_containers_see_their_container_hostname_as_their_dns_hostname(runtime):
+    answer = runtime.invoke_endpoint(EndpointName="named", Body=b"", ContentType="text/plain")["Body"].read()
+    assert [json.loads(line)["host"] for line in answer.splitlines()] == ["alpha", "beta"]
 
 
 def test_an_answer_over_5_mb_to_the_next_container_is_a_model_error(runtime):

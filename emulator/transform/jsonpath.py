@@ -97,12 +97,15 @@ class JsonPath:
         return positions
 
     def _range(self, bounds: tuple[int | None, int | None], length: int) -> range:
+        """A range's bounds must lie in the row, as single indexes must: SageMaker fails a record whose
+        filter reaches past it, where Python's slices would cut silently."""
         start, end = bounds
-        first = 0 if start is None else _clamp(start, length)
+        first = 0 if start is None else _in_range(start, length, bounds)
         if end is None:
             return range(first, length)
-        stop = _clamp(end, length) + (1 if self._inclusive else 0)
-        return range(first, min(stop, length))
+        if self._inclusive:
+            return range(first, _in_range(end, length, bounds) + 1)
+        return range(first, _in_range(end, length + 1, bounds) if end >= 0 else _in_range(end, length, bounds))
 
     def __repr__(self) -> str:
         return f"JsonPath({self.text!r})"
@@ -206,16 +209,16 @@ def _array(value: Any) -> list[Any]:
     return value
 
 
-def _in_range(index: int, length: int) -> int:
+def _in_range(index: int, length: int, bounds: tuple[int | None, int | None] | None = None) -> int:
     position = index + length if index < 0 else index
     if not 0 <= position < length:
-        raise JsonPathError(f"index {index} is out of range for an array of {length} elements")
+        where = f" (in the range [{_show(bounds[0])}:{_show(bounds[1])}])" if bounds else ""
+        raise JsonPathError(f"index {index}{where} is out of range for an array of {length} elements")
     return position
 
 
-def _clamp(index: int, length: int) -> int:
-    position = index + length if index < 0 else index
-    return max(0, min(position, length))
+def _show(bound: int | None) -> str:
+    return "" if bound is None else str(bound)
 
 
 def _kind(value: Any) -> str:

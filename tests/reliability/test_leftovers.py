@@ -1,5 +1,5 @@
 """Nothing left behind: a SIGKILLed emulator loses its front at once and its containers at the next run;
-`prune` removes every container of ours and nothing else."""
+`prune` removes what no running emulator uses, `prune --all` every container of ours, and nothing else."""
 
 from __future__ import annotations
 
@@ -52,13 +52,17 @@ def test_a_killed_emulator_loses_its_front_at_once_and_its_containers_at_the_nex
         assert containers_of(docker_engine, "left-a", session) == containers_of(docker_engine, "left-b", session) == []
 
 
-def test_prune_removes_every_container_of_ours_and_nothing_else(definition, docker_engine):
+def test_prune_spares_running_emulators_unless_all_and_touches_nothing_else(definition, docker_engine):
     session = uuid.uuid4().hex[:12]
     bystander = docker_engine.containers.run(ECHO_IMAGE, ["serve"], detach=True, labels={labels.SESSION: session})
     process = serve_in_child(definition, free_port(), session)
     try:
-        removed = leftovers.prune(SessionBackend(session))  # its owner is alive: prune removes them anyway
+        removed, used = leftovers.prune(SessionBackend(session))  # its owner is alive: as docker's prune, spare it
+        assert removed == [] and len(used) == 2
+        assert len(containers_of(docker_engine, "left-a", session) + containers_of(docker_engine, "left-b", session)) == 2
+        removed, used = leftovers.prune(SessionBackend(session), everything=True)  # --all: stop them too
         assert len(removed) == 2 and all(name.startswith(("sme-left-a-", "sme-left-b-")) for name in removed)
+        assert sorted(used) == sorted(removed)
         assert containers_of(docker_engine, "left-a", session) == containers_of(docker_engine, "left-b", session) == []
         bystander.reload()
         assert bystander.status == "running"
