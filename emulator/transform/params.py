@@ -13,8 +13,8 @@ from emulator.transform.job import MAX_PAYLOAD_LIMIT_MB, BatchStrategy, SplitTyp
 MB = 1_048_576
 DEFAULT_MAX_CONCURRENT_TRANSFORMS = 1
 DEFAULT_MAX_PAYLOAD_IN_MB = 6
-# SageMaker's default table is not in the archived guide; the SDK's local mode and the public
-# docs' table use MultiRecord (unconfirmed for the service itself).
+# SageMaker's default table is not in the archived guide; the SDK's local mode, the public docs' table
+# and AWS's XGBoost container (its /execution-parameters answer: MULTI_RECORD, 6 MB) use MultiRecord.
 DEFAULT_BATCH_STRATEGY = BatchStrategy.MULTI_RECORD
 
 JOB, CONTAINER, DEFAULT = "job", "container /execution-parameters", "default"
