@@ -47,15 +47,9 @@ def run(argv: list[str]) -> None:
         "api": lambda: _api(source),
         "cli": lambda: _cli(definition_file),
     }
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in subjects}
     try:
         _floor(containers)  # a first start warms Docker's and the page cache; not counted
-        for repetition in range(args.repeat):
-            names = list(subjects)
-            order = names[repetition % len(names):] + names[:repetition % len(names)]
-            for name in order:
-                runs[name].append(subjects[name]())
-                print(f"  repetition {repetition + 1}, {name}: {runs[name][-1]['total']:.2f} s", flush=True)
+        runs = h.rotating(subjects, args.repeat)
     finally:
         h.remove_bench_containers()
 

@@ -332,6 +332,19 @@ def alternate(subjects: dict[str, Callable[[], Any]], count: int, *, max_seconds
     return samples
 
 
+def rotating(subjects: dict[str, Callable[[], dict[str, float]]], repeat: int) -> dict[str, list[dict[str, float]]]:
+    """Each subject `repeat` times (one run is seconds long: a start, a deploy), the order rotated every
+    repetition so that drift hits them alike; each run's figures (with its `total`) printed as it ends."""
+    names = list(subjects)
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for repetition in range(repeat):
+        shift = repetition % len(names)
+        for name in names[shift:] + names[:shift]:
+            runs[name].append(subjects[name]())
+            print(f"  repetition {repetition + 1}, {name}: {runs[name][-1]['total']:.2f} s", flush=True)
+    return runs
+
+
 def closed_loop(make_call: Callable[[], Callable[[], Any]], clients: int, seconds: float) -> Samples:
     """`clients` threads, each with its own call (own session), calling back to back for `seconds`."""
     samples = Samples()

@@ -39,17 +39,12 @@ def run(argv: list[str]) -> None:
     h.ensure_examples()
     h.header("SDK deploy(wait=True) to first answer, vs. the containers' own start")
     containers = [(h.PREPROCESSOR_IMAGE, h.model_dir(h.PREPROCESSOR_ARTIFACT)), (h.MODEL_IMAGE, h.model_dir(h.MODEL_ARTIFACT))]
-    runs: dict[str, list[dict[str, float]]] = {"floor": [], "boto3": [], "sdk": []}
     with _empty_emulator() as emulator, _redirected(emulator):
         deploy = _Deployments(emulator.url)
         subjects = {"floor": lambda: {"total": h.start_by_hand(containers)}, "boto3": deploy.boto3, "sdk": deploy.sdk}
         try:
             h.start_by_hand(containers)  # warms Docker and the page cache; not counted
-            for repetition in range(args.repeat):
-                names = list(subjects)
-                for name in names[repetition % 3:] + names[:repetition % 3]:
-                    runs[name].append(subjects[name]())
-                    print(f"  repetition {repetition + 1}, {name}: {runs[name][-1]['total']:.2f} s", flush=True)
+            runs = h.rotating(subjects, args.repeat)
         finally:
             h.remove_bench_containers()
 
