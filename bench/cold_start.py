@@ -5,7 +5,7 @@ against the floor, the slowest of its containers started by hand (`docker run -d
 
 Subjects, each repetition in a rotating order:
   floor    each container alone: `docker run -d` (subprocess) then GET /ping every 10 ms; the slower of the two.
-  api      Emulator(definition).start(), .serve(), then POST /endpoints/<name>/invocations until 200.
+  api      Emulator(definition).listen(), .start(), .serve(), then POST /endpoints/<name>/invocations until 200.
   cli      `sagemaker-emulator serve definition --port P` as a subprocess, POSTing every 20 ms until 200.
 Also shown, not a target: both containers started by hand at once (what starting a pipeline costs on this
 machine, since both containers import scikit-learn on the same 2 cores).
@@ -85,6 +85,7 @@ def _api(source: dict | Path) -> dict[str, float]:
     began = h.clock()
     emulator = Emulator(source)
     try:
+        emulator.listen()  # as `serve` and the pytest plugin do: the front then boots while the containers do
         emulator.start()
         started = h.clock()
         url = emulator.serve()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Any
 
 from emulator.observe.records import Finished, invocation_record
@@ -13,6 +13,7 @@ from emulator.observe.records import Finished, invocation_record
 DEFAULT_PER_ENDPOINT = 200
 EVENTS_KEPT = 500
 MAX_WAIT = 10.0  # seconds a reader may wait for something new
+MAX_ENDPOINTS = 256  # rings kept: requests for names that do not exist (typos, scanners) must not grow the log
 
 
 class RequestLog:
@@ -20,7 +21,7 @@ class RequestLog:
         """`per_endpoint`: invocations kept per endpoint; `body_limit`: bytes of each body kept (0: no bodies)."""
         self.per_endpoint, self.body_limit = per_endpoint, body_limit
         self.dropped = 0  # records the workers could not hand over (their queue or ours was full)
-        self._invocations: dict[str, deque[dict[str, Any]]] = {}
+        self._invocations: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()  # least recently used first
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self._seq = 0
         self._changed = threading.Condition()
@@ -33,6 +34,10 @@ class RequestLog:
                 ring = self._invocations.get(record["endpoint"])
                 if ring is None:
                     ring = self._invocations[record["endpoint"]] = deque(maxlen=self.per_endpoint)
+                    if len(self._invocations) > MAX_ENDPOINTS:
+                        self._invocations.popitem(last=False)
+                else:
+                    self._invocations.move_to_end(record["endpoint"])
                 ring.append(self._numbered(record))
             self._changed.notify_all()
 

@@ -10,7 +10,7 @@ from flask import Flask
 
 from emulator.outcomes import Hop
 from emulator.observe import channel
-from emulator.observe.log import RequestLog
+from emulator.observe.log import MAX_ENDPOINTS, RequestLog
 from emulator.observe.owner_app import owner_routes
 from emulator.observe.records import Finished, invocation_record
 
@@ -30,6 +30,16 @@ def test_each_endpoint_keeps_its_last_n_and_numbers_run_across_all():
     assert [r["seq"] for r in everything["invocations"]] == [5, 6, 7, 8, 9, 10]
     assert [r["endpoint"] for r in log.read(endpoint="a")["invocations"]] == ["a"] * 3
     assert log.read(since=9)["invocations"][0]["seq"] == 10 and everything["next"] == 10
+
+
+def test_requests_for_endless_unknown_endpoint_names_keep_the_log_bounded():
+    log = RequestLog(per_endpoint=2)
+    log.add_finished(_finished("real"))
+    for number in range(MAX_ENDPOINTS + 50):
+        log.add_finished(_finished(f"typo-{number}"))
+        if number % 10 == 0:
+            log.add_finished(_finished("real"))  # in use: stays
+    assert len(log._invocations) == MAX_ENDPOINTS and "real" in log._invocations
 
 
 def test_events_and_invocations_share_the_sequence():
