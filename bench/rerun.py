@@ -85,7 +85,9 @@ def _pytest(project: Path, session: str, *, reuse: bool) -> dict[str, float]:
     result = subprocess.run(command, cwd=project, capture_output=True, text=True, env=environment, timeout=600)
     wall = time.perf_counter() - began
     if result.returncode:
-        raise h.BenchError(f"pytest failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
+        log = h.OUT / "rerun-failure.log"
+        log.write_text(result.stdout + result.stderr)
+        raise h.BenchError(f"pytest failed ({result.returncode}), its output is in {log}:\n{result.stdout[-1500:]}")
     phases = {phase: float(seconds) for seconds, phase in
               re.findall(rf"([\d.]+)s (setup|call)\s+\S*::{FIRST_TEST}\b", result.stdout)}
     return {"setup": phases["setup"], "call": phases["call"], "first_answer": phases["setup"] + phases["call"],

@@ -1,7 +1,8 @@
 """Finished invocations from the front's workers to the owner process, never slowing a request.
 
-A request only appends to a bounded list (dropping, and counting, when it is full). A thread in each worker
-sends the list every FLUSH_INTERVAL as JSON datagrams on a unix socket, without blocking: when the owner's
+A request only appends to a bounded list (dropping, and counting, when it is full). A thread in each worker,
+woken by the first record of a batch (an idle front never wakes it), sends what came within FLUSH_INTERVAL
+as JSON datagrams on a unix socket, without blocking: when the owner's
 queue is full the batch is dropped and counted (Linux queues only net.unix.max_dgram_qlen datagrams, 10 by
 default, per receiving socket: one datagram per batch keeps far below it). The owner's count of drops
 includes what the workers report with their next batch.
@@ -13,6 +14,7 @@ import json
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +35,7 @@ class Sender:
         self._pending: list[Finished] = []
         self._dropped = 0  # since the last batch the owner received
         self._lock = threading.Lock()
+        self._wake = threading.Event()  # set by the first record of a batch
         self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
@@ -41,13 +44,16 @@ class Sender:
         return self.body_limit > 0
 
     def add(self, finished: Finished) -> None:
-        """The request path's whole cost: an append (a list append is atomic under the GIL)."""
+        """The request path's whole cost: an append (a list append is atomic under the GIL), and for the
+        first record of a batch, waking the sender."""
         if len(self._pending) >= PENDING_LIMIT:
             self._dropped += 1
             return
         self._pending.append(finished)
-        if self._thread is None:
-            self._start()
+        if len(self._pending) == 1:
+            if self._thread is None:
+                self._start()
+            self._wake.set()
 
     def _start(self) -> None:
         with self._lock:
@@ -58,8 +64,10 @@ class Sender:
                 self._thread.start()
 
     def _run(self) -> None:
-        stop = threading.Event()
-        while not stop.wait(FLUSH_INTERVAL):
+        while True:
+            self._wake.wait()
+            time.sleep(FLUSH_INTERVAL)  # what comes meanwhile goes in the same datagram
+            self._wake.clear()
             self.flush()
 
     def flush(self) -> None:
