@@ -1,6 +1,6 @@
 """Any main model behind the same preprocessor: the three penguins pipelines (scikit-learn, XGBoost, PyTorch).
 
-    python bench/frameworks.py [--requests 200] [--repeat 3] [--rows 1]
+    python bench/frameworks.py [--requests 200] [--repeat 3] [--rows 1] [--only XGBoost ...]
 
 Per request: the pipeline through the emulator's front (a plain requests.Session, as bench/overhead.py does)
 against the floor, the same two containers called one after the other by the client, with the headers the
@@ -29,6 +29,7 @@ def run(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=200, help="requests per subject and pipeline (default 200)")
     parser.add_argument("--repeat", type=int, default=3, help="cold starts of each subject and pipeline (default 3)")
     parser.add_argument("--rows", type=int, default=1, help="penguin rows per request (default 1)")
+    parser.add_argument("--only", choices=sorted(PIPELINES), action="append", help="only this pipeline (repeatable)")
     args = parser.parse_args(argv)
 
     h.ensure_examples()
@@ -39,6 +40,8 @@ def run(argv: list[str]) -> None:
     figures: dict[str, Any] = {}
     try:
         for framework, file in PIPELINES.items():
+            if args.only and framework not in args.only:
+                continue
             source = h.EXAMPLES / file
             figures[framework] = {"per_request": per_request(source, body, args.requests),
                                   "cold_start": cold_starts(source, args.repeat)}

@@ -48,7 +48,7 @@ def main() -> int:
         print(f"\nThe same held-out rows (no model trained on them), classified by each (XGBoost's class index -> name):")
         header = f"  {'row':38} " + " ".join(f"{PIPELINES[e][1]:12}" for e in PIPELINES) + " true species"
         print(header)
-        for number in range(SHOWN):
+        for number in (round(i * (len(rows) - 1) / (SHOWN - 1)) for i in range(SHOWN)):  # first to last: all species
             print(f"  {rows[number]:38} " + " ".join(f"{answers[e][number]:12}" for e in PIPELINES) + f" {labels[number]}")
         print(f"  accuracy on all {len(rows)} held-out rows: " + ", ".join(
             f"{PIPELINES[e][1]} {sum(map(str.__eq__, answers[e], labels)) / len(labels):.1%}" for e in PIPELINES))
