@@ -27,7 +27,8 @@ TARGET_SHARE = 0.10
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests per subject and pipeline (default 200)")
-    parser.add_argument("--repeat", type=int, default=3, help="cold starts of each subject and pipeline (default 3)")
+    parser.add_argument("--repeat", type=int, default=3, help="cold starts of each subject and pipeline (default 3; "
+                        "0: per request only)")
     parser.add_argument("--rows", type=int, default=1, help="penguin rows per request (default 1)")
     parser.add_argument("--only", choices=sorted(PIPELINES), action="append", help="only this pipeline (repeatable)")
     args = parser.parse_args(argv)
@@ -44,7 +45,7 @@ def run(argv: list[str]) -> None:
                 continue
             source = h.EXAMPLES / file
             figures[framework] = {"per_request": per_request(source, body, args.requests),
-                                  "cold_start": cold_starts(source, args.repeat)}
+                                  "cold_start": cold_starts(source, args.repeat) if args.repeat else None}
             print(f"  {framework}: done", flush=True)
     finally:
         h.remove_bench_containers()
@@ -89,10 +90,12 @@ def report(figures: dict[str, Any]) -> str:
     rows = []
     for framework, f in figures.items():
         request, cold = f["per_request"], f["cold_start"]
-        slowest = max(cold["alone_s"], key=cold["alone_s"].get)
+        started = ["-", "-", "-"]
+        if cold:
+            slowest = max(cold["alone_s"], key=cold["alone_s"].get)
+            started = [cold["api_s"], f"{cold['floor_s']:.2f} ({slowest})", cold["paired_ratio"]]
         rows.append([framework, request["front"]["p50_ms"], request["direct"]["p50_ms"],
-                     f"{request['share_p50']:.1%}", cold["api_s"], f"{cold['floor_s']:.2f} ({slowest})",
-                     cold["paired_ratio"]])
+                     f"{request['share_p50']:.1%}", *started])
     table = h.table(["pipeline", "front p50 ms", "direct p50 ms", "emulator share", "cold start s",
                      "slowest container alone s", "cold start ratio"], rows)
     verdicts = [f"target emulator share < {TARGET_SHARE:.0%} ({framework}): {f['per_request']['share_p50']:.1%}, "
