@@ -174,8 +174,11 @@ def _serve(args: argparse.Namespace) -> int:
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers)
+    front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
+    failed = threading.Event()
     try:
         emulator.listen(args.host, args.port, workers=args.workers, max_connections=args.max_connections)
+        emulator.front.on_failure = lambda reason: (front_failed.append(reason), failed.set())
         print(f"state: {state}", file=sys.stderr, flush=True)
         if emulator.definitions:
             print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
@@ -183,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
         url = emulator.serve()
         _print_ready(url, emulator)
         try:
-            threading.Event().wait()
+            failed.wait()
         except KeyboardInterrupt:
             pass  # Ctrl-C or SIGTERM once serving: the normal way to stop
     finally:
@@ -193,6 +196,9 @@ def _serve(args: argparse.Namespace) -> int:
         print("stopping: keeping containers for the next --reuse run ..." if args.reuse
               else "stopping: removing containers ...", file=sys.stderr, flush=True)
         emulator.stop()
+    if front_failed:
+        print(f"error: {front_failed[0]}", file=sys.stderr, flush=True)
+        return 1
     return 0
 
 

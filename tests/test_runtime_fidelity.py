@@ -19,7 +19,7 @@ SEE = ("See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-e
 
 
 @pytest.fixture(scope="module")
-def runtime(example_images):
+def runtime(docker_engine):
     definition = {"Endpoints": {
         "single": {"PrimaryContainer": echo(ECHO_MODE="append")},
         "failing": {"PrimaryContainer": echo(ECHO_STATUS="500")},

@@ -7,8 +7,10 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import urllib3
@@ -49,6 +51,9 @@ class FrontServer:
         self._process: subprocess.Popen | None = None
         self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
         self._ready = False
+        self._launch: tuple[list[str], dict[str, str]] | None = None  # to start gunicorn again
+        self._watcher: threading.Thread | None = None
+        self.on_failure: Callable[[str], None] | None = None  # told when a dead front could not be restarted
 
     @property
     def url(self) -> str:
@@ -83,20 +88,25 @@ class FrontServer:
                    "--graceful-timeout", "5", "--keep-alive", str(self.keep_alive),
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
-        lifeline, self._lifeline = os.pipe()
         environment = {**os.environ, **(environment or {}), STATE_DATABASE_ENV: str(state_database),
-                       LIFELINE_ENV: str(lifeline), CLIENT_TIMEOUT_ENV: str(self.client_timeout)}
+                       CLIENT_TIMEOUT_ENV: str(self.client_timeout)}
         if control_url:
             environment[CONTROL_URL_ENV] = control_url
-        # A socket we bound ourselves: the port is known at once and no other process can take it.
-        self._process = subprocess.Popen(command, env=environment, pass_fds=[listener.fileno(), lifeline],
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-        os.close(lifeline)
-        listener.close()
-        self._listener = None
+        self._launch = (command, environment)
+        self._spawn()
         if wait:
             self.wait_ready()
         return self
+
+    def _spawn(self) -> None:
+        """Start gunicorn on our socket. We keep the socket (bound before any container started, so the
+        port is known at once and no other process can take it) to start gunicorn again if it dies."""
+        command, environment = self._launch
+        lifeline, self._lifeline = os.pipe()
+        self._process = subprocess.Popen(command, env={**environment, LIFELINE_ENV: str(lifeline)},
+                                         pass_fds=[self._listener.fileno(), lifeline],
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
+        os.close(lifeline)
 
     def wait_ready(self) -> None:
         """Until the front answers /ping (at once when it did already)."""
@@ -112,12 +122,35 @@ class FrontServer:
             try:
                 if pool.request("GET", self.url + "/ping", timeout=1.0).status == 200:
                     self._ready = True
+                    if self._watcher is None:
+                        self._watcher = threading.Thread(target=self._watch, name="front-watcher", daemon=True)
+                        self._watcher.start()
                     return
             except urllib3.exceptions.HTTPError:
                 pass
             time.sleep(0.05)
         self.stop()
         raise EmulatorError(f"the front server did not answer on {self.url} within {START_TIMEOUT:g} s.")
+
+    def _watch(self) -> None:
+        """A front that dies (its gunicorn master killed) is started again on the same socket at once, so
+        the port never stays silent while the containers run; if it cannot start, `on_failure` is told."""
+        while (process := self._process) is not None:
+            code = process.wait()
+            if self._process is not process:  # stop() ended it
+                return
+            print(f"the front server (gunicorn) exited with code {code}; starting it again on {self.url}",
+                  file=sys.stderr, flush=True)
+            self._ready = False
+            self._close_lifeline()
+            try:
+                self._spawn()
+                self.wait_ready()
+            except (EmulatorError, OSError) as exc:
+                self._watcher = None
+                if self.on_failure is not None:
+                    self.on_failure(f"the front server died and could not be started again: {exc}")
+                return
 
     def stop(self) -> None:
         self._ready = False
@@ -132,6 +165,9 @@ class FrontServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        self._close_lifeline()
+
+    def _close_lifeline(self) -> None:
         lifeline, self._lifeline = self._lifeline, None
         if lifeline is not None:
             os.close(lifeline)
