@@ -94,13 +94,15 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
         endpoint = _endpoint_for(table, name)
         check_headers(request.headers, name)
-        variant = endpoint.choose(request.headers.get("X-Amzn-SageMaker-Target-Variant"))
         started, clock = time.time(), time.perf_counter()
+        variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:
+            variant = endpoint.choose(variant_name)
+            variant_name = variant.name
             result = _invoke(variant.chain, capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
             traced = traced_failure(failure, bodies)
-            record_invocation(request_log, name, variant.name, started, clock, failure.hops, wire_error(failure))
+            record_invocation(request_log, name, variant_name, started, clock, failure.hops, wire_error(failure))
             return jsonify(traced)
         record_invocation(request_log, name, variant.name, started, clock, result.hops)
         return jsonify(result.to_dict(bodies))

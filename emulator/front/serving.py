@@ -18,7 +18,7 @@ from typing import Any
 
 from emulator.chain import Chain, Route
 from emulator.control.store import connect, read_serving
-from emulator.front.wire_errors import ValidationError
+from emulator.outcomes import InvalidRequest
 
 STATE_DATABASE_ENV = "SAGEMAKER_EMULATOR_STATE_DATABASE"
 
@@ -43,13 +43,14 @@ class ServedEndpoint:
             self._weights = [1.0] * len(variants)
 
     def choose(self, target_variant: str | None = None) -> ServedVariant:
-        """The variant named by TargetVariant, or one drawn by CurrentWeight."""
+        """The variant named by TargetVariant, or one drawn by CurrentWeight; InvalidRequest for a name that
+        is not a variant (the front answers it as a ValidationError)."""
         if target_variant:
             for variant in self.variants:
                 if variant.name == target_variant:
                     return variant
             known = ", ".join(variant.name for variant in self.variants)
-            raise ValidationError(f"Endpoint {self.name} has no production variant named {target_variant[:63]} "
+            raise InvalidRequest(f"Endpoint {self.name} has no production variant named {target_variant[:63]} "
                                   f"(TargetVariant); its variants are: {known}.")
         if len(self.variants) == 1:
             return self.variants[0]
