@@ -25,6 +25,8 @@ AWS_CLI_IMAGE = "amazon/aws-cli:2.15.30"  # fetches s3:// model data in an init 
 ROUTER_PORT = 7080  # outside SAGEMAKER_SAFE_PORT_RANGE and off 8080, the port of a single container
 SERVICE_PORT = 8080
 ROUTER_NAME = "sagemaker-router"
+TRANSFORM_NAME = "sagemaker-transform"
+RESERVED_NAMES = {ROUTER_NAME, TRANSFORM_NAME}  # the pod's own containers
 MODEL_DIR = "/opt/ml/model"
 ARCHIVE_DIR = "/opt/ml/input-model"
 DEFAULT_STARTUP_SECONDS = 240  # SageMaker's ContainerStartupHealthCheckTimeoutInSeconds when unset
@@ -106,31 +108,47 @@ def _deployment(definition: EndpointDefinition, name: str, labels: dict[str, str
 
 def pod_spec(definition: EndpointDefinition, options: ExportOptions) -> dict:
     """One SageMaker instance: the model's containers, their model data, and the router."""
+    parts = model_parts(definition, options)
+    spec: dict[str, Any] = {}
+    if parts.init_containers:
+        spec["initContainers"] = parts.init_containers
+    spec["containers"] = [*parts.containers, router_container(definition, options)]
+    return {**spec, **parts.pod_fields()}
+
+
+@dataclass
+class ModelParts:
+    """What every pod of a model holds: its containers, what fetches their model data, and the volumes."""
+    definition: EndpointDefinition
+    init_containers: list[dict]
+    containers: list[dict]
+    volumes: list[dict]
+
+    def pod_fields(self, volumes: list[dict] = ()) -> dict[str, Any]:
+        """The pod's volumes (its own, then `volumes`) and the settings every such pod shares."""
+        fields: dict[str, Any] = {}
+        if self.volumes or volumes:
+            fields["volumes"] = [*self.volumes, *volumes]
+        # SageMaker names each container's host after its ContainerHostname; in a pod they share one host.
+        fields["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": [c.hostname for c in self.definition.containers]}]
+        fields["terminationGracePeriodSeconds"] = SIGKILL_AFTER_SECONDS
+        if not any((c.model_data or "").startswith("s3://") for c in self.definition.containers):
+            fields["automountServiceAccountToken"] = False  # nothing in the pod talks to the cluster or to AWS
+        return fields
+
+
+def model_parts(definition: EndpointDefinition, options: ExportOptions) -> ModelParts:
     names = [kubernetes_name(c.hostname, f"endpoint {definition.name}, ContainerHostname") for c in definition.containers]
-    if ROUTER_NAME in names or len(set(names)) < len(names):
+    if any(name in RESERVED_NAMES for name in names) or len(set(names)) < len(names):
         raise EmulatorError(f"{definition.source}: endpoint {definition.name}: the container hostnames "
                             f"{', '.join(c.hostname for c in definition.containers)} do not give distinct Kubernetes "
-                            f"names (lower case, and not {ROUTER_NAME!r}). Fix: rename a container.")
+                            f"names (lower case, and none of {', '.join(sorted(RESERVED_NAMES))}). Fix: rename a container.")
     requests = requests_per_container(options.instance_type, len(names)) if options.instance_type else None
-    init_containers: list[dict] = []
-    containers: list[dict] = []
-    volumes: list[dict] = []
+    parts = ModelParts(definition, [], [], [])
     for index, (container, name) in enumerate(zip(definition.containers, names)):
-        mounts = _model_data(container, name, options, init_containers, volumes)
-        containers.append(_model_container(definition, index, name, mounts, requests[index] if requests else None))
-    containers.append(_router(definition, options))
-    spec: dict[str, Any] = {}
-    if init_containers:
-        spec["initContainers"] = init_containers
-    spec["containers"] = containers
-    if volumes:
-        spec["volumes"] = volumes
-    # SageMaker names each container's host after its ContainerHostname; in a pod they share one host.
-    spec["hostAliases"] = [{"ip": "127.0.0.1", "hostnames": [c.hostname for c in definition.containers]}]
-    spec["terminationGracePeriodSeconds"] = SIGKILL_AFTER_SECONDS
-    if not any((c.model_data or "").startswith("s3://") for c in definition.containers):
-        spec["automountServiceAccountToken"] = False  # nothing in the pod talks to the cluster or to AWS
-    return spec
+        mounts = _model_data(container, name, options, parts.init_containers, parts.volumes)
+        parts.containers.append(_model_container(definition, index, name, mounts, requests[index] if requests else None))
+    return parts
 
 
 def _model_container(definition: EndpointDefinition, index: int, name: str, mounts: list[dict],
@@ -192,11 +210,8 @@ def _model_data(container: ContainerDefinition, name: str, options: ExportOption
     return [{**model_mount, "readOnly": True}]
 
 
-def _router(definition: EndpointDefinition, options: ExportOptions) -> dict:
-    args = ["--endpoint", definition.name, "--mode", definition.mode, "--port", str(ROUTER_PORT),
-            "--timeout", f"{options.invocation_timeout:g}"]
-    for index, container in enumerate(definition.containers):
-        args += ["--container", f"{container.hostname}={container_port(definition, index)}"]
+def router_container(definition: EndpointDefinition, options: ExportOptions) -> dict:
+    args = ["--port", str(ROUTER_PORT), "--timeout", f"{options.invocation_timeout:g}", *route_arguments(definition)]
     port: dict[str, Any] = {"name": "http", "containerPort": ROUTER_PORT}
     if options.host_port is not None:
         port.update(hostPort=options.host_port, hostIP="127.0.0.1")
@@ -211,6 +226,14 @@ def _router(definition: EndpointDefinition, options: ExportOptions) -> dict:
         "livenessProbe": {"httpGet": {"path": "/ping", "port": "http"}, "periodSeconds": 10, "timeoutSeconds": 2},
         "securityContext": {"allowPrivilegeEscalation": False},
     }
+
+
+def route_arguments(definition: EndpointDefinition) -> list[str]:
+    """The endpoint as the router and the transform runner take it: its name, mode, and containers on localhost."""
+    args = ["--endpoint", definition.name, "--mode", definition.mode]
+    for index, container in enumerate(definition.containers):
+        args += ["--container", f"{container.hostname}={container_port(definition, index)}"]
+    return args
 
 
 def _deployment_notes(definition: EndpointDefinition, options: ExportOptions) -> list[str]:

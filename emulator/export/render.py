@@ -10,10 +10,18 @@ from emulator.export.kubernetes import Manifest
 
 
 class _PlainDumper(yaml.SafeDumper):
-    """Repeated values written out again: `&id001` anchors make a manifest hard to read."""
+    """Repeated values written out again (`&id001` anchors make a manifest hard to read); files as blocks."""
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    """Several lines (a ConfigMap's file) as a literal block, as written."""
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style="|" if "\n" in text else None)
+
+
+_PlainDumper.add_representer(str, _text)
 
 
 def to_yaml(manifests: list[Manifest], header: list[str] = ()) -> str:
