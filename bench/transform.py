@@ -4,7 +4,7 @@ directly with the same batches and concurrency, and the emulator's peak memory o
     python bench/transform.py [--model echo|preprocessor] [--size-mb 64] [--payload-mb 1] [--big-gib 1] [--skip-big]
 
 Throughput (MaxConcurrentTransforms 1, 2 and 4, alternating subjects, twice each):
-  emulator  emulator.transform.run_transform(job, emulator.batch.ChainTarget(chain), input, output) on a
+  emulator  emulator.transform.run_transform(job, emulator.chain_target.ChainTarget(chain), input, output) on a
             running endpoint of the model (started once, with the batch environment), reading, splitting
             (SplitType Line, MultiRecord under MaxPayloadInMB), invoking and writing (AssembleWith Line).
   direct    the same request bodies, made beforehand by the engine's own reader and batcher (not timed),
@@ -104,7 +104,8 @@ def _job(payload_mb: int, concurrency: int) -> Any:
 
 # -- throughput -----------------------------------------------------------------------------------------------------
 def throughput(model: dict, source: Path, payload_mb: int, rounds: int) -> dict[str, Any]:
-    from emulator.batch import ChainTarget, load_model, with_batch_environment
+    from emulator.batch import load_model, with_batch_environment
+    from emulator.chain_target import ChainTarget
     from emulator.transform import run_transform
 
     split_started = h.clock()

@@ -7,57 +7,15 @@ The model is an endpoint of a pipeline definition (its `ModelName`), or a single
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-import urllib3
-
-from emulator import container_http
-from emulator.container_http import StreamedFile
 from emulator.api import Emulator
-from emulator.chain import BATCH_LIMITS, Chain
+from emulator.chain_target import ChainTarget
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.endpoint import Progress
 from emulator.errors import EmulatorError
 from emulator.transform import TransformJob, TransformReport, container_environment, from_request, run_transform
-
-
-class ChainTarget:
-    """The transform engine's view of a running endpoint: its first container's execution
-    parameters, and invocations through the whole chain."""
-
-    def __init__(self, chain: Chain):
-        self.chain = chain
-        self._timed: dict[float, Chain] = {}
-
-    def execution_parameters(self) -> dict[str, Any] | None:
-        try:
-            response = container_http.pool.request("GET", self.chain.routes[0].url + "/execution-parameters",
-                                                   timeout=container_http.PING_TIMEOUT)
-        except urllib3.exceptions.HTTPError:
-            return None
-        if response.status != 200:
-            return None
-        try:
-            return json.loads(response.data)
-        except ValueError:
-            raise EmulatorError(f"{self.chain.routes[0].hostname} answered GET /execution-parameters with "
-                                f"invalid JSON: {response.data[:200]!r}. Fix: return a JSON object or 404.") from None
-
-    def invoke(self, body: bytes | StreamedFile, *, content_type: str | None, accept: str | None,
-               timeout: float) -> tuple[str | None, bytes]:
-        result = self._chain_with(timeout).invoke(body, content_type=content_type, accept=accept)
-        return result.content_type, result.body
-
-    def _chain_with(self, timeout: float) -> Chain:
-        """ModelClientConfig's timeout, not the real-time 60 s, and batches of up to MaxPayloadInMB
-        (100, or unbounded), not the real-time 6 MB."""
-        chain = self._timed.get(timeout)
-        if chain is None:
-            chain = self._timed[timeout] = Chain(self.chain.endpoint, self.chain.routes, self.chain.mode,
-                                                 timeout=timeout, limits=BATCH_LIMITS)
-        return chain
 
 
 def load_model(source: str | Path | dict, model_name: str | None) -> EndpointDefinition:

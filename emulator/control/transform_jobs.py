@@ -21,7 +21,8 @@ from typing import Any
 from emulator.aws.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
 from emulator.aws.s3 import S3Error
 from emulator.aws.s3_transform import JobStopped, input_objects, run_s3_transform
-from emulator.batch import ChainTarget, with_batch_environment
+from emulator.batch import with_batch_environment
+from emulator.chain_target import ChainTarget
 from emulator.chain import Chain
 from emulator.control import resources
 from emulator.control.errors import ResourceInUse, ResourceNotFound, ValidationException

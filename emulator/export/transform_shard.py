@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from emulator.batch import ChainTarget
+from emulator.chain_target import ChainTarget
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, Route
 from emulator.container_http import pings
 from emulator.errors import EmulatorError
