@@ -14,6 +14,8 @@ from emulator.errors import DockerUnavailable, EmulatorError
 MODEL_MOUNT = "/opt/ml/model"
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 PORT_RETRIES = 5
+# SageMaker stops a container with SIGTERM and kills it 30 s later (developer guide, your-algorithms-inference-code).
+STOP_GRACE_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class DockerBackend:
         self.client.api.stop(container_id, timeout=timeout)
         return self.state(container_id)
 
-    def remove(self, container_id: str, timeout: int = 10) -> None:
+    def remove(self, container_id: str, timeout: int = STOP_GRACE_SECONDS) -> None:
         """Stop (SIGTERM, then SIGKILL after `timeout`) and remove; a container already gone is fine."""
         from docker.errors import APIError, NotFound  # noqa: PLC0415
 

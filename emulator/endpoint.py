@@ -19,7 +19,7 @@ from emulator.artifacts import model_folder
 from emulator.container_http import pings
 from emulator.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
-from emulator.docker_backend import BIND_TO_PORT_LABEL, ContainerSpec, DockerBackend
+from emulator.docker_backend import BIND_TO_PORT_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
 from emulator.isolation import NamespaceRelay
 from emulator.parallel import map_in_threads
@@ -255,7 +255,7 @@ class Endpoint:
         return report
 
     # -- stop ---------------------------------------------------------------------------------------------------
-    def stop(self, timeout: int = 10, keep: bool = False) -> None:
+    def stop(self, timeout: int = STOP_GRACE_SECONDS, keep: bool = False) -> None:
         """Remove every container (and relay); calling it again is harmless. `keep`: the emulator is stopping,
         not the endpoint being deleted or replaced: with reuse, leave a healthy start running for the next run."""
         self._abort.set()
