@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from emulator.env_option import env_entry
+
 DEFAULT_STARTUP_TIMEOUT = 240.0  # SageMaker's default ContainerStartupHealthCheckTimeoutInSeconds
 
 
@@ -40,7 +42,10 @@ STARTUP_TIMEOUT = Option("startup-timeout", "SECONDS", "seconds a container may 
                          f"(default {DEFAULT_STARTUP_TIMEOUT:g}, SageMaker's)", type=float)
 PARITY_DATA = Option("parity-data", "PATH[:CONTENT_TYPE]", "records, one per line: check that each image given "
                      "answers them in real time exactly as in a batch transform (the preprocessing parity check)")
-OPTIONS = (IMAGE, MODEL_DATA, SAMPLE, DEFINITION, STARTUP_TIMEOUT, PARITY_DATA)
+ENV = Option("env", "KEY=VALUE", "an environment variable for every image given (repeatable), e.g. "
+             "SAGEMAKER_PROGRAM=inference.py; a definition's containers take their Environment", repeatable=True,
+             type=env_entry)
+OPTIONS = (IMAGE, MODEL_DATA, SAMPLE, DEFINITION, STARTUP_TIMEOUT, PARITY_DATA, ENV)
 
 
 def add_options(group: Any) -> None:
@@ -57,6 +62,7 @@ class SuiteOptions:
     definition: Path | None
     startup_timeout: float
     parity_data: str | None
+    env: list[str]
 
     @classmethod
     def of(cls, config: Any) -> SuiteOptions:
@@ -65,4 +71,4 @@ class SuiteOptions:
         return cls(images=value(IMAGE.dest), model_data=value(MODEL_DATA.dest), samples=value(SAMPLE.dest),
                    definition=Path(definition) if definition else None,
                    startup_timeout=value(STARTUP_TIMEOUT.dest) or DEFAULT_STARTUP_TIMEOUT,
-                   parity_data=value(PARITY_DATA.dest))
+                   parity_data=value(PARITY_DATA.dest), env=value(ENV.dest))

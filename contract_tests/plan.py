@@ -11,6 +11,7 @@ import pytest
 from contract_tests import samples
 from contract_tests.options import SuiteOptions
 from emulator.definition import EndpointDefinition, load_file
+from emulator.env_option import env_mapping
 from emulator.errors import EmulatorError
 
 
@@ -58,7 +59,7 @@ def make_plan(options: SuiteOptions) -> Plan:
         parity_data = samples.load(options.parity_data, "--sagemaker-parity-data") if options.parity_data else None
     except (EmulatorError, samples.SampleError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    targets = _image_targets(options.images, options.model_data)
+    targets = _image_targets(options.images, options.model_data, env_mapping(options.env))
     for endpoint in endpoints:
         targets += [Target(f"{endpoint.name}/{c.hostname}", c.image, c.model_data, c.environment, endpoint, position)
                     for position, c in enumerate(endpoint.containers)]
@@ -66,7 +67,7 @@ def make_plan(options: SuiteOptions) -> Plan:
     return Plan(targets, loaded, pipelines, options.definition, options.startup_timeout, parity_data)
 
 
-def _image_targets(images: list[str], model_data: list[str]) -> list[Target]:
+def _image_targets(images: list[str], model_data: list[str], environment: dict[str, str]) -> list[Target]:
     if len(model_data) not in (0, 1, len(images)):
         raise pytest.UsageError(
             f"{len(model_data)} --sagemaker-model-data for {len(images)} --sagemaker-image. Fix: give one per image, "
@@ -76,4 +77,4 @@ def _image_targets(images: list[str], model_data: list[str]) -> list[Target]:
         raise pytest.UsageError(f"--sagemaker-model-data {missing[0]}: no such file or folder. "
                                 "Fix: give a model.tar.gz or the folder to mount at /opt/ml/model.")
     per_image = model_data * len(images) if len(model_data) == 1 else model_data or [None] * len(images)
-    return [Target(image, image, data) for image, data in zip(images, per_image, strict=True)]
+    return [Target(image, image, data, environment) for image, data in zip(images, per_image, strict=True)]

@@ -16,6 +16,7 @@ import urllib3
 from contract_tests.cli import add_parser as add_check_parser
 from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.env_option import env_entry, env_mapping
 from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
 from emulator.front.server import MAX_CONNECTIONS
@@ -150,6 +151,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--image", help="a single image instead of a definition")
     parser.add_argument("--model", dest="model_name", help="ModelName: the definition's endpoint to use")
     parser.add_argument("--model-data", help="with --image: its model.tar.gz or folder")
+    parser.add_argument("--env", action="append", type=env_entry, default=[], metavar="KEY=VALUE",
+                        help="with --image: an environment variable for it (repeatable), e.g. SAGEMAKER_PROGRAM=inference.py")
     parser.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping")
 
 
@@ -309,7 +312,11 @@ def _model(args: argparse.Namespace) -> Any:
 
     if args.image:
         model_data = {"ModelDataUrl": str(Path(args.model_data).resolve())} if args.model_data else {}
-        return load_model({"PrimaryContainer": {"Image": args.image, **model_data}}, None)
+        container = {"Image": args.image, "Environment": env_mapping(args.env), **model_data}
+        return load_model({"PrimaryContainer": container}, None)
+    if args.env:
+        raise EmulatorError("--env goes with --image; a definition's containers take theirs from its Environment. "
+                            "Fix: set Environment in the definition.")
     return load_model(args.definition, args.model_name)
 
 

@@ -132,3 +132,13 @@ def test_serve_and_check_warn_of_a_model_data_url_sagemaker_refuses(example_imag
     subprocess.run(["tar", "-cf", str(plain), "-C", str(folder), "."], check=True)
     checked = run("check", "sagemaker-emulator/echo:1", "--model-data", str(plain), "-k", "no-check-has-this-name")
     assert f"warning: ModelDataUrl {plain} is not gzip-compressed" in checked.stderr.decode()
+
+
+def test_transform_of_an_image_takes_its_environment_from_env(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in/rows.csv").write_text("1\n")
+    result = run("transform", "--image", "sagemaker-emulator/echo:1", "--env", "ECHO_MODE=append", "--env",
+                 "ECHO_NAME=from-env", "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out"),
+                 "--content-type", "text/csv")
+    assert result.returncode == 0, result.stderr.decode()
+    assert '"host": "from-env"' in (tmp_path / "out/rows.csv.out").read_text()
