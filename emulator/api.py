@@ -26,6 +26,7 @@ from emulator.aws import sdk_config
 from emulator.aws.services import AwsServices
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain
 from emulator.control import preload
+from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
 from emulator.control.lifecycle import Lifecycle, Running, wait_for
 from emulator.control.plane import ControlPlane, key
 from emulator.control.server import InternalServer
@@ -108,7 +109,7 @@ class Emulator:
 
     def __init__(self, source: Source | None = None, *, names: list[str] | None = None, state: str | Path | None = None,
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
-                 docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = 20.0,
+                 docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no

@@ -55,9 +55,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="pipeline definition (YAML or JSON CreateModel request) whose endpoints are created at start")
     serve.add_argument("--state", type=Path, default=None,
                        help="folder of the control plane's state (default: a per-user folder, printed at start)")
-    serve.add_argument("--describe-wait", type=float, default=20.0,
+    serve.add_argument("--describe-wait", type=float, default=45.0,
                        help="seconds a DescribeEndpoint of a Creating or Updating endpoint may wait for the status to "
-                            "change before answering (default 20; 0: answer at once)")
+                            "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     _add_start_options(serve)

@@ -20,6 +20,9 @@ from emulator.control.operations import operation
 from emulator.control.plane import ENDPOINT, ENDPOINT_CONFIG, MODEL, ControlPlane, arn, key, now
 
 IN_PROGRESS = ("Creating", "Updating")
+# How long a DescribeEndpoint may wait by default: under botocore's 60-s read timeout, so no client retries it,
+# and long enough that a waiter's first call sees most containers healthy rather than sleeping its 30 s.
+DEFAULT_DESCRIBE_WAIT = 45.0
 
 
 def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
