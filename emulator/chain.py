@@ -7,7 +7,9 @@ not, and reuses connections to the containers.
 from __future__ import annotations
 
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import urllib3
 
@@ -15,7 +17,8 @@ from emulator import container_http
 from emulator.container_http import StreamedFile
 from emulator.content_types import charset_warning, hop_headers
 from emulator.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
-                               InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge)
+                               InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge, StreamedResult,
+                               StreamInterrupted)
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,8 @@ BATCH_LIMITS = PayloadLimits(request=None, between=None, response=None)
 MAX_PAYLOAD_BYTES = REALTIME_LIMITS.request
 DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
+STREAM_READ = 64 * 1024  # at most this much per part when a streamed answer is not chunked
+CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,26 @@ class Chain:
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
                inference_id: str | None = None, capture_bodies: bool = False) -> InvocationResult:
         """Raises an InvocationFailed outcome, carrying the hops made, when the invocation fails."""
+        return self._through(body, False, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
+                             target=target_container_hostname, inference_id=inference_id, capture_bodies=capture_bodies)
+
+    def invoke_streaming(self, body: bytes, *, content_type: str | None = None, accept: str | None = None,
+                         custom_attributes: str | None = None, target_container_hostname: str | None = None,
+                         inference_id: str | None = None) -> StreamedResult:
+        """The same invocation with the last container's answer streamed as it produces it (the earlier
+        hops buffered, as SageMaker does): returns once that container has begun to answer 2xx."""
+        return self._through(body, True, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
+                             target=target_container_hostname, inference_id=inference_id, capture_bodies=False)
+
+    def _through(self, body: bytes | StreamedFile, stream_last: bool, *, content_type: str | None, accept: str | None,
+                 custom_attributes: str | None, target: str | None, inference_id: str | None,
+                 capture_bodies: bool) -> Any:
         hops: list[Hop] = []
         try:
             limits = self.limits
             if limits.request is not None and len(body) > limits.request:
                 raise PayloadTooLarge(len(body), limits.request)
-            route_list = self._select(target_container_hostname)
+            route_list = self._select(target)
             extras = dict(custom_attributes=custom_attributes, inference_id=inference_id)
             current_type = content_type
             response_attributes = None
@@ -82,6 +101,8 @@ class Chain:
                 hops.append(hop)
                 if index:
                     hop.warning = charset_warning(current_type, route_list[index - 1].hostname, route.hostname)
+                if stream_last and index == len(route_list) - 1:
+                    return self._open_stream(route, body, headers, hop, hops)
                 body, current_type, response_attributes = self._call(route, body, headers, hop, capture_bodies)
             if limits.response is not None and len(body) > limits.response:
                 raise AnswerTooLarge(self.endpoint, self._name(route_list[-1]), len(body), limits.response)
@@ -107,36 +128,80 @@ class Chain:
 
     def _call(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
               capture_bodies: bool) -> tuple[bytes, str | None, str | None]:
-        name = self._name(route)
         started = time.perf_counter()
+        response = self._send(route, body, headers, hop, started, preload=True)
+        hop.ms = _ms_since(started)
+        hop.bytes_out = len(response.data)
+        if capture_bodies:
+            hop.response_body = response.data
+        self._refuse_errors(route, response)
+        return response.data, hop.content_type_out, response.headers.get(CUSTOM_ATTRIBUTES)
+
+    def _open_stream(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
+                     hops: list[Hop]) -> StreamedResult:
+        started = time.perf_counter()
+        response = self._send(route, body, headers, hop, started, preload=False)
+        if response.status >= 400:  # an error answer is not streamed: it is the invocation's failure
+            hop.bytes_out = len(response.data)
+            hop.ms = _ms_since(started)
+            response.release_conn()
+            self._refuse_errors(route, response)
+        return StreamedResult(self._parts(route, response, hop, started), hop.content_type_out,
+                              response.headers.get(CUSTOM_ATTRIBUTES), hops)
+
+    def _parts(self, route: Route, response: urllib3.BaseHTTPResponse, hop: Hop, started: float) -> Generator[bytes, None, None]:
+        """The container's answer as it sends it: each chunk of a chunked answer, else what each read brings."""
+        ended = False
         try:
-            response = self._post(self._pools[route.url], body, headers)
+            reads = response.read_chunked() if response.chunked else iter(lambda: response.read1(STREAM_READ), b"")
+            for part in reads:
+                if part:
+                    hop.bytes_out += len(part)
+                    yield part
+            ended = True
+        except urllib3.exceptions.ReadTimeoutError:
+            raise StreamInterrupted(self.endpoint, self._name(route), "no data for the invocation timeout",
+                                    timed_out=True) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StreamInterrupted(self.endpoint, self._name(route), _reason(exc)) from None
+        finally:
+            hop.ms = _ms_since(started)
+            if ended:
+                response.release_conn()
+            else:  # broken, or the caller went away: this connection is mid-answer, never reused
+                response.close()
+
+    def _send(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop, started: float,
+              preload: bool) -> urllib3.BaseHTTPResponse:
+        name = self._name(route)
+        try:
+            response = self._post(self._pools[route.url], body, headers, preload)
         except urllib3.exceptions.ReadTimeoutError:
             hop.ms = _ms_since(started)
             raise ContainerTimedOut(self.endpoint, name) from None
         except urllib3.exceptions.HTTPError as exc:
             hop.ms = _ms_since(started)
             raise ContainerUnreachable(self.endpoint, name, _reason(exc)) from None
-        hop.ms = _ms_since(started)
         hop.status = response.status
         hop.content_type_out = response.headers.get("Content-Type")
-        hop.bytes_out = len(response.data)
-        if capture_bodies:
-            hop.response_body = response.data
+        return response
+
+    def _refuse_errors(self, route: Route, response: urllib3.BaseHTTPResponse) -> None:
         if response.status >= 400:
-            raise ContainerError(self.endpoint, name, response.status, response.data.decode("utf-8", "replace"))
-        return response.data, hop.content_type_out, response.headers.get("X-Amzn-SageMaker-Custom-Attributes")
+            raise ContainerError(self.endpoint, self._name(route), response.status,
+                                 response.data.decode("utf-8", "replace"))
 
     def _name(self, route: Route) -> str:
         return "primary" if self._single else route.hostname
 
     def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes | StreamedFile,
-              headers: dict[str, str]) -> urllib3.BaseHTTPResponse:
+              headers: dict[str, str], preload: bool = True) -> urllib3.BaseHTTPResponse:
         streamed = isinstance(body, StreamedFile)
 
         def post() -> urllib3.BaseHTTPResponse:
             return pool.urlopen("POST", "/invocations", body=body.chunks() if streamed else body, headers=headers,
-                                timeout=self._timeout, retries=False, redirect=False, chunked=streamed)
+                                timeout=self._timeout, retries=False, redirect=False, chunked=streamed,
+                                preload_content=preload)
         try:
             return post()
         except urllib3.exceptions.ProtocolError:

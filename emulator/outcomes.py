@@ -6,6 +6,7 @@ becomes on the wire (code, HTTP status, members) is decided at the HTTP edge (em
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +47,17 @@ class InvocationResult:
     def to_dict(self, bodies: bool = False) -> dict[str, Any]:
         return {"status": 200, "content_type": self.content_type, "custom_attributes": self.custom_attributes,
                 "body": self.body.decode("utf-8", "replace"), "hops": [hop.to_dict(bodies) for hop in self.hops]}
+
+
+@dataclass
+class StreamedResult:
+    """An answer whose body the last container is still producing: `parts` yields it as it comes, and
+    raises StreamInterrupted if the container stops before its end. The last hop is complete (size,
+    time) once `parts` is exhausted."""
+    parts: Generator[bytes, None, None]
+    content_type: str | None
+    custom_attributes: str | None
+    hops: list[Hop] = field(default_factory=list)
 
 
 class InvocationFailed(Exception):
@@ -148,6 +160,22 @@ class ContainerUnreachable(ContainerFailed):
         super().__init__(endpoint, container, 0,
                          f"Container {container} is not reachable ({why}); it may have crashed or be restarting. "
                          "See `sagemaker-emulator logs`.")
+
+
+class StreamInterrupted(ContainerFailed):
+    """The last container's streamed answer stopped before its end, after it had begun: its connection
+    closed or broke, or it sent nothing more for the invocation timeout (`timed_out`)."""
+
+    kind = "stream_interrupted"
+
+    def __init__(self, endpoint: str, container: str, why: str, *, timed_out: bool = False):
+        self.why, self.timed_out = why, timed_out
+        statement = (f"Container {container} sent nothing more for the invocation timeout while streaming its response."
+                     if timed_out else f"The response stream from container {container} broke: {why}.")
+        super().__init__(endpoint, container, 200, statement, statement)
+
+    def reason(self) -> dict[str, Any]:
+        return {**super().reason(), "why": self.why, "timed_out": self.timed_out}
 
 
 def _megabytes(limit: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
@@ -17,13 +18,15 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain
 from emulator.container_http import pings
 from emulator.definition import is_valid_name
-from emulator.front.headers import check_headers
+from emulator.front import event_stream
+from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
-from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServingTable
+from emulator.front.response_stream import payload_events
+from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVariant, ServingTable
 from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
-from emulator.outcomes import InvocationFailed, InvocationResult
+from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
 
 TRACE_HEADER = "X-Emulator-Trace"
 
@@ -44,17 +47,19 @@ def create_app(state_database: str | None = None, control_url: str | None = None
     keep_bodies = request_log is not None and request_log.capture_bodies
     app.register_blueprint(introspection_routes())
 
-    # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
-    @app.post("/endpoints/<path:name>/invocations")
-    def invoke_endpoint(name: str) -> Response:
+    def answer_invocation(name: str, input_shape: str,
+                          respond: Callable[[ServedVariant, Callable[..., None]], Response]) -> Response:
+        """The part both invocation routes share: the endpoint, its headers and variant, and the request log
+        (`respond(variant, record)` calls `record(hops, error=None)` once its invocation has ended)."""
         started, clock = time.time(), time.perf_counter()
         variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:
             endpoint = _endpoint_for(table, name)
-            check_headers(request.headers, name)
+            check_headers(request.headers, name, input_shape)
             variant = endpoint.choose(variant_name)
             variant_name = variant.name
-            result = _invoke(variant.chain, capture_bodies=keep_bodies)
+            return respond(variant, lambda hops, error=None: record_invocation(
+                request_log, name, variant.name, started, clock, hops, error))
         except InvocationFailed as failure:
             error = wire_error(failure)
             record_invocation(request_log, name, variant_name, started, clock, failure.hops, error)
@@ -62,13 +67,25 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
             record_invocation(request_log, name, variant_name, started, clock, [], error)
             raise
-        record_invocation(request_log, name, variant.name, started, clock, result.hops)
-        response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
-        response.headers["x-Amzn-Invoked-Production-Variant"] = variant.name
-        if result.custom_attributes is not None:
-            response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
-        response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
-        return response
+
+    # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
+    @app.post("/endpoints/<path:name>/invocations")
+    def invoke_endpoint(name: str) -> Response:
+        def respond(variant: ServedVariant, record: Callable[..., None]) -> Response:
+            result = _invoke(variant.chain, capture_bodies=keep_bodies)
+            record(result.hops)
+            response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
+            return _with_answer_headers(response, variant, result)
+        return answer_invocation(name, INVOKE, respond)
+
+    @app.post("/endpoints/<path:name>/invocations-response-stream")
+    def invoke_endpoint_with_response_stream(name: str) -> Response:
+        def respond(variant: ServedVariant, record: Callable[..., None]) -> Response:
+            result = _invoke(variant.chain, accept_header="X-Amzn-SageMaker-Accept", streaming=True)
+            response = Response(payload_events(result, record), status=200, content_type=event_stream.CONTENT_TYPE)
+            response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
+            return _with_answer_headers(response, variant, result)
+        return answer_invocation(name, INVOKE_STREAMING, respond)
 
     @app.get("/ping")
     def ping() -> Response:
@@ -147,16 +164,28 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     return endpoint
 
 
-def _invoke(chain: Chain, capture_bodies: bool = False) -> InvocationResult:
+def _invoke(chain: Chain, *, capture_bodies: bool = False, accept_header: str = "Accept",
+            streaming: bool = False) -> InvocationResult | StreamedResult:
     headers = request.headers
-    custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")
     body = _read_body()
     if len(body) > MAX_PAYLOAD_BYTES:
         raise _payload_too_large()
-    return chain.invoke(
-        body, content_type=headers.get("Content-Type"), accept=headers.get("Accept"),
-        custom_attributes=custom, target_container_hostname=headers.get("X-Amzn-SageMaker-Target-Container-Hostname"),
-        inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"), capture_bodies=capture_bodies)
+    members = dict(content_type=headers.get("Content-Type"), accept=headers.get(accept_header),
+                   custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+                   target_container_hostname=headers.get("X-Amzn-SageMaker-Target-Container-Hostname"),
+                   inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"))
+    if streaming:
+        return chain.invoke_streaming(body, **members)
+    return chain.invoke(body, capture_bodies=capture_bodies, **members)
+
+
+def _with_answer_headers(response: Response, variant: ServedVariant, result: InvocationResult | StreamedResult) -> Response:
+    response.headers["x-Amzn-Invoked-Production-Variant"] = variant.name
+    if result.custom_attributes is not None:
+        response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    # For a stream: the hops as they stood when the last container began to answer.
+    response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
+    return response
 
 
 def _read_body() -> bytes:

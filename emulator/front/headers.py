@@ -1,4 +1,4 @@
-"""InvokeEndpoint's request headers: lengths and patterns as botocore's sagemaker-runtime model
+"""InvokeEndpoint's (and InvokeEndpointWithResponseStream's) request headers: lengths and patterns as botocore's sagemaker-runtime model
 declares them, and the members whose feature the emulator does not run (refused, never ignored)."""
 
 from __future__ import annotations
@@ -39,12 +39,15 @@ class HeaderRule:
         return None
 
 
-@lru_cache(maxsize=1)
-def header_rules() -> tuple[HeaderRule, ...]:
+INVOKE, INVOKE_STREAMING = "InvokeEndpointInput", "InvokeEndpointWithResponseStreamInput"
+
+
+@lru_cache(maxsize=2)
+def header_rules(input_shape: str = INVOKE) -> tuple[HeaderRule, ...]:
     model = botocore.loaders.Loader().load_service_model("sagemaker-runtime", "service-2")
     shapes = model["shapes"]
     rules = []
-    for member, spec in shapes["InvokeEndpointInput"]["members"].items():
+    for member, spec in shapes[input_shape]["members"].items():
         if spec.get("location") != "header":
             continue
         shape = shapes[spec["shape"]]
@@ -61,13 +64,13 @@ def _python_pattern(java: str) -> str:
     return java
 
 
-def check_headers(headers: Mapping[str, str], endpoint: str) -> None:
+def check_headers(headers: Mapping[str, str], endpoint: str, input_shape: str = INVOKE) -> None:
     """Raises ValidationError for the first header that breaks the model's constraints, or that asks
     for a feature the endpoint does not have (as SageMaker) or the emulator does not run."""
     custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")
     if custom is not None and not VISIBLE_ASCII.fullmatch(custom):
         raise ValidationError("CustomAttributes must be visible US-ASCII characters (at most 1024).")
-    for rule in header_rules():
+    for rule in header_rules(input_shape):
         value = headers.get(rule.header)
         if value is not None and (problem := rule.problem(value)):
             raise ValidationError(f"1 validation error detected: {problem}")

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from emulator.arns import ACCOUNT, log_stream_arn
-from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed
+from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, StreamInterrupted
 
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
@@ -52,6 +52,29 @@ class ModelError(ServiceError):
                          LogStreamArn=log_stream_arn(endpoint))
         self.original_status = original_status
         self.original_message = original_message
+
+
+class StreamError(ServiceError):
+    """An error that ends a response stream already answered 200: sent as the stream's last event (an
+    event-stream exception, which boto3 raises as EventStreamError), never as an HTTP status."""
+
+    status = 200
+
+    def event_members(self) -> dict[str, Any]:
+        return {"Message": self.message, **self.members}
+
+
+class ModelStreamError(StreamError):
+    code = "ModelStreamError"
+
+
+class InternalStreamFailure(StreamError):
+    code = "InternalStreamFailure"
+
+
+def stream_error(failure: StreamInterrupted) -> ModelStreamError:
+    """SageMaker's two ErrorCodes (botocore's model): the container ran out of time, or its connection broke."""
+    return ModelStreamError(failure.message, ErrorCode="ModelInvocationTimeExceeded" if failure.timed_out else "StreamBroken")
 
 
 def wire_error(failure: InvocationFailed) -> ServiceError:

@@ -10,9 +10,13 @@ ECHO_ACCEPT_CONTENT_TYPES    comma list of accepted content types; others get 41
 ECHO_STRICT_CONTENT_TYPE     `true`: compare the whole Content-Type header, parameters included, as
                              XGBoost's container does (so `text/csv; charset=utf-8` is refused)
 ECHO_EXECUTION_PARAMETERS    JSON to answer GET /execution-parameters with (default: 404)
+ECHO_STREAM_DELAY_SECONDS    stream the answer word by word (chunked), sleeping this long before each word,
+                             as a language model's server sends tokens
+ECHO_STREAM_BREAK_AFTER      with streaming: close the connection after this many words, mid-answer
 """
 import json
 import os
+import re
 import socket
 import time
 
@@ -48,6 +52,8 @@ def create_app() -> Flask:
         body = request.get_data()
         if mode == "append":
             body += (json.dumps(what_this_hop_received(name)) + "\n").encode()
+        if env("ECHO_STREAM_DELAY_SECONDS"):
+            body = word_by_word(body, float(env("ECHO_STREAM_DELAY_SECONDS")), env("ECHO_STREAM_BREAK_AFTER"))
         response = Response(body, content_type=env("ECHO_RESPONSE_CONTENT_TYPE") or request.content_type
                             or "application/octet-stream")
         if CUSTOM_ATTRIBUTES in request.headers:
@@ -62,6 +68,16 @@ def create_app() -> Flask:
         return Response(parameters, mimetype="application/json")
 
     return app
+
+
+def word_by_word(body: bytes, delay: float, break_after: str | None):
+    """The body in chunks of one word (with the spaces after it), each after `delay`; after `break_after`
+    words, an error that makes gunicorn close the connection with the chunked answer unfinished."""
+    for count, word in enumerate(re.findall(rb"\S*\s*", body)[:-1]):  # the last match is empty
+        if break_after is not None and count == int(break_after):
+            raise ConnectionAbortedError(f"ECHO_STREAM_BREAK_AFTER={break_after}")
+        time.sleep(delay)
+        yield word
 
 
 def what_this_hop_received(name: str) -> dict:
