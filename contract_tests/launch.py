@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contract_tests import calls
+from contract_tests.slow_pings import PingWatch
 from emulator import labels as L
 from emulator.docker_backend import ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError
@@ -58,10 +59,14 @@ def launch(backend: DockerBackend, image: str, *, role: str, port: int, environm
 def _wait_for_ping(backend: DockerBackend, launched: Launched, timeout: float) -> None:
     started = time.monotonic()
     deadline = started + timeout
+    pings = PingWatch()
     while time.monotonic() < deadline:
-        if calls.ping(launched.url).status == 200:
+        if pings.healthy(launched.url):
             launched.answered_on = launched.port
             return
+        if pings.too_slow:
+            launched.problem = pings.problem()
+            break
         if launched.answered_on is None:
             launched.answered_on = next((port for port, url in launched.urls.items()
                                          if port != launched.port and calls.ping(url).status == 200), None)

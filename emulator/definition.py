@@ -20,6 +20,7 @@ from emulator.errors import DefinitionError
 MAX_CONTAINERS = 15
 MAX_ENV_ENTRIES = 100
 MAX_ENV_BYTES = 1024
+MAX_ENV_TOTAL_BYTES = 32 * 1024  # all keys and values of a model's containers together (CreateModel's Environment)
 MAX_NAME = 63
 NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")  # endpoint names and container hostnames alike
 ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -140,9 +141,9 @@ def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> 
         paths = [f"{at('Containers')}[{i}]" for i in range(len(raw_containers))]
     containers = _containers(raw_containers, paths, source, base_dir, single=has_primary)
     mode = _mode(body.get("InferenceExecutionConfig"), source, at("InferenceExecutionConfig"))
-    if mode == "Direct" and has_primary:
-        raise DefinitionError(source, at("InferenceExecutionConfig.Mode"), "Direct needs a multi-container model.",
-                              "use Containers with ContainerHostname on each, or Mode: Serial.")
+    if mode == "Direct":
+        _check_direct(raw_containers, paths, source, at("InferenceExecutionConfig.Mode"))
+    _check_environment_total(containers, paths, source)
     isolation = body.get("EnableNetworkIsolation", False)
     if not isinstance(isolation, bool):
         raise DefinitionError(source, at("EnableNetworkIsolation"), f"is {_show(isolation)}, not true or false.",
@@ -175,6 +176,30 @@ def _containers(raw: list[Any], paths: list[str], source: str, base_dir: Path, s
         seen[container.hostname] = where
         result.append(container)
     return result
+
+
+def _check_direct(raw: list[Any], paths: list[str], source: str, mode_path: str) -> None:
+    """Direct mode: callers name the container they invoke by its ContainerHostname, so every container
+    has one, and there is more than one to choose from (CreateModel's InferenceExecutionConfig)."""
+    if len(raw) < 2:
+        raise DefinitionError(source, mode_path, "Direct needs more than one container.",
+                              "list two or more Containers, each with its ContainerHostname, or use Mode: Serial.")
+    for item, where in zip(raw, paths):
+        if "ContainerHostname" not in item:
+            raise DefinitionError(source, f"{where}.ContainerHostname",
+                                  "is missing; in Direct mode callers name the container they invoke by it.",
+                                  "set ContainerHostname on every container.")
+
+
+def _check_environment_total(containers: list[ContainerDefinition], paths: list[str], source: str) -> None:
+    total = 0
+    for container, where in zip(containers, paths):
+        total += sum(len(key.encode()) + len(value.encode()) for key, value in container.environment.items())
+        if total > MAX_ENV_TOTAL_BYTES:
+            raise DefinitionError(source, f"{where}.Environment",
+                                  f"brings the model's environment to {total} bytes (all keys and values of its "
+                                  f"containers); SageMaker allows at most {MAX_ENV_TOTAL_BYTES} bytes.",
+                                  "move settings into a config file inside the model artifact.")
 
 
 def _container(item: Any, where: str, source: str, base_dir: Path, default_host: str) -> ContainerDefinition:

@@ -8,6 +8,7 @@ containers) start at once, each under its own session label, so what they leave 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -238,3 +239,13 @@ def test_a_sample_content_type_comes_from_the_extension_or_the_suffix(tmp_path):
     assert load(f"{tmp_path / 'rows.bin'}:application/x-npy").content_type == "application/x-npy"
     with pytest.raises(SampleError, match="Fix: append it"):
         load(str(tmp_path / "rows.bin"))
+
+
+@pytest.mark.docker
+def test_pings_that_answer_but_too_slowly_fail_fast_with_the_times(example_images):
+    """Not after the 240 s startup limit: after three answers over SageMaker's 2 s, each one measured."""
+    result = subprocess.run([*CHECK, ECHO_IMAGE, "--env", "ECHO_PING_DELAY_SECONDS=2.5", "-k", "test_starts_and_passes_ping"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert re.search(r"answered GET /ping with 200, but slower than SageMaker's 2 s per ping \((\d+\.\d s(, )?){3}\)",
+                     result.stdout), result.stdout

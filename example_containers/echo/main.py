@@ -6,6 +6,7 @@ ECHO_RESPONSE_CONTENT_TYPE   answer with this Content-Type instead of the reques
 ECHO_STATUS                  answer invocations with this status and a JSON error body
 ECHO_DELAY_SECONDS           sleep this long before answering an invocation (a hanging container)
 ECHO_PING_STATUS             answer /ping with this status (e.g. 503: never healthy)
+ECHO_PING_DELAY_SECONDS      sleep this long before answering /ping (pings slower than SageMaker's 2 s)
 ECHO_ACCEPT_CONTENT_TYPES    comma list of accepted content types; others get 415 (default: any)
 ECHO_STRICT_CONTENT_TYPE     `true`: compare the whole Content-Type header, parameters included, as
                              XGBoost's container does (so `text/csv; charset=utf-8` is refused)
@@ -40,6 +41,7 @@ def create_app() -> Flask:
 
     @app.get("/ping")
     def ping():
+        time.sleep(float(env("ECHO_PING_DELAY_SECONDS", "0")))
         return "", int(env("ECHO_PING_STATUS", "200"))
 
     @app.post("/invocations")

@@ -127,6 +127,19 @@ def test_validation_is_the_servers_as_aws_words_it(sm, unique):
     assert "Member must satisfy enum value set: [Name, CreationTime, Status]" in error["Message"]
 
 
+@pytest.mark.parametrize("model, words", [
+    ({"Containers": [{"Image": ECHO_IMAGE}, {"Image": ECHO_IMAGE}], "InferenceExecutionConfig": {"Mode": "Direct"}},
+     "Containers[0].ContainerHostname: is missing; in Direct mode"),
+    ({"Containers": [{"Image": ECHO_IMAGE, "ContainerHostname": "only"}], "InferenceExecutionConfig": {"Mode": "Direct"}},
+     "Direct needs more than one container"),
+    ({"Containers": [{"Image": ECHO_IMAGE, "Environment": {f"K{i}": "v" * 1000 for i in range(20)}} for _ in range(2)]},
+     "at most 32768 bytes"),
+])
+def test_create_model_applies_the_definitions_rules_for_direct_mode_and_the_environment(sm, unique, model, words):
+    error = error_of(sm.create_model, ModelName=unique("model"), **model)
+    assert error["Code"] == "ValidationException" and words in error["Message"]
+
+
 def test_a_model_the_emulator_cannot_run_is_refused_at_creation(sm, unique):
     error = error_of(sm.create_model, ModelName=unique("model"), PrimaryContainer={"Image": ECHO_IMAGE, "Mode": "MultiModel"})
     assert error["Code"] == "ValidationException"

@@ -73,6 +73,17 @@ def test_file_scheme_and_folders(tmp_path: Path):
     ({"PrimaryContainer": {"Image": "a"}, "Containers": []}, "<top>", "exactly one"),
     ({**containers(2), "InferenceExecutionConfig": {"Mode": "Parallel"}}, "InferenceExecutionConfig.Mode", "not a mode"),
     ({"Endpoints": {"bad_name!": containers(1)}}, "Endpoints.bad_name!", "not a valid endpoint name"),
+    # Direct mode: callers name the container they invoke, so each has a ContainerHostname, and there are several
+    ({**containers(2), "InferenceExecutionConfig": {"Mode": "Direct"}}, "Containers[0].ContainerHostname",
+     "is missing; in Direct mode"),
+    ({"Containers": [{"Image": "a", "ContainerHostname": "only"}], "InferenceExecutionConfig": {"Mode": "Direct"}},
+     "InferenceExecutionConfig.Mode", "Direct needs more than one container"),
+    ({"PrimaryContainer": {"Image": "a"}, "InferenceExecutionConfig": {"Mode": "Direct"}},
+     "InferenceExecutionConfig.Mode", "Direct needs more than one container"),
+    # 32 KB for all keys and values of a model's containers together
+    ({"Containers": [{"Image": "a", "Environment": {f"K{i}": "v" * 1000 for i in range(20)}},
+                     {"Image": "b", "Environment": {f"K{i}": "v" * 1000 for i in range(20)}}]},
+     "Containers[1].Environment", "at most 32768 bytes"),
     ([1, 2], "", "not a mapping"),
 ])
 def test_each_mistake_names_the_field_and_the_fix(document, field, words):
