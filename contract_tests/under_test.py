@@ -11,7 +11,7 @@ from contract_tests.launch import Launched, launch
 from contract_tests.plan import Target
 from emulator.artifacts import model_folder
 from emulator.docker_backend import DockerBackend
-from emulator.endpoint import SAFE_PORT_RANGE, SINGLE_CONTAINER_PORT
+from emulator.sagemaker_env import SAFE_PORT_RANGE, SINGLE_CONTAINER_PORT
 from emulator.parallel import map_in_threads
 
 BIND_TO_PORT = 9123  # not 8080, so a container that ignores SAGEMAKER_BIND_TO_PORT shows it

@@ -23,14 +23,12 @@ from emulator.docker_backend import BIND_TO_PORT_LABEL, STOP_GRACE_SECONDS, Cont
 from emulator.errors import EmulatorError, StartupError
 from emulator.isolation import NamespaceRelay
 from emulator.parallel import map_in_threads
+from emulator.sagemaker_env import container_port, serving_environment
 from emulator.supervisor import Supervisor
 
 DEFAULT_STARTUP_TIMEOUT = 240.0
 PING_INTERVAL = 0.05
 INSPECT_EVERY = 4  # pings: a container that died is reported within 0.2 s
-SINGLE_CONTAINER_PORT = 8080
-PIPELINE_FIRST_PORT = 9081  # not 8080, so an image that ignores SAGEMAKER_BIND_TO_PORT is caught
-SAFE_PORT_RANGE = "9000-9999"
 LOG_LINES = 20
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
 
@@ -132,10 +130,8 @@ class Endpoint:
         """Each container's image id, model folder, environment and port, as SageMaker sets them."""
         plans = []
         for index, (container, folder) in enumerate(zip(self.containers, folders)):
-            port = PIPELINE_FIRST_PORT + index if self.definition.is_pipeline else SINGLE_CONTAINER_PORT
-            environment = dict(container.definition.environment)
-            if self.definition.is_pipeline:
-                environment.update(SAGEMAKER_BIND_TO_PORT=str(port), SAGEMAKER_SAFE_PORT_RANGE=SAFE_PORT_RANGE)
+            port = container_port(self.definition, index)
+            environment = serving_environment(self.definition, index)
             image_id = self.backend.image_id(container.definition.image) if self.reuse else ""
             plans.append(kept.Planned(container.hostname, image_id, folder, environment, port))
         return plans
