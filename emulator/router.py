@@ -23,7 +23,7 @@ from emulator.control.store import Store
 from emulator.definition import is_valid_name
 from emulator.errors import EmulatorError
 from emulator.front.serving import variant_spec
-from emulator.front.server import FrontServer
+from emulator.front.server import MAX_CONNECTIONS, FrontServer
 
 VARIANT = "AllTraffic"
 
@@ -65,14 +65,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=7080)
     parser.add_argument("--timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT, help="seconds per container call")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
+                        help="connections served at once, over all workers")
     args = parser.parse_args(argv)
     try:
         endpoint = parse_routes(args.endpoint, args.mode, args.container, args.timeout)
         with warnings.catch_warnings():
             # Listening beyond loopback is the point inside a pod: its network is the pod's own.
             warnings.simplefilter("ignore")
-            front = FrontServer(host=args.host, port=args.port, workers=args.workers, threads=args.threads)
+            front = FrontServer(host=args.host, port=args.port, workers=args.workers,
+                                max_connections=args.max_connections)
             front.listen()
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
