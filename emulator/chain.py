@@ -163,7 +163,9 @@ class Chain:
             raise StreamInterrupted(self.endpoint, self._name(route), "no data for the invocation timeout",
                                     timed_out=True) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise StreamInterrupted(self.endpoint, self._name(route), _reason(exc)) from None
+            why = ("it closed the connection before the end of its answer"
+                   if isinstance(exc, urllib3.exceptions.ProtocolError) else _reason(exc))
+            raise StreamInterrupted(self.endpoint, self._name(route), why) from None
         finally:
             hop.ms = _ms_since(started)
             if ended:

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import urllib3
 from botocore.exceptions import ClientError, EventStreamError
 
 from emulator import Emulator
@@ -18,7 +19,7 @@ WORDS = [b"the ", b"penguins ", b"of ", b"Biscoe ", b"island"]
 
 
 @pytest.fixture(scope="module")
-def runtime(example_images):
+def emulator(example_images):
     streaming = {"ECHO_MODE": "echo", "ECHO_STREAM_DELAY_SECONDS": str(WORD_DELAY)}
     definition = {"Endpoints": {
         "streaming": {"PrimaryContainer": echo(**streaming)},
@@ -27,8 +28,14 @@ def runtime(example_images):
         # the first container's answer is buffered, the last one's streamed
         "pipeline": {"Containers": [echo("first", ECHO_MODE="echo", ECHO_RESPONSE_CONTENT_TYPE="text/plain"),
                                     echo("last", **streaming)]}}}
-    with Emulator(definition) as emulator:
-        yield client(emulator.serve())
+    with Emulator(definition) as started:
+        started.serve()
+        yield started
+
+
+@pytest.fixture(scope="module")
+def runtime(emulator):
+    return client(emulator.url)
 
 
 def stream(runtime, endpoint: str, body: bytes = b"".join(WORDS)) -> tuple[dict, list[tuple[float, bytes]]]:
@@ -89,3 +96,30 @@ def test_an_unknown_endpoint_is_a_validation_error(runtime):
         runtime.invoke_endpoint_with_response_stream(EndpointName="nowhere", Body=b"x")
     assert caught.value.response["Error"]["Code"] == "ValidationError"
     assert "Endpoint nowhere of account" in caught.value.response["Error"]["Message"]
+
+
+def logged(emulator, since: int, endpoint: str) -> dict:
+    """The first invocation of `endpoint` the request log has after `since` (records of earlier tests may
+    still be arriving: each read waits for anything new, so read until this endpoint's shows)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        answer = urllib3.request("GET", f"{emulator.url}/_emulator/invocations?since={since}&wait=2&endpoint={endpoint}",
+                                 timeout=15).json()
+        if answer["invocations"]:
+            return answer["invocations"][0]
+    raise AssertionError(f"no invocation of {endpoint} logged after #{since} within 10 s")
+
+
+def test_the_request_log_records_a_stream_when_it_ends(emulator, runtime):
+    since = urllib3.request("GET", f"{emulator.url}/_emulator/invocations", timeout=15).json()["next"]
+    stream(runtime, "streaming")
+    record = logged(emulator, since, "streaming")
+    assert (record["status"], record["hops"][-1]["bytes_out"]) == (200, len(b"".join(WORDS)))
+    assert record["hops"][-1]["ms"] >= WORD_DELAY * len(WORDS) * 1000  # the last hop lasts until its stream ends
+    since = record["seq"]
+    answer = runtime.invoke_endpoint_with_response_stream(EndpointName="breaking", Body=b"".join(WORDS))
+    with pytest.raises(EventStreamError):
+        list(answer["Body"])
+    record = logged(emulator, since, "breaking")
+    assert record["error"]["code"] == "ModelStreamError" and record["error"]["ErrorCode"] == "StreamBroken"
+    assert record["hops"][-1]["bytes_out"] == len(b"".join(WORDS[:2]))
