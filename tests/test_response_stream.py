@@ -123,3 +123,16 @@ def test_the_request_log_records_a_stream_when_it_ends(emulator, runtime):
     record = logged(emulator, since, "breaking")
     assert record["error"]["code"] == "ModelStreamError" and record["error"]["ErrorCode"] == "StreamBroken"
     assert record["hops"][-1]["bytes_out"] == len(b"".join(WORDS[:2]))
+
+
+def test_a_caller_that_leaves_mid_stream_leaves_the_endpoint_answering(emulator, runtime):
+    """The container's connection, mid-answer, is closed rather than reused for the next call."""
+    pool = urllib3.PoolManager()
+    answer = pool.request("POST", f"{emulator.url}/endpoints/streaming/invocations-response-stream", body=b"".join(WORDS),
+                          headers={"Content-Type": "text/plain"}, preload_content=False, timeout=15)
+    assert answer.status == 200 and answer.read1(1 << 16)  # the first part, then the caller goes
+    answer.close()
+    pool.clear()
+    for _ in range(2):
+        _, parts = stream(runtime, "streaming")
+        assert [part for _, part in parts] == WORDS
