@@ -12,7 +12,7 @@ from emulator import labels
 from emulator.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.control.conftest import clients
-from tests.reliability.support import CLI, containers_of, serve_in_child
+from tests.reliability.support import CLI, containers_of, port_is_free, serve_in_child, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -39,6 +39,7 @@ def test_a_crashed_serve_brings_its_endpoints_back_and_a_second_one_refuses(exam
     finally:
         first.send_signal(signal.SIGKILL)  # a crash: nothing is cleaned up
         first.wait()
+    wait_for(lambda: port_is_free(port), 10, "the crashed serve's front lets go of its port (its lifeline ends it)")
 
     again = serve(state, port)  # reaps the crashed run's containers, then starts the endpoint anew
     try:
