@@ -58,7 +58,7 @@ def plan(pytestconfig: pytest.Config) -> Plan:
 
 @pytest.fixture(scope="session")
 def docker_host(pytestconfig: pytest.Config) -> str | None:
-    """--sagemaker-docker-host, registered by the emulator's plugin."""
+    """--sagemaker-docker-host, registered by the emulator's plugin (None when it is not loaded)."""
     return pytestconfig.getoption("sagemaker_docker_host", None)
 
 

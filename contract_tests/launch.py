@@ -16,11 +16,11 @@ from contract_tests import calls
 from contract_tests.slow_pings import PingWatch
 from emulator import labels as L
 from emulator.docker_backend import ContainerSpec, DockerBackend
-from emulator.errors import EmulatorError
+from emulator.launcher import Exited, last_log_lines, launch as launch_container
 
-POLL_INTERVAL = 0.05
 EXPECTED_PORT_GRACE = 2.0  # after another port answered, how long the expected one may still take
-LOG_LINES = 20
+OTHER_PORT = "answered on another port"
+TOO_SLOW = "pings too slow"
 
 
 @dataclass
@@ -46,48 +46,51 @@ def launch(backend: DockerBackend, image: str, *, role: str, port: int, environm
     spec = ContainerSpec(image=image, name=_name(image, role), container_port=port, environment=environment,
                          labels={**L.owner_labels(), L.ENDPOINT: "contract-tests", L.CONTAINER_HOSTNAME: role},
                          model_folder=model, model_read_only=model_read_only, extra_ports=also_watch)
-    try:
-        container_id, url = backend.run(spec)
-    except EmulatorError as exc:
-        return Launched("", port, problem=f"Docker did not start it: {exc}")
-    watched = {other: backend.published_url(container_id, other) for other in also_watch}
-    launched = Launched(container_id, port, {port: url, **watched})
-    _wait_for_ping(backend, launched, timeout)
+    launched = Launched("", port)
+    other_answered_at: list[float] = []
+
+    def watch(container_id: str, url: str) -> str:
+        launched.container_id = container_id
+        launched.urls = {port: url, **{other: backend.published_url(container_id, other) for other in also_watch}}
+        return url
+
+    pings = PingWatch()
+
+    def answers(url: str) -> bool:
+        if pings.healthy(url):
+            launched.answered_on = port
+            return True
+        if launched.answered_on is None:
+            launched.answered_on = next((other for other, other_url in launched.urls.items()
+                                         if other != port and calls.ping(other_url).status == 200), None)
+            if launched.answered_on is not None:
+                other_answered_at.append(time.monotonic())
+        return False
+
+    def gave_up() -> str | None:
+        if pings.too_slow:
+            return TOO_SLOW
+        late = other_answered_at and time.monotonic() > other_answered_at[0] + EXPECTED_PORT_GRACE
+        return OTHER_PORT if late else None
+
+    result = launch_container(backend, spec, timeout=timeout, after_run=watch, ready=answers, abort=gave_up)
+    if result.start_error is not None:
+        launched.problem = f"Docker did not start it: {result.start_error}"
+    elif result.stopped == TOO_SLOW:
+        launched.problem = pings.problem()
+    elif isinstance(result.stopped, Exited):
+        launched.problem = f"exited with code {result.stopped.exit_code} after {result.seconds:.1f} s"
+    elif not result.healthy:
+        launched.problem = (f"did not answer GET /ping with 200 within {timeout:g} s" if launched.answered_on is None
+                            else f"answered /ping on port {launched.answered_on}, never on port {port}")
+    if launched.problem and launched.container_id:
+        launched.problem += last_logs(backend, launched.container_id)
     return launched
 
 
-def _wait_for_ping(backend: DockerBackend, launched: Launched, timeout: float) -> None:
-    started = time.monotonic()
-    deadline = started + timeout
-    pings = PingWatch()
-    while time.monotonic() < deadline:
-        if pings.healthy(launched.url):
-            launched.answered_on = launched.port
-            return
-        if pings.too_slow:
-            launched.problem = pings.problem()
-            break
-        if launched.answered_on is None:
-            launched.answered_on = next((port for port, url in launched.urls.items()
-                                         if port != launched.port and calls.ping(url).status == 200), None)
-            if launched.answered_on is not None:
-                deadline = min(deadline, time.monotonic() + EXPECTED_PORT_GRACE)
-        state = backend.state(launched.container_id)
-        if state.status not in ("running", "created"):
-            launched.problem = f"exited with code {state.exit_code} after {time.monotonic() - started:.1f} s"
-            break
-        time.sleep(POLL_INTERVAL)
-    else:
-        launched.problem = (f"did not answer GET /ping with 200 within {timeout:g} s" if launched.answered_on is None
-                            else f"answered /ping on port {launched.answered_on}, never on port {launched.port}")
-    launched.problem += last_logs(backend, launched.container_id)
-
-
 def last_logs(backend: DockerBackend, container_id: str) -> str:
-    text = backend.logs(container_id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
-    if not text:
-        return "; it printed nothing."
-    return ". Its last log lines:\n    " + "\n    ".join(text.splitlines()[-LOG_LINES:])
+    lines = last_log_lines(backend, container_id)
+    return f". Its last log lines:{lines}" if lines else "; it printed nothing."
 
 
 def _name(image: str, role: str) -> str:

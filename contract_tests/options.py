@@ -1,6 +1,6 @@
 """The contract suite's options, declared once for pytest (`--sagemaker-...`) and for `sagemaker-emulator check`.
 
-The emulator's pytest plugin imports this module in every pytest run: it imports nothing heavy.
+The suite's pytest plugin (contract_tests/plugin.py) imports this module in every pytest run: it imports nothing heavy.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.env_option import env_entry
-
-DEFAULT_STARTUP_TIMEOUT = 240.0  # SageMaker's default ContainerStartupHealthCheckTimeoutInSeconds
+from emulator.launcher import DEFAULT_STARTUP_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ OPTIONS = (IMAGE, MODEL_DATA, SAMPLE, DEFINITION, STARTUP_TIMEOUT, PARITY_DATA, 
 
 
 def add_options(group: Any) -> None:
-    """Register the options in a pytest option group (called by emulator/pytest_plugin.py)."""
+    """Register the options in a pytest option group (called by contract_tests/plugin.py)."""
     for option in OPTIONS:
         group.addoption(f"--sagemaker-{option.name}", **option.arguments())
 

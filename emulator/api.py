@@ -226,12 +226,17 @@ class Emulator:
 
     @property
     def url(self) -> str:
-        return self.serve()
+        """The front's URL, once `serve()` (or `listen()`) took its port; reading it starts nothing."""
+        if self.front is None:
+            raise EmulatorError("the emulator has no HTTP front yet, so no URL. Fix: call serve() first "
+                                "(it starts the front and returns the URL).")
+        return self.front.url
 
     def environment(self) -> dict[str, str]:
         """The variables that send every AWS SDK call of a process here: AWS_ENDPOINT_URL and dummy credentials,
-        and the SageMaker Python SDK's defaults file (its default bucket; no telemetry: emulator.aws.sdk_config)."""
-        return {"AWS_ENDPOINT_URL": self.url, **DUMMY_CREDENTIALS,
+        and the SageMaker Python SDK's defaults file (its default bucket; no telemetry: emulator.aws.sdk_config).
+        The front is started if it is not yet."""
+        return {"AWS_ENDPOINT_URL": self.serve(), **DUMMY_CREDENTIALS,
                 sdk_config.VARIABLE: str(sdk_config.write(self.store.folder))}
 
     @contextlib.contextmanager
@@ -254,11 +259,12 @@ class Emulator:
                     os.environ[name] = value
 
     def boto3_client(self, service: str = "sagemaker-runtime", region: str = "us-east-1") -> Any:
-        """A real boto3 client (sagemaker-runtime by default, or sagemaker, ...) pointed here, with dummy credentials."""
+        """A real boto3 client (sagemaker-runtime by default, or sagemaker, ...) pointed here, with dummy credentials
+        (the front is started if it is not yet)."""
         import boto3  # noqa: PLC0415 - optional: only tests and users who want boto3 need it
         from botocore.config import Config  # noqa: PLC0415
 
-        return boto3.client(service, endpoint_url=self.url, region_name=region,
+        return boto3.client(service, endpoint_url=self.serve(), region_name=region,
                             aws_access_key_id="emulator", aws_secret_access_key="emulator",
                             config=Config(read_timeout=max(self.invocation_timeout, self.describe_wait) + 10))
 
@@ -289,11 +295,6 @@ class Emulator:
                 shutil.rmtree(self._private_state, ignore_errors=True)
                 self._private_state = None
             _live.discard(self)
-
-
-def start_endpoints(source: Source, **options: Any) -> Emulator:
-    """Start every endpoint of a definition (a file path, a CreateModel dict or `{"Endpoints": ...}`)."""
-    return Emulator(source, **options).start()
 
 
 def _definitions(source: Source) -> list[EndpointDefinition]:

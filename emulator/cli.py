@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from contract_tests.cli import add_parser as add_check_parser
 from emulator import labels as L
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.env_option import env_entry, env_mapping
@@ -46,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    # `check` is the contract suite's own command: its package is imported when the command line is read,
+    # never by `import emulator`.
+    from contract_tests.cli import add_parser as add_check_parser  # noqa: PLC0415
+
     parser = argparse.ArgumentParser(prog="sagemaker-emulator", description=__doc__)
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 

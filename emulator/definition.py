@@ -16,13 +16,12 @@ from typing import Any
 import yaml
 
 from emulator.errors import DefinitionError
+from emulator.shapes import is_valid_name
 
 MAX_CONTAINERS = 15
 MAX_ENV_ENTRIES = 100
 MAX_ENV_BYTES = 1024
 MAX_ENV_TOTAL_BYTES = 32 * 1024  # all keys and values of a model's containers together (CreateModel's Environment)
-MAX_NAME = 63
-NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")  # endpoint names and container hostnames alike
 ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 MIN_STARTUP_TIMEOUT, MAX_STARTUP_TIMEOUT = 60, 3600
 MAX_NUMBER_BITS = 14_000  # about 4200 decimal digits, under Python's 4300-digit printing limit
@@ -56,11 +55,6 @@ class EndpointDefinition:
     @property
     def is_pipeline(self) -> bool:
         return len(self.containers) > 1
-
-
-def is_valid_name(name: str) -> bool:
-    """1-63 letters, digits and hyphens, starting and ending with a letter or digit (fullmatch: no trailing newline)."""
-    return len(name) <= MAX_NAME and NAME.fullmatch(name) is not None
 
 
 def load_file(path: str | Path) -> list[EndpointDefinition]:

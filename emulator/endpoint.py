@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,14 +21,11 @@ from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.docker_backend import BIND_TO_PORT_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
 from emulator.isolation import NamespaceRelay
+from emulator.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.parallel import map_in_threads
 from emulator.sagemaker_env import container_port, serving_environment
 from emulator.supervisor import Supervisor
 
-DEFAULT_STARTUP_TIMEOUT = 240.0
-PING_INTERVAL = 0.05
-INSPECT_EVERY = 4  # pings: a container that died is reported within 0.2 s
-LOG_LINES = 20
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
 
 Progress = Callable[[str], None]
@@ -180,55 +176,45 @@ class Endpoint:
                              network_isolated=self.definition.network_isolation, hostname=container.hostname)
         if self._abort.is_set():
             return CANCELLED
-        try:
-            container.id, container.url = self.backend.run(spec)
-            if spec.network_isolated:
-                container.url = self._relay(container, plan.port)
-        except EmulatorError as exc:
-            self._abort.set()
-            return f"{container.hostname} ({spec.image}): {exc}"
-        if self._abort.is_set():  # stopped while Docker was creating it
-            self.backend.remove(container.id, timeout=0)
-            return CANCELLED
-        self._progress(f"{self.name}/{container.hostname}: started {spec.image}, waiting for /ping")
-        self._events(self.name, container.hostname, "started", f"{spec.image} on {container.url}")
-        failure = self._wait_healthy(container)
-        if failure and failure is not CANCELLED:
-            self._abort.set()
-        return failure
 
-    def _relay(self, container: RunningContainer, port: int) -> str:
-        container.relay = NamespaceRelay(lambda: self.backend.network_namespace(container.id), port)
+        def started(container_id: str, url: str) -> str:
+            if spec.network_isolated:
+                url = self._relay(container, container_id, plan.port)
+            self._progress(f"{self.name}/{container.hostname}: started {spec.image}, waiting for /ping")
+            self._events(self.name, container.hostname, "started", f"{spec.image} on {url}")
+            return url
+
+        launched = launch(self.backend, spec, timeout=self.startup_timeout, after_run=started,
+                          abort=lambda: CANCELLED if self._abort.is_set() else None)
+        container.id, container.url = launched.container_id, launched.url
+        if launched.healthy:
+            self._progress(f"{self.name}/{container.hostname}: healthy after {launched.seconds:.1f} s")
+            self._events(self.name, container.hostname, "healthy", f"after {launched.seconds:.1f} s")
+            return None
+        if launched.stopped is CANCELLED:  # another container failed, or the endpoint was stopped
+            if container.id:
+                self.backend.remove(container.id, timeout=0)
+            return CANCELLED
+        self._abort.set()
+        if isinstance(launched.stopped, Exited):
+            self._events(self.name, container.hostname, "exited", f"code {launched.stopped.exit_code} during startup")
+        return self._describe_failure(container, launched)
+
+    def _relay(self, container: RunningContainer, container_id: str, port: int) -> str:
+        container.relay = NamespaceRelay(lambda: self.backend.network_namespace(container_id), port)
         container.relay.check()
         return container.relay.start().url
 
-    def _wait_healthy(self, container: RunningContainer) -> str | None:
-        started = time.monotonic()
-        deadline = started + self.startup_timeout
-        polls = 0
-        while time.monotonic() < deadline:
-            if self._abort.is_set():
-                return CANCELLED
-            # Asking Docker costs CPU the booting containers want: ping often, inspect now and then.
-            state = self.backend.state(container.id) if polls % INSPECT_EVERY == 0 else None
-            polls += 1
-            if state and state.status not in ("running", "created"):
-                self._events(self.name, container.hostname, "exited", f"code {state.exit_code} during startup")
-                return (f"{container.hostname} ({container.definition.image}) exited with code {state.exit_code} "
-                        f"during startup.{self._last_logs(container)}")
-            if pings(container.url):
-                self._progress(f"{self.name}/{container.hostname}: healthy after {time.monotonic() - started:.1f} s")
-                self._events(self.name, container.hostname, "healthy", f"after {time.monotonic() - started:.1f} s")
-                return None
-            time.sleep(PING_INTERVAL)
-        return (f"{container.hostname} ({container.definition.image}) did not pass /ping within "
-                f"{self.startup_timeout:g} s.{self._last_logs(container)}")
-
-    def _last_logs(self, container: RunningContainer) -> str:
-        text = self.backend.logs(container.id, tail=LOG_LINES).decode("utf-8", "replace").rstrip()
-        if not text:
-            return " It printed nothing."
-        return " Its last log lines:\n    " + "\n    ".join(text.splitlines()[-LOG_LINES:])
+    def _describe_failure(self, container: RunningContainer, launched: Launch) -> str:
+        what = f"{container.hostname} ({container.definition.image})"
+        if launched.start_error is not None:
+            return f"{what}: {launched.start_error}"
+        if isinstance(launched.stopped, Exited):
+            problem = f"{what} exited with code {launched.stopped.exit_code} during startup."
+        else:
+            problem = f"{what} did not pass /ping within {self.startup_timeout:g} s."
+        lines = last_log_lines(self.backend, launched.container_id)
+        return problem + (f" Its last log lines:{lines}" if lines else " It printed nothing.")
 
     def _failure_report(self, failures: list[str]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)

@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 import pytest
 
-from contract_tests.options import add_options
-
 if TYPE_CHECKING:
     from emulator.api import Emulator
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    # The contract suite's options (--sagemaker-image, ..., --sagemaker-startup-timeout) are its own plugin's.
     group = parser.getgroup("sagemaker-emulator", "SageMaker endpoint emulator")
-    add_options(group)  # the contract suite's --sagemaker-image, --sagemaker-sample, ..., --sagemaker-startup-timeout
     group.addoption("--sagemaker-pipeline", metavar="FILE",
                     help="pipeline definition started by the `sagemaker_pipeline` fixture")
     group.addoption("--sagemaker-docker-host", metavar="URL", help="Docker engine to use (default: DOCKER_HOST or the local socket)")
@@ -46,7 +44,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def sagemaker_startup_timeout(pytestconfig: pytest.Config) -> float | None:
-    """Seconds to wait for a container's /ping; override this fixture or pass --sagemaker-startup-timeout."""
+    """Seconds to wait for a container's /ping; override this fixture or pass --sagemaker-startup-timeout
+    (registered by the contract suite's plugin, installed with this one)."""
     return pytestconfig.getoption("sagemaker_startup_timeout", None)
 
 

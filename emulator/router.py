@@ -20,7 +20,7 @@ from pathlib import Path
 
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Route
 from emulator.control.store import Store
-from emulator.definition import is_valid_name
+from emulator.shapes import is_valid_name
 from emulator.errors import EmulatorError
 from emulator.front.serving import variant_spec
 from emulator.front.server import MAX_CONNECTIONS, FrontServer

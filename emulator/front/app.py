@@ -17,7 +17,6 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 
 from emulator.chain import MAX_PAYLOAD_BYTES, Chain
 from emulator.container_http import pings
-from emulator.definition import is_valid_name
 from emulator.front import event_stream
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
@@ -27,6 +26,7 @@ from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVar
 from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
 from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
+from emulator.shapes import NAME_PATTERN, is_valid_name
 
 TRACE_HEADER = "X-Emulator-Trace"
 
@@ -157,7 +157,7 @@ def _payload_too_large() -> ValidationError:
 def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     if not is_valid_name(name):
         raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
-                              "constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+                              f"constraint: Member must satisfy regular expression pattern: {NAME_PATTERN}")
     endpoint = table.get(name)
     if endpoint is None:
         raise endpoint_not_found(name)

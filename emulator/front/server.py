@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from emulator.errors import EmulatorError
 from emulator.front.dispatch import CONTROL_URL_ENV
 from emulator.front.lifeline import LIFELINE_ENV
 from emulator.front.serving import STATE_DATABASE_ENV
+from emulator.waiting import wait_until
 
 START_TIMEOUT = 30.0
 # A worker whose event loop stops for this long (a runaway computation, not a slow container or
@@ -113,23 +113,24 @@ class FrontServer:
         if self._ready:
             return
         pool = urllib3.PoolManager(retries=False)
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                code = self._process.returncode
-                self.stop()
-                raise EmulatorError(f"the front server (gunicorn) exited with code {code} at start; its output is above.")
+
+        def answers() -> bool:
             try:
-                if pool.request("GET", self.url + "/ping", timeout=1.0).status == 200:
-                    self._ready = True
-                    if self._watcher is None:
-                        self._watcher = threading.Thread(target=self._watch, name="front-watcher", daemon=True)
-                        self._watcher.start()
-                    return
+                return pool.request("GET", self.url + "/ping", timeout=1.0).status == 200
             except urllib3.exceptions.HTTPError:
-                pass
-            time.sleep(0.05)
+                return False
+
+        waited = wait_until(answers, timeout=START_TIMEOUT, abort=self._process.poll)
+        if waited.ready:
+            self._ready = True
+            if self._watcher is None:
+                self._watcher = threading.Thread(target=self._watch, name="front-watcher", daemon=True)
+                self._watcher.start()
+            return
         self.stop()
+        if waited.aborted is not None:
+            raise EmulatorError(f"the front server (gunicorn) exited with code {waited.aborted} at start; "
+                                "its output is above.")
         raise EmulatorError(f"the front server did not answer on {self.url} within {START_TIMEOUT:g} s.")
 
     def _watch(self) -> None:

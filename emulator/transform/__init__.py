@@ -3,11 +3,11 @@ TransformTarget, so it runs on real containers and on test fakes alike."""
 
 from emulator.transform.engine import collect_inputs, run_transform
 from emulator.transform.errors import (ExecutionParametersError, JobConfigError, TransformError,
-                                       TransformFailed, TransformJobError)
+                                       TransformJobError)
 from emulator.transform.job import (AssembleWith, BatchStrategy, DataProcessing, JoinSource, ModelClientConfig,
                                     SplitType, TransformJob, from_request)
 from emulator.transform.params import EffectiveParams, container_environment, resolve_params
-from emulator.transform.report import FileReport, TransformReport
+from emulator.transform.report import FileReport, TransformFailed, TransformReport
 from emulator.transform.target import TransformTarget
 
 __all__ = [

@@ -18,14 +18,14 @@ from emulator.container_http import StreamedFile
 from emulator.transform.batching import Batch, make_batches
 from emulator.transform.dataprocessing import RecordProcessor
 from emulator.transform.errors import (DataProcessingError, InvocationError, RecordError, TransformError,
-                                       TransformFailed, TransformJobError)
+                                       TransformJobError)
 from emulator.transform.invoke import invoke_with_retries
 from emulator.transform.job import SplitType, TransformJob
 from emulator.transform.line_blocks import pack_lines
 from emulator.transform.output import OUT_SUFFIX, Assembler, OutputFile
 from emulator.transform.params import EffectiveParams, resolve_params
 from emulator.transform.records import Record, read_records
-from emulator.transform.report import FileReport, TransformReport
+from emulator.transform.report import FileReport, TransformFailed, TransformReport
 from emulator.transform.target import TransformTarget
 
 

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emulator.errors import EmulatorError
-
-if TYPE_CHECKING:
-    from emulator.transform.report import TransformReport
 
 # Container answers can be whole HTML pages: keep messages readable.
 _ANSWER_LIMIT = 1000
@@ -73,17 +69,6 @@ class TransformJobError(TransformError):
         if self.answer:
             text += f"; the container said: {clip(self.answer)}"
         return text
-
-
-class TransformFailed(TransformError):
-    """The job failed on at least one input file; files that succeeded still have their .out."""
-
-    def __init__(self, job_name: str, errors: list[TransformJobError], report: TransformReport):
-        self.job_name, self.errors, self.report = job_name, errors, report
-        lines = [f"Transform job {job_name} failed on {len(errors)} of {len(report.files)} input files "
-                 "(no .out was written for them):"]
-        lines += [f"  - {error}" for error in errors]
-        super().__init__("\n".join(lines))
 
 
 def clip(text: str) -> str:

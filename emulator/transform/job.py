@@ -5,22 +5,20 @@ Every check raises JobConfigError naming the request field and the fix, never a 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Any
 
 from emulator.content_types import base_type
+from emulator.shapes import Cursor, check_integer, is_valid_name
 from emulator.transform.errors import JobConfigError
 from emulator.transform.jsonpath import JsonPath, JsonPathError
 
 # Limits from botocore's SageMaker service model (CreateTransformJob and its shapes).
 MAX_PAYLOAD_LIMIT_MB = 100
 MAX_ENVIRONMENT_ENTRIES = 16
-_JOB_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-_MODEL_NAME = re.compile(r"[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?")
 _ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]{0,1023}")
 _MAX_JSONPATH = 63
 _MAX_MIME = 256
@@ -149,12 +147,11 @@ class TransformJob:
                                      f"Use one of: {', '.join(member.value for member in enum)}.") from None
 
     def _check_names(self) -> None:
-        if not _JOB_NAME.fullmatch(self.name):
+        if not is_valid_name(self.name):
             raise JobConfigError("TransformJobName", f"{self.name!r} is not a valid name.",
                                  "Use 1-63 letters, digits and hyphens, starting and ending with a "
                                  "letter or digit.")
-        if self.model_name is not None and not (len(self.model_name) <= 63
-                                                and _MODEL_NAME.fullmatch(self.model_name)):
+        if self.model_name is not None and not is_valid_name(self.model_name):
             raise JobConfigError("ModelName", f"{self.model_name!r} is not a valid model name.",
                                  "Use 1-63 letters, digits and hyphens, starting and ending with a "
                                  "letter or digit.")
@@ -243,13 +240,8 @@ def is_data_type(content_type: str | None) -> bool:
     return base_type(content_type) in (CSV_TYPE, *JSON_TYPES)
 
 
-def _check_integer(name: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise JobConfigError(name, f"must be an integer, got {value!r}.", "Write a whole number.")
-
-
 def _check_range(name: str, value: int, low: int, high: int | None) -> None:
-    _check_integer(name, value)
+    check_integer(Cursor(value, name, JobConfigError))
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise JobConfigError(name, f"{value} is out of range.", f"Use a value {bounds}.")
@@ -262,81 +254,25 @@ _IGNORED = {"TransformResources", "DataCaptureConfig", "Tags", "ExperimentConfig
 _TOP = {"TransformJobName", "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB",
         "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "DataProcessing"} | _IGNORED
 
-E = TypeVar("E", bound=Enum)
-
-
-class _Fields:
-    """One object of the request; names each field by its path in errors."""
-
-    def __init__(self, value: Any, path: str, allowed: set[str]):
-        if not isinstance(value, Mapping):
-            raise JobConfigError(path or "request", f"must be an object, got {type(value).__name__}.",
-                                 "Write it as a JSON object / dict.")
-        self.value, self.path = value, path
-        for key in value:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"Did you mean {close[0]!r}?" if close else f"Valid fields: {', '.join(sorted(allowed))}."
-                raise JobConfigError(self.name(str(key)), "is not a CreateTransformJob field.", hint)
-
-    def name(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
-
-    def text(self, key: str) -> str | None:
-        value = self.value.get(key)
-        if value is not None and not isinstance(value, str):
-            raise JobConfigError(self.name(key), f"must be a string, got {value!r}.", "Quote the value.")
-        return value
-
-    def required_text(self, key: str) -> str:
-        value = self.text(key)
-        if value is None:
-            raise JobConfigError(self.name(key), "is required.", f"Add {self.name(key)} to the request.")
-        return value
-
-    def integer(self, key: str) -> int | None:
-        value = self.value.get(key)
-        if value is not None:
-            _check_integer(self.name(key), value)
-        return value
-
-    def choice(self, key: str, enum: type[E]) -> E | None:
-        value = self.text(key)
-        if value is None:
-            return None
-        for member in enum:
-            if member.value == value:
-                return member
-        valid = [member.value for member in enum]
-        close = [v for v in valid if v.lower() == value.lower()]
-        hint = f" Did you mean {close[0]!r}? Values are case-sensitive." if close else ""
-        raise JobConfigError(self.name(key), f"{value!r} is not valid.{hint}", f"Use one of: {', '.join(valid)}.")
-
-    def section(self, key: str, allowed: set[str]) -> _Fields | None:
-        return None if self.value.get(key) is None else _Fields(self.value[key], self.name(key), allowed)
-
-    def required_section(self, key: str, allowed: set[str]) -> _Fields:
-        section = self.section(key, allowed)
-        if section is None:
-            raise JobConfigError(self.name(key), "is required.", f"Add {self.name(key)} to the request.")
-        return section
+_WHAT = "CreateTransformJob"
 
 
 def from_request(request: Mapping[str, Any]) -> TransformJob:
     """Validate a CreateTransformJob-shaped dict (as boto3 takes it) and build the TransformJob."""
-    top = _Fields(request, "", _TOP)
-    source = top.required_section("TransformInput", {"DataSource", "ContentType", "CompressionType", "SplitType"})
+    top = Cursor(request, "", JobConfigError).mapping(_TOP, _WHAT)
+    source = top.required_section("TransformInput", {"DataSource", "ContentType", "CompressionType", "SplitType"},
+                                  _WHAT)
     compression = source.text("CompressionType")
     if compression not in (None, "None"):
         raise JobConfigError("TransformInput.CompressionType", f"{compression!r} is not supported by the "
                              "emulator.", "Decompress the input files and set CompressionType to 'None'.")
-    s3 = source.required_section("DataSource", {"S3DataSource"}).required_section("S3DataSource",
-                                                                                  {"S3DataType", "S3Uri"})
+    s3 = source.required_section("DataSource", {"S3DataSource"}, _WHAT).required_section(
+        "S3DataSource", {"S3DataType", "S3Uri"}, _WHAT)
     if s3.text("S3DataType") == "AugmentedManifestFile":
-        raise JobConfigError(s3.name("S3DataType"), "AugmentedManifestFile is not compatible with batch "
+        raise JobConfigError(s3.at("S3DataType").path, "AugmentedManifestFile is not compatible with batch "
                              "transform.", "Use S3Prefix or ManifestFile.")
     s3.required_text("S3DataType")
-    output = top.required_section("TransformOutput", {"S3OutputPath", "Accept", "AssembleWith", "KmsKeyId"})
+    output = top.required_section("TransformOutput", {"S3OutputPath", "Accept", "AssembleWith", "KmsKeyId"}, _WHAT)
     environment = top.value.get("Environment") or {}
     if not isinstance(environment, Mapping):
         raise JobConfigError("Environment", "must be an object of strings.", 'Write {"NAME": "value"}.')
@@ -351,9 +287,9 @@ def from_request(request: Mapping[str, Any]) -> TransformJob:
         max_concurrent_transforms=top.integer("MaxConcurrentTransforms"),
         assemble_with=output.choice("AssembleWith", AssembleWith) or AssembleWith.NONE,
         model_client_config=_model_client_config(top.section(
-            "ModelClientConfig", {"InvocationsTimeoutInSeconds", "InvocationsMaxRetries"})),
-        data_processing=_data_processing(top.section("DataProcessing",
-                                                     {"InputFilter", "OutputFilter", "JoinSource"})),
+            "ModelClientConfig", {"InvocationsTimeoutInSeconds", "InvocationsMaxRetries"}, _WHAT)),
+        data_processing=_data_processing(top.section("DataProcessing", {"InputFilter", "OutputFilter", "JoinSource"},
+                                                     _WHAT)),
         environment=dict(environment),
         input_uri=s3.required_text("S3Uri"),
         input_data_type=s3.choice("S3DataType", S3DataType) or S3DataType.S3_PREFIX,
@@ -361,7 +297,7 @@ def from_request(request: Mapping[str, Any]) -> TransformJob:
     )
 
 
-def _model_client_config(section: _Fields | None) -> ModelClientConfig:
+def _model_client_config(section: Cursor | None) -> ModelClientConfig:
     defaults = ModelClientConfig()
     if section is None:
         return defaults
@@ -372,7 +308,7 @@ def _model_client_config(section: _Fields | None) -> ModelClientConfig:
         invocations_max_retries=defaults.invocations_max_retries if retries is None else retries)
 
 
-def _data_processing(section: _Fields | None) -> DataProcessing:
+def _data_processing(section: Cursor | None) -> DataProcessing:
     if section is None:
         return DataProcessing()
     # An empty filter is allowed by the API (min length 0) and means the default `$`.

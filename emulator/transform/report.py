@@ -1,11 +1,11 @@
-"""What a transform run did, per input file."""
+"""What a transform run did, per input file, and the failure that carries it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulator.transform.errors import TransformJobError
+from emulator.transform.errors import TransformError, TransformJobError
 from emulator.transform.params import EffectiveParams
 
 
@@ -39,3 +39,14 @@ class TransformReport:
     @property
     def errors(self) -> list[TransformJobError]:
         return [file.error for file in self.files if file.error is not None]
+
+
+class TransformFailed(TransformError):
+    """The job failed on at least one input file; files that succeeded still have their .out."""
+
+    def __init__(self, job_name: str, errors: list[TransformJobError], report: TransformReport):
+        self.job_name, self.errors, self.report = job_name, errors, report
+        lines = [f"Transform job {job_name} failed on {len(errors)} of {len(report.files)} input files "
+                 "(no .out was written for them):"]
+        lines += [f"  - {error}" for error in errors]
+        super().__init__("\n".join(lines))

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.docker
 def test_the_example_pipeline_is_described_listed_and_invoked_through_the_api(example_images, tmp_path):
     for _ in range(2):  # the second start finds the first's state and deploys the file again
         with Emulator(PIPELINE, state=tmp_path) as emulator:
-            sm, runtime = clients(emulator.url, "sagemaker"), clients(emulator.url, "sagemaker-runtime")
+            url = emulator.serve()
+            sm, runtime = clients(url, "sagemaker"), clients(url, "sagemaker-runtime")
             described = sm.describe_endpoint(EndpointName="penguins")
             assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == "penguins"
             assert [v["VariantName"] for v in described["ProductionVariants"]] == ["AllTraffic"]
