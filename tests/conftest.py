@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import sys
 from pathlib import Path
 
@@ -19,10 +20,22 @@ PIPELINE = EXAMPLES / "pipeline.yaml"
 ECHO_IMAGE = "sagemaker-emulator/echo:1"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # Never the user's own state folder (~/.local/state): fixtures wider than a test get this one.
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="sagemaker-emulator-test-state-")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.get_closest_marker("docker"):
             item.fixturenames.insert(0, "docker_engine")
+
+
+@pytest.fixture(autouse=True)
+def private_state_folder(tmp_path_factory, monkeypatch):
+    """Each test's `serve` keeps its control-plane state in a folder of its own: the per-user default
+    would let one test's endpoints come back in the next `serve` (as they should for a user)."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture(scope="session")
