@@ -7,7 +7,8 @@ ValidationExceptions in SageMaker's own words, not the modeled ResourceNotFound.
 
 from __future__ import annotations
 
-from emulator.front.wire_errors import ServiceError
+# InternalFailure is the runtime's own class, re-exported: one error, one place.
+from emulator.front.wire_errors import InternalFailure, ServiceError  # noqa: F401
 
 
 class ValidationException(ServiceError):
@@ -30,10 +31,6 @@ class UnknownOperationException(ServiceError):
     code, status = "UnknownOperationException", 400
 
 
-class InternalFailure(ServiceError):
-    code, status = "InternalFailure", 500
-
-
 def not_found(kind: str, arn: str) -> ValidationException:
     """`kind` as SageMaker says it: model, endpoint configuration, endpoint."""
     return ValidationException(f'Could not find {kind} "{arn}".')
@@ -41,3 +38,4 @@ def not_found(kind: str, arn: str) -> ValidationException:
 
 def already_exists(kind: str, arn: str) -> ValidationException:
     return ValidationException(f'Cannot create already existing {kind} "{arn}".')
+
