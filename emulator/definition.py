@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from emulator.errors import DefinitionError
-from emulator.shapes import is_valid_name
+from emulator.shapes import Cursor, is_valid_name
 
 MAX_CONTAINERS = 15
 MAX_ENV_ENTRIES = 100
@@ -61,183 +62,185 @@ def load_file(path: str | Path) -> list[EndpointDefinition]:
     """Read a YAML or JSON definition file into its endpoints."""
     path = Path(path)
     source = str(path)
+    whole = _document(None, source)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DefinitionError(source, "", "the file does not exist.", "check the path to the pipeline definition.") from None
+        raise whole.error("the file does not exist.", "check the path to the pipeline definition.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise DefinitionError(source, "", f"the file cannot be read ({exc}).", "pass a UTF-8 YAML or JSON file.") from None
-    document = _parse_text(text, source)
+        raise whole.error(f"the file cannot be read ({exc}).", "pass a UTF-8 YAML or JSON file.") from None
+    document = _parse_text(text, whole, as_json=source.endswith(".json"))
     return parse(document, source=source, base_dir=path.parent, default_name=path.stem)
 
 
-def _parse_text(text: str, source: str) -> Any:
+def _document(document: Any, source: str) -> Cursor:
+    """The whole document of `source`: its errors name the file, and the field path from here."""
+    return Cursor(document, "", partial(DefinitionError, source))
+
+
+def _parse_text(text: str, whole: Cursor, *, as_json: bool) -> Any:
     try:
-        if source.endswith(".json"):
+        if as_json:
             return json.loads(text)
         return yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:  # ValueError also: YAML's `2001-13-45`, integers over 4300 digits
         detail = " ".join(str(exc).split())[:500]
-        raise DefinitionError(source, "", f"it is not valid YAML/JSON ({detail}).", "correct the syntax at the position shown.") from None
+        raise whole.error(f"it is not valid YAML/JSON ({detail}).", "correct the syntax at the position shown.") from None
     except RecursionError:
-        raise DefinitionError(source, "", "it is nested too deeply to read.", "write a plain CreateModel document.") from None
+        raise whole.error("it is nested too deeply to read.", "write a plain CreateModel document.") from None
 
 
 def parse(document: Any, *, source: str = "<dict>", base_dir: Path | None = None,
           default_name: str = "endpoint") -> list[EndpointDefinition]:
     """Validate a parsed document (a CreateModel dict, or `{"Endpoints": {...}}`)."""
     base_dir = base_dir or Path.cwd()
-    _reject_unprintable_numbers(document, source)
+    whole = _document(document, source)
+    _reject_unprintable_numbers(whole)
     if not isinstance(document, dict):
-        raise DefinitionError(source, "", f"the top level is {_kind(document)}, not a mapping.",
-                              "write a CreateModel request (PrimaryContainer or Containers) or an `Endpoints:` mapping of them.")
+        raise whole.error(f"the top level is {_kind(document)}, not a mapping.",
+                          "write a CreateModel request (PrimaryContainer or Containers) or an `Endpoints:` mapping of them.")
     if "Endpoints" in document:
         extra = sorted(str(key) for key in document if key != "Endpoints")
         if extra:
-            raise DefinitionError(source, extra[0], "is not allowed beside `Endpoints`.",
-                                  "move it inside one endpoint's definition, or remove it.")
-        endpoints = document["Endpoints"]
-        if not isinstance(endpoints, dict) or not endpoints:
-            raise DefinitionError(source, "Endpoints", "must be a non-empty mapping of endpoint name to CreateModel request.",
+            raise whole.at(extra[0]).error("is not allowed beside `Endpoints`.",
+                                           "move it inside one endpoint's definition, or remove it.")
+        endpoints = whole.at("Endpoints")
+        if not isinstance(endpoints.value, dict) or not endpoints.value:
+            raise endpoints.error("must be a non-empty mapping of endpoint name to CreateModel request.",
                                   "write `Endpoints: {my-endpoint: {Containers: [...]}}`.")
-        return [_endpoint(str(name), body, source, f"Endpoints.{name}", base_dir) for name, body in endpoints.items()]
+        return [_endpoint(str(name), endpoints.at(name), source, base_dir) for name in endpoints.value]
     name = document.get("ModelName", default_name)
-    return [_endpoint(str(name), document, source, "", base_dir)]
+    return [_endpoint(str(name), whole, source, base_dir)]
 
 
-def _endpoint(name: str, body: Any, source: str, where: str, base_dir: Path) -> EndpointDefinition:
-    def at(field_name: str) -> str:
-        return f"{where}.{field_name}" if where else field_name
-
+def _endpoint(name: str, body: Cursor, source: str, base_dir: Path) -> EndpointDefinition:
     if not is_valid_name(name):
-        raise DefinitionError(source, where or "ModelName", f"{_show(name)} is not a valid endpoint name.",
-                              "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit.")
-    if not isinstance(body, dict):
-        raise DefinitionError(source, where or "<top>", f"is {_kind(body)}, not a CreateModel mapping.",
-                              "give PrimaryContainer or Containers.")
-    _reject_unknown(body, MODEL_FIELDS, source, where, "CreateModel")
-    has_primary, has_list = "PrimaryContainer" in body, "Containers" in body
+        raise body.error(f"{_show(name)} is not a valid endpoint name.",
+                         "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit.",
+                         top="ModelName")
+    if not isinstance(body.value, dict):
+        raise body.error(f"is {_kind(body.value)}, not a CreateModel mapping.", "give PrimaryContainer or Containers.",
+                         top="<top>")
+    body.reject_unknown(MODEL_FIELDS, "a CreateModel", guess=False)
+    has_primary, has_list = "PrimaryContainer" in body.value, "Containers" in body.value
     if has_primary == has_list:
-        raise DefinitionError(source, where or "<top>", "needs exactly one of PrimaryContainer and Containers.",
-                              "use PrimaryContainer for one container, Containers (a list of 1-15) for a pipeline.")
+        raise body.error("needs exactly one of PrimaryContainer and Containers.",
+                         "use PrimaryContainer for one container, Containers (a list of 1-15) for a pipeline.", top="<top>")
     if has_primary:
-        raw_containers = [body["PrimaryContainer"]]
-        paths = [at("PrimaryContainer")]
+        containers = [body.at("PrimaryContainer")]
     else:
-        raw_containers = body["Containers"]
-        if not isinstance(raw_containers, list) or not raw_containers:
-            raise DefinitionError(source, at("Containers"), "must be a list of 1 to 15 containers.",
-                                  "list each container with at least its Image.")
-        if len(raw_containers) > MAX_CONTAINERS:
-            raise DefinitionError(source, at("Containers"),
-                                  f"has {len(raw_containers)} containers; SageMaker allows at most {MAX_CONTAINERS}.",
-                                  "merge steps into fewer containers.")
-        paths = [f"{at('Containers')}[{i}]" for i in range(len(raw_containers))]
-    containers = _containers(raw_containers, paths, source, base_dir, single=has_primary)
-    mode = _mode(body.get("InferenceExecutionConfig"), source, at("InferenceExecutionConfig"))
+        listed = body.at("Containers")
+        if not isinstance(listed.value, list) or not listed.value:
+            raise listed.error("must be a list of 1 to 15 containers.", "list each container with at least its Image.")
+        if len(listed.value) > MAX_CONTAINERS:
+            raise listed.error(f"has {len(listed.value)} containers; SageMaker allows at most {MAX_CONTAINERS}.",
+                               "merge steps into fewer containers.")
+        containers = [listed.item(i) for i in range(len(listed.value))]
+    definitions = _containers(containers, base_dir, single=has_primary)
+    config = body.at("InferenceExecutionConfig")
+    mode = _mode(config)
     if mode == "Direct":
-        _check_direct(raw_containers, paths, source, at("InferenceExecutionConfig.Mode"))
-    _check_environment_total(containers, paths, source)
-    isolation = body.get("EnableNetworkIsolation", False)
+        _check_direct(containers, config.at("Mode"))
+    _check_environment_total(definitions, containers)
+    isolation = body.value.get("EnableNetworkIsolation", False)
     if not isinstance(isolation, bool):
-        raise DefinitionError(source, at("EnableNetworkIsolation"), f"is {_show(isolation)}, not true or false.",
-                              "write true or false.")
-    timeout = body.get("ContainerStartupHealthCheckTimeoutInSeconds")
+        raise body.at("EnableNetworkIsolation").error(f"is {_show(isolation)}, not true or false.", "write true or false.")
+    timeout = body.value.get("ContainerStartupHealthCheckTimeoutInSeconds")
     if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int)
                                 or not MIN_STARTUP_TIMEOUT <= timeout <= MAX_STARTUP_TIMEOUT):
-        raise DefinitionError(source, at("ContainerStartupHealthCheckTimeoutInSeconds"), f"is {_show(timeout)}.",
-                              f"give whole seconds from {MIN_STARTUP_TIMEOUT} to {MAX_STARTUP_TIMEOUT}.")
-    return EndpointDefinition(name=name, containers=tuple(containers), mode=mode, network_isolation=isolation,
+        raise body.at("ContainerStartupHealthCheckTimeoutInSeconds").error(
+            f"is {_show(timeout)}.", f"give whole seconds from {MIN_STARTUP_TIMEOUT} to {MAX_STARTUP_TIMEOUT}.")
+    return EndpointDefinition(name=name, containers=tuple(definitions), mode=mode, network_isolation=isolation,
                               startup_timeout=timeout, source=source)
 
 
-def _containers(raw: list[Any], paths: list[str], source: str, base_dir: Path, single: bool) -> list[ContainerDefinition]:
-    named = {where: "ContainerHostname" in c for c, where in zip(raw, paths) if isinstance(c, dict)}
-    if any(named.values()) and not all(named.values()):
-        first_missing = next(where for where, has_name in named.items() if not has_name)
-        raise DefinitionError(source, f"{first_missing}.ContainerHostname",
-                              "is missing, but other containers set theirs; SageMaker needs it on all containers or none.",
-                              "set ContainerHostname on every container, or remove it from all.")
+def _containers(containers: list[Cursor], base_dir: Path, single: bool) -> list[ContainerDefinition]:
+    named = [(c, "ContainerHostname" in c.value) for c in containers if isinstance(c.value, dict)]
+    if any(has_name for _, has_name in named) and not all(has_name for _, has_name in named):
+        first_missing = next(c for c, has_name in named if not has_name)
+        raise first_missing.at("ContainerHostname").error(
+            "is missing, but other containers set theirs; SageMaker needs it on all containers or none.",
+            "set ContainerHostname on every container, or remove it from all.")
     result: list[ContainerDefinition] = []
     seen: dict[str, str] = {}
-    for index, (item, where) in enumerate(zip(raw, paths)):
+    for index, item in enumerate(containers):
         default_host = "primary" if single else f"container-{index + 1}"
-        container = _container(item, where, source, base_dir, default_host)
+        container = _container(item, base_dir, default_host)
         if container.hostname in seen:
-            raise DefinitionError(source, f"{where}.ContainerHostname",
-                                  f"{_show(container.hostname)} is already used by {seen[container.hostname]}.",
-                                  "give each container its own hostname.")
-        seen[container.hostname] = where
+            raise item.at("ContainerHostname").error(
+                f"{_show(container.hostname)} is already used by {seen[container.hostname]}.",
+                "give each container its own hostname.")
+        seen[container.hostname] = item.path
         result.append(container)
     return result
 
 
-def _check_direct(raw: list[Any], paths: list[str], source: str, mode_path: str) -> None:
+def _check_direct(containers: list[Cursor], mode: Cursor) -> None:
     """Direct mode: callers name the container they invoke by its ContainerHostname, so every container
     has one, and there is more than one to choose from (CreateModel's InferenceExecutionConfig)."""
-    if len(raw) < 2:
-        raise DefinitionError(source, mode_path, "Direct needs more than one container.",
-                              "list two or more Containers, each with its ContainerHostname, or use Mode: Serial.")
-    for item, where in zip(raw, paths):
-        if "ContainerHostname" not in item:
-            raise DefinitionError(source, f"{where}.ContainerHostname",
-                                  "is missing; in Direct mode callers name the container they invoke by it.",
-                                  "set ContainerHostname on every container.")
+    if len(containers) < 2:
+        raise mode.error("Direct needs more than one container.",
+                         "list two or more Containers, each with its ContainerHostname, or use Mode: Serial.")
+    for item in containers:
+        if "ContainerHostname" not in item.value:
+            raise item.at("ContainerHostname").error("is missing; in Direct mode callers name the container they invoke by it.",
+                                                     "set ContainerHostname on every container.")
 
 
-def _check_environment_total(containers: list[ContainerDefinition], paths: list[str], source: str) -> None:
+def _check_environment_total(definitions: list[ContainerDefinition], containers: list[Cursor]) -> None:
     total = 0
-    for container, where in zip(containers, paths):
-        total += sum(len(key.encode()) + len(value.encode()) for key, value in container.environment.items())
+    for definition, item in zip(definitions, containers):
+        total += sum(len(key.encode()) + len(value.encode()) for key, value in definition.environment.items())
         if total > MAX_ENV_TOTAL_BYTES:
-            raise DefinitionError(source, f"{where}.Environment",
-                                  f"brings the model's environment to {total} bytes (all keys and values of its "
-                                  f"containers); SageMaker allows at most {MAX_ENV_TOTAL_BYTES} bytes.",
-                                  "move settings into a config file inside the model artifact.")
+            raise item.at("Environment").error(
+                f"brings the model's environment to {total} bytes (all keys and values of its "
+                f"containers); SageMaker allows at most {MAX_ENV_TOTAL_BYTES} bytes.",
+                "move settings into a config file inside the model artifact.")
 
 
-def _container(item: Any, where: str, source: str, base_dir: Path, default_host: str) -> ContainerDefinition:
-    if not isinstance(item, dict):
-        raise DefinitionError(source, where, f"is {_kind(item)}, not a container mapping.",
-                              "write `{Image: ..., ModelDataUrl: ...}`.")
-    _reject_unknown(item, CONTAINER_FIELDS, source, where, "container definition")
-    image = item.get("Image")
+def _container(item: Cursor, base_dir: Path, default_host: str) -> ContainerDefinition:
+    if not isinstance(item.value, dict):
+        raise item.error(f"is {_kind(item.value)}, not a container mapping.", "write `{Image: ..., ModelDataUrl: ...}`.")
+    item.reject_unknown(CONTAINER_FIELDS, "a container definition", guess=False)
+    fields = item.value
+    image = fields.get("Image")
     if not isinstance(image, str) or not image.strip():
-        raise DefinitionError(source, f"{where}.Image", "is missing or empty.",
-                              "set Image to the tag of a local image, e.g. `my-preprocessor:latest`.")
-    if item.get("Mode", "SingleModel") != "SingleModel":
-        raise DefinitionError(source, f"{where}.Mode", f"{_show(item['Mode'])} is not supported by the emulator.",
-                              "use SingleModel (multi-model endpoints are not emulated).")
-    hostname = item.get("ContainerHostname", default_host)
+        raise item.at("Image").error("is missing or empty.",
+                                     "set Image to the tag of a local image, e.g. `my-preprocessor:latest`.")
+    if fields.get("Mode", "SingleModel") != "SingleModel":
+        raise item.at("Mode").error(f"{_show(fields['Mode'])} is not supported by the emulator.",
+                                    "use SingleModel (multi-model endpoints are not emulated).")
+    hostname = fields.get("ContainerHostname", default_host)
     if not isinstance(hostname, str) or not is_valid_name(hostname):
-        raise DefinitionError(source, f"{where}.ContainerHostname", f"{_show(hostname)} is not a valid hostname.",
-                              "use 1-63 letters, digits and hyphens.")
-    environment = _environment(item.get("Environment", {}), f"{where}.Environment", source)
-    model_data = _model_data(item.get("ModelDataUrl"), f"{where}.ModelDataUrl", source, base_dir)
+        raise item.at("ContainerHostname").error(f"{_show(hostname)} is not a valid hostname.",
+                                                 "use 1-63 letters, digits and hyphens.")
+    environment = _environment(item.at("Environment"))
+    model_data = _model_data(item.at("ModelDataUrl"), base_dir)
     return ContainerDefinition(image=image.strip(), hostname=hostname, model_data=model_data, environment=environment)
 
 
-def _environment(env: Any, where: str, source: str) -> dict[str, str]:
-    if env is None:
+def _environment(env: Cursor) -> dict[str, str]:
+    if env.value is None:  # absent or empty: no variables
         return {}
-    if not isinstance(env, dict):
-        raise DefinitionError(source, where, f"is {_kind(env)}, not a mapping.", "write `Environment: {KEY: value}`.")
-    if len(env) > MAX_ENV_ENTRIES:
-        raise DefinitionError(source, where, f"has {len(env)} entries; SageMaker allows at most {MAX_ENV_ENTRIES}.",
-                              "move settings into a config file inside the model artifact.")
+    if not isinstance(env.value, dict):
+        raise env.error(f"is {_kind(env.value)}, not a mapping.", "write `Environment: {KEY: value}`.")
+    if len(env.value) > MAX_ENV_ENTRIES:
+        raise env.error(f"has {len(env.value)} entries; SageMaker allows at most {MAX_ENV_ENTRIES}.",
+                        "move settings into a config file inside the model artifact.")
     result: dict[str, str] = {}
-    for key, value in env.items():
+    for key, value in env.value.items():
         key = str(key)
+        variable = env.at(key)
         if not ENV_KEY.fullmatch(key) or len(key.encode()) > MAX_ENV_BYTES:
-            raise DefinitionError(source, f"{where}.{key}", "is not a valid variable name.",
-                                  f"use letters, digits and underscores, not starting with a digit, at most {MAX_ENV_BYTES} bytes.")
+            raise variable.error("is not a valid variable name.",
+                                 f"use letters, digits and underscores, not starting with a digit, at most {MAX_ENV_BYTES} bytes.")
         if isinstance(value, (dict, list)) or value is None:
-            raise DefinitionError(source, f"{where}.{key}", f"is {_kind(value)}; environment values are strings.",
-                                  "quote the value, e.g. `KEY: \"value\"`.")
+            raise variable.error(f"is {_kind(value)}; environment values are strings.",
+                                 "quote the value, e.g. `KEY: \"value\"`.")
         text = _env_text(value)
         if len(text.encode()) > MAX_ENV_BYTES:
-            raise DefinitionError(source, f"{where}.{key}", f"is {len(text.encode())} bytes; SageMaker allows {MAX_ENV_BYTES}.",
-                                  "shorten it, or put the data in the model artifact.")
+            raise variable.error(f"is {len(text.encode())} bytes; SageMaker allows {MAX_ENV_BYTES}.",
+                                 "shorten it, or put the data in the model artifact.")
         result[key] = text
     return result
 
@@ -249,71 +252,63 @@ def _env_text(value: Any) -> str:
     return str(value)
 
 
-def _model_data(url: Any, where: str, source: str, base_dir: Path) -> str | None:
+def _model_data(member: Cursor, base_dir: Path) -> str | None:
+    url = member.value
     if url is None:
         return None
     if not isinstance(url, str) or not url.strip():
-        raise DefinitionError(source, where, f"is {_show(url)}.", "give a local .tar.gz, a local folder, file://... or s3://... .")
+        raise member.error(f"is {_show(url)}.", "give a local .tar.gz, a local folder, file://... or s3://... .")
     url = url.strip()
     if url.startswith("s3://"):
         return url
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
-        raise DefinitionError(source, where, f"{_show(url)} uses a scheme the emulator cannot read.",
-                              "give a local path, file://..., or s3://... .")
+        raise member.error(f"{_show(url)} uses a scheme the emulator cannot read.",
+                           "give a local path, file://..., or s3://... .")
     try:
-        return _local_model_data(Path(url.removeprefix("file://")), where, source, base_dir)
+        return _local_model_data(Path(url.removeprefix("file://")), member, base_dir)
     except (OSError, RuntimeError, ValueError) as exc:  # a name too long, an unknown `~user`, a NUL byte...
         shown = url if len(url) <= 80 else f"{url[:80]}..."
-        raise DefinitionError(source, where, f"{_show(shown)} is not a usable path ({getattr(exc, 'strerror', None) or exc}).",
-                              "give the path of the model.tar.gz or of the model folder.") from None
+        raise member.error(f"{_show(shown)} is not a usable path ({getattr(exc, 'strerror', None) or exc}).",
+                           "give the path of the model.tar.gz or of the model folder.") from None
 
 
-def _local_model_data(path: Path, where: str, source: str, base_dir: Path) -> str:
+def _local_model_data(path: Path, member: Cursor, base_dir: Path) -> str:
     path = path.expanduser()
     if not path.is_absolute():
         path = base_dir / path
     if not path.exists():
-        raise DefinitionError(source, where, f"{path} does not exist.",
-                              "build the artifact first, or fix the path (relative paths start at the definition file's folder).")
+        raise member.error(f"{path} does not exist.",
+                           "build the artifact first, or fix the path (relative paths start at the definition file's folder).")
     if path.is_file() and not path.name.endswith((".tar.gz", ".tgz", ".tar")):
-        raise DefinitionError(source, where, f"{path} is a file but not a .tar.gz archive.",
-                              "point at the model.tar.gz, or at a folder holding the unpacked model.")
+        raise member.error(f"{path} is a file but not a .tar.gz archive.",
+                           "point at the model.tar.gz, or at a folder holding the unpacked model.")
     return str(path.resolve())
 
 
-def _mode(config: Any, source: str, where: str) -> str:
-    if config is None:
+def _mode(config: Cursor) -> str:
+    if config.value is None:
         return "Serial"
-    if not isinstance(config, dict) or set(config) - {"Mode"}:
-        raise DefinitionError(source, where, "must be `{Mode: Serial}` or `{Mode: Direct}`.", "remove other fields.")
-    mode = config.get("Mode", "Serial")
+    if not isinstance(config.value, dict) or set(config.value) - {"Mode"}:
+        raise config.error("must be `{Mode: Serial}` or `{Mode: Direct}`.", "remove other fields.")
+    mode = config.value.get("Mode", "Serial")
     if mode not in ("Serial", "Direct"):
-        raise DefinitionError(source, f"{where}.Mode", f"{_show(mode)} is not a mode.", "use Serial or Direct.")
+        raise config.at("Mode").error(f"{_show(mode)} is not a mode.", "use Serial or Direct.")
     return mode
-
-
-def _reject_unknown(mapping: dict, allowed: set[str], source: str, where: str, what: str) -> None:
-    unknown = sorted(str(k) for k in mapping if k not in allowed)
-    if unknown:
-        prefix = f"{where}." if where else ""
-        raise DefinitionError(source, f"{prefix}{unknown[0]}", f"is not a field of a {what}.",
-                              f"remove it, or check its spelling; allowed: {', '.join(sorted(allowed))}.")
 
 
 def _kind(value: Any) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", type(None): "empty"}.get(type(value), f"a {type(value).__name__}")
 
 
-def _reject_unprintable_numbers(document: Any, source: str) -> None:
+def _reject_unprintable_numbers(whole: Cursor) -> None:
     """YAML reads `0x` and `0b` literals of any length; Python cannot print an integer of more than
     4300 digits, and every message and environment value prints. Refuse such a number up front.
     (A walk with a stack of its own: a deeply nested document must not exhaust Python's.)"""
-    stack, seen = [document], set()
+    stack, seen = [whole.value], set()
     while stack:
         value = stack.pop()
         if isinstance(value, int) and value.bit_length() > MAX_NUMBER_BITS:
-            raise DefinitionError(source, "", "it holds a number too long to use.",
-                                  "write it as a quoted string, or shorten it.")
+            raise whole.error("it holds a number too long to use.", "write it as a quoted string, or shorten it.")
         if isinstance(value, (dict, list)):
             if id(value) in seen:  # YAML aliases may make a structure contain itself
                 continue

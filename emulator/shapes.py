@@ -48,11 +48,12 @@ class Cursor:
         """The error for this member; `top` names the request itself, whose path is empty."""
         return self.fail(self.path or top, problem, fix)
 
-    def reject_unknown(self, allowed: set[str], what: str) -> None:
-        """Every field of this mapping must be one of `allowed` (a misspelling is named, with its likely fix)."""
+    def reject_unknown(self, allowed: set[str], what: str, *, guess: bool = True) -> None:
+        """Every field of this mapping must be one of `allowed` (a misspelling is named, with its likely fix
+        unless `guess` is off: then the fix lists every allowed field)."""
         unknown = sorted(str(key) for key in self.value if key not in allowed)
         if unknown:
-            close = difflib.get_close_matches(unknown[0], allowed, n=1)
+            close = difflib.get_close_matches(unknown[0], allowed, n=1) if guess else []
             fix = (f"Did you mean {close[0]!r}?" if close
                    else f"remove it, or check its spelling; allowed: {', '.join(sorted(allowed))}.")
             raise self.at(unknown[0]).error(f"is not a field of {what}.", fix)
