@@ -23,8 +23,10 @@ def mocked_s3():
     with pytest.MonkeyPatch.context() as patch:
         for name in (clients.CHOICE_VARIABLE, *clients.ENDPOINT_VARIABLES):
             patch.delenv(name, raising=False)
-        with mock_aws():  # no embedded S3 here: boto3's own settings, which moto intercepts
-            assert clients.embedded_url() is None
+        # No embedded S3 here, even when an emulator of a wider-scoped fixture runs in this process:
+        # boto3's own settings, which moto intercepts.
+        patch.setattr(clients, "_embedded_urls", [])
+        with mock_aws():
             yield boto3.client("s3", region_name="us-east-1")
 
 
@@ -60,6 +62,7 @@ def test_a_missing_object_names_the_object_the_s3_and_the_fix(bucket):
 
 
 def test_embedded_choice_without_an_embedded_s3_says_how_to_fix_it(monkeypatch):
+    monkeypatch.setattr(clients, "_embedded_urls", [])  # whatever other tests of this process still run
     monkeypatch.setenv(clients.CHOICE_VARIABLE, "embedded")
     with pytest.raises(clients.EmulatorError, match="no embedded S3 runs in this process"):
         clients.s3()
