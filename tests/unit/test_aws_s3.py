@@ -26,6 +26,7 @@ def mocked_s3():
         # No embedded S3 here, even when an emulator of a wider-scoped fixture runs in this process:
         # boto3's own settings, which moto intercepts.
         patch.setattr(clients, "_embedded_urls", [])
+        patch.setattr(clients, "_clients", {})  # clients built under another test's environment (a redirected block)
         with mock_aws():
             yield boto3.client("s3", region_name="us-east-1")
 
