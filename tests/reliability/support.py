@@ -10,6 +10,7 @@ import time
 from typing import Any, Callable
 
 import boto3
+import docker.errors
 from botocore.config import Config
 
 from emulator import labels
@@ -37,7 +38,11 @@ def client(url: str, read_timeout: float = 30) -> Any:
 def containers_of(docker_engine: Any, endpoint: str, session: str | None = None) -> list:
     """Containers of `endpoint` started by this test session (or by `session`), running or not."""
     wanted = [f"{labels.SESSION}={session or labels.session_id()}", f"{labels.ENDPOINT}={endpoint}"]
-    return docker_engine.containers.list(all=True, filters={"label": wanted})
+    while True:
+        try:
+            return docker_engine.containers.list(all=True, filters={"label": wanted})
+        except docker.errors.NotFound:  # one was removed between Docker's listing and its inspection: list again
+            continue
 
 
 def wait_for(condition: Callable[[], Any], seconds: float, what: str) -> Any:
