@@ -36,13 +36,13 @@ from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front.dispatch import RUNTIME
+from emulator.front.introspection import failed_invocation
 from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
-from emulator.front.wire_errors import wire_error
 from emulator.leftovers import remove_dead_runs
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
-from emulator.observe.records import finished
+from emulator.observe.records import Finished, finished
 from emulator.outcomes import InvocationFailed, InvocationResult
 
 Source = str | Path | dict | list[EndpointDefinition]
@@ -86,14 +86,14 @@ class EmulatedEndpoint:
                                           custom_attributes=custom_attributes, inference_id=inference_id,
                                           target_container_hostname=target_container_hostname, capture_bodies=capture)
         except InvocationFailed as failure:
-            self._record(variant.name, started, clock, failure.hops, wire_error(failure))  # logged as the front answers
+            self._record(failed_invocation(self.name, variant.name, started, clock, failure, source="api"))
             raise
-        self._record(variant.name, started, clock, result.hops)
+        self._record(finished(self.name, variant.name, started, clock, result.hops, source="api"))
         return result
 
-    def _record(self, variant: str, started: float, clock: float, hops: list, error: Any = None) -> None:
+    def _record(self, record: Finished) -> None:
         if self._log is not None:
-            self._log.add_finished(finished(self.name, variant, started, clock, hops, error, source="api"))
+            self._log.add_finished(record)
 
     def health(self) -> dict[str, dict]:
         """Each container's health, by hostname (by `variant/hostname` when the endpoint has several variants)."""

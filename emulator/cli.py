@@ -254,16 +254,18 @@ def _invoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _invoke_url(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
+def _invoke_url(args: argparse.Namespace, body: bytes, url: str | None = None) -> dict[str, Any]:
+    """The invocation as the front's traced route answers it (`url`: the front; by default --url)."""
+    url = url or args.url
     headers = {name: value for name, value in (
         ("Content-Type", args.content_type), ("Accept", args.accept),
         ("X-Amzn-SageMaker-Custom-Attributes", args.custom_attributes),
         ("X-Amzn-SageMaker-Target-Container-Hostname", args.target_container)) if value is not None}
-    url = f"{args.url.rstrip('/')}/_emulator/endpoints/{args.endpoint}/invocations?bodies={str(args.bodies).lower()}"
+    route = f"{url.rstrip('/')}/_emulator/endpoints/{args.endpoint}/invocations?bodies={str(args.bodies).lower()}"
     try:
-        response = urllib3.PoolManager().request("POST", url, body=body, headers=headers, timeout=3600, retries=False)
+        response = urllib3.PoolManager().request("POST", route, body=body, headers=headers, timeout=3600, retries=False)
     except urllib3.exceptions.HTTPError as exc:
-        raise EmulatorError(f"nothing answers at {args.url} ({exc}). Fix: start it with "
+        raise EmulatorError(f"nothing answers at {url} ({exc}). Fix: start it with "
                             "`sagemaker-emulator serve FILE`, pass its --url, or use --definition FILE.") from None
     data = json.loads(response.data)
     if response.status != 200:  # a wire error before the chain ran (unknown endpoint, bad header)
@@ -272,18 +274,12 @@ def _invoke_url(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
 
 
 def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
+    """Start the definition's endpoint and ask its front: the answer is the one `--url` shows, by one path."""
     from emulator.api import Emulator  # noqa: PLC0415
-    from emulator.front.wire_errors import traced_failure  # noqa: PLC0415 - shown as the front would answer it
 
     with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
                   progress=_progress) as emulator:
-        try:
-            result = emulator[args.endpoint].invoke(
-                body, content_type=args.content_type, accept=args.accept, custom_attributes=args.custom_attributes,
-                target_container_hostname=args.target_container, trace_bodies=args.bodies)
-        except InvocationFailed as failure:
-            return traced_failure(failure, args.bodies)
-        return result.to_dict(args.bodies)
+        return _invoke_url(args, body, emulator.serve())
 
 
 def _trace(args: argparse.Namespace) -> int:

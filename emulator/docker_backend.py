@@ -126,7 +126,7 @@ class DockerBackend:
                 return container.id, f"http://127.0.0.1:{host_port}"
             except APIError as exc:
                 self.remove_by_name(spec.name)
-                if "port is already allocated" not in str(exc) and "address already in use" not in str(exc):
+                if _port_is_free(host_port):  # refused for another reason than a process taking the port
                     raise _refused(spec, exc) from None
                 if attempts == PORT_RETRIES:  # another process keeps taking the ports we find free
                     raise EmulatorError(f"no free port on 127.0.0.1 for {spec.name} after {PORT_RETRIES} tries: {exc}") from None
@@ -192,7 +192,7 @@ class DockerBackend:
         except NotFound:
             pass
         except APIError as exc:
-            if "already in progress" not in str(exc):
+            if exc.status_code != 409:  # 409: Docker is already removing it
                 raise
 
     def remove_by_name(self, name: str) -> None:
@@ -213,3 +213,12 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True

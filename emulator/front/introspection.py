@@ -12,9 +12,10 @@ import urllib3
 from flask import Blueprint, Response, jsonify, send_from_directory
 
 from emulator.front.dispatch import CONTROL_URL_ENV, forward
+from emulator.front.wire_errors import wire_error
 from emulator.observe.channel import Sender
-from emulator.observe.records import finished
-from emulator.outcomes import Hop
+from emulator.observe.records import Finished, finished
+from emulator.outcomes import Hop, InvocationFailed
 
 STATIC = Path(__file__).parent / "static"
 
@@ -50,3 +51,9 @@ def record_invocation(sender: Sender | None, endpoint: str, variant: str, starte
     """Hand a finished invocation to the request log (an append; the log formats it later)."""
     if sender is not None:
         sender.add(finished(endpoint, variant, started, clock, hops, error))
+
+
+def failed_invocation(endpoint: str, variant: str, started: float, clock: float, failure: InvocationFailed,
+                      source: str) -> Finished:
+    """A failed invocation as the request log keeps it, whoever made it: with the wire error the front answers."""
+    return finished(endpoint, variant, started, clock, failure.hops, wire_error(failure), source)
