@@ -31,17 +31,12 @@ def run(argv: list[str]) -> None:
 
     h.ensure_examples()
     h.header("control plane: CreateEndpoint to InService (and first answer), vs. the container's own start")
-    runs: dict[str, list[dict[str, float]]] = {"floor": [], "waiter": []}
     with h.emulated(None) as emulator:
         sagemaker, runtime = emulator.boto3_client("sagemaker"), emulator.boto3_client()
         subjects = {"floor": _floor, "waiter": lambda: _waiter(sagemaker, runtime)}
         try:
             _floor()  # a first start warms Docker's and the page cache; not counted
-            for repetition in range(args.repeat):
-                names = list(subjects)
-                for name in names[repetition % 2:] + names[:repetition % 2]:
-                    runs[name].append(subjects[name]())
-                    print(f"  repetition {repetition + 1}, {name}: {runs[name][-1]['total']:.2f} s", flush=True)
+            runs = h.rotating(subjects, args.repeat)
         finally:
             h.remove_bench_containers()
 
