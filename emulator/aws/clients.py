@@ -19,6 +19,10 @@ from emulator.errors import EmulatorError
 
 CHOICE_VARIABLE = "SAGEMAKER_EMULATOR_S3"
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+# What boto3 reads from the environment to build a client; a client built under other values is not reused.
+SETTINGS_VARIABLES = (*ENDPOINT_VARIABLES, "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                      "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONFIG_FILE",
+                      "AWS_SHARED_CREDENTIALS_FILE")
 EMBEDDED_REGION = REGION
 # Any signature is accepted by the embedded services; these keys map to moto's default account.
 EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
@@ -27,7 +31,7 @@ EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emul
 # any of them will do. Servers come and go (one per Emulator); the latest one still running is used.
 _embedded_urls: list[str] = []
 _lock = threading.Lock()
-_clients: dict[tuple[str, str | None, str], Any] = {}
+_clients: dict[tuple[Any, ...], Any] = {}
 
 
 def use_embedded(url: str) -> None:
@@ -80,8 +84,10 @@ def logs(region: str = EMBEDDED_REGION) -> Any | None:
 
 
 def _client(service: str, url: str | None, region: str | None = None) -> Any:
-    """boto3 clients are thread-safe and costly to build: one per service, URL and region."""
-    key = (service, url, region or "")
+    """boto3 clients are thread-safe and costly to build: one per service, URL and region (and, for boto3's own
+    settings, per environment: `Emulator.redirected()` and tests change it within one process)."""
+    settings = () if url is not None else tuple(os.environ.get(name) for name in SETTINGS_VARIABLES)
+    key = (service, url, region or "", settings)
     with _lock:
         client = _clients.get(key)
         if client is None:

@@ -197,3 +197,14 @@ def test_a_stopped_job_uploads_nothing(bucket, tmp_path):
     with pytest.raises(JobStopped):
         run_s3_transform(job("s3://data/in/"), FakeTarget(), tmp_path, stopped=lambda: True)
     assert "Contents" not in bucket.list_objects_v2(Bucket="data", Prefix="out/")
+
+
+def test_the_s3_client_follows_the_endpoint_setting_of_the_moment(mocked_s3, monkeypatch):
+    """A client built before `Emulator.redirected()` (or a test) changed AWS_ENDPOINT_URL_S3 is not reused after."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:1")
+    first = clients.s3()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", "http://127.0.0.1:2")
+    second = clients.s3()
+    assert first.client.meta.endpoint_url == "http://127.0.0.1:1"
+    assert second.client.meta.endpoint_url == "http://127.0.0.1:2" and "AWS_ENDPOINT_URL_S3" in second.where
+    assert clients.s3().client is second.client  # the same settings: the same client
