@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from emulator.asynchronous.service import AsyncInference
 from emulator.aws import sdk_config
 from emulator.aws.services import AwsServices
 from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain
@@ -35,7 +36,8 @@ from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
 from emulator.errors import EmulatorError, StartupError
-from emulator.front.dispatch import RUNTIME
+from emulator.front import async_invocations
+from emulator.front.dispatch import ASYNC_RUNTIME, RUNTIME
 from emulator.front.introspection import failed_invocation
 from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
@@ -128,6 +130,7 @@ class Emulator:
         self.lifecycle: Lifecycle | None = None
         self.internal: InternalServer | None = None  # the owner's server; other services mount on it
         self.aws: AwsServices | None = None  # S3, STS and CloudWatch Logs on that server, and container logs
+        self.asynchronous: AsyncInference | None = None  # InvokeEndpointAsync's queue and workers
         self.front: FrontServer | None = None
         self._private_state: Path | None = None
         self._lock = threading.Lock()
@@ -180,10 +183,13 @@ class Emulator:
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
+            self.asynchronous = AsyncInference(self.plane)
+            self.internal.mount(ASYNC_RUNTIME, async_invocations.create_app(self.asynchronous))
             if self.front is not None:  # listening already (listen()): the front boots while the containers do
                 self._start_front(wait=False)
             preload.forget(self.plane, self.definitions)
             self.lifecycle.restore()
+            self.asynchronous.start()  # after restore: the queue's endpoints serve again
             preload.preload(self.plane, self.definitions)
             self._await([definition.name for definition in self.definitions])
             if self.front is not None:
@@ -276,6 +282,8 @@ class Emulator:
                 self.front.stop()
                 self.front = None
             self._observer.stop()
+            if self.asynchronous is not None:  # before the containers: invocations cut short stay queued
+                self.asynchronous.stop()
             if self.plane is not None and self.plane.transform_jobs is not None:
                 self.plane.transform_jobs.close()
                 self.plane.transform_jobs = None
@@ -288,6 +296,9 @@ class Emulator:
             if self.internal is not None:
                 self.internal.stop()
                 self.internal = None
+            if self.asynchronous is not None:
+                self.asynchronous.close()
+                self.asynchronous = None
             if self.store is not None:
                 self.store.close()
                 self.store = None

@@ -118,6 +118,28 @@ def list_keys(prefix: S3Url) -> Iterator[tuple[str, int]]:
         raise _failed("list", prefix, access, exc) from None
 
 
+def exists(url: S3Url) -> bool:
+    """False only when S3 says there is no such object; any other failure raises."""
+    access = clients.s3()
+    try:
+        access.client.head_object(Bucket=url.bucket, Key=url.key)
+    except Exception as exc:
+        if _describe(exc)[0] in ("NotFound", "NoSuchKey"):
+            return False
+        raise _failed("read", url, access, exc) from None
+    return True
+
+
+def write(url: S3Url, body: bytes, content_type: str | None = None) -> None:
+    """One object from bytes in memory (an answer); `upload` streams a file."""
+    access = clients.s3()
+    try:
+        access.client.put_object(Bucket=url.bucket, Key=url.key, Body=body,
+                                 **({"ContentType": content_type} if content_type else {}))
+    except Exception as exc:
+        raise _failed("write", url, access, exc) from None
+
+
 def upload(path: Path, url: S3Url) -> None:
     access = clients.s3()
     try:

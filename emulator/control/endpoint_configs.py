@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from emulator.aws.s3 import S3Error, S3Url
 from emulator.control import resources
 from emulator.control.errors import ValidationException
 from emulator.control.operations import operation
@@ -31,11 +32,27 @@ def create_endpoint_config(plane: ControlPlane, request: dict[str, Any]) -> dict
             raise ValidationException(f"Value null at '{where}.modelName': the emulator runs a variant's model, so every "
                                       "production variant needs ModelName (inference components are not emulated).")
         resources.find(plane, MODEL, variant["ModelName"])  # Could not find model "arn..."
+    if "AsyncInferenceConfig" in request:
+        _check_async(request["AsyncInferenceConfig"]["OutputConfig"])
     describe = {member: value for member, value in request.items() if member != "Tags"}
     describe["ProductionVariants"] = [{"InitialVariantWeight": DEFAULT_WEIGHT, **variant} for variant in variants]
     describe.update(EndpointConfigArn=arn(ENDPOINT_CONFIG, name), CreationTime=now())
     resources.create(plane, ENDPOINT_CONFIG, name, describe, request)
     return {"EndpointConfigArn": describe["EndpointConfigArn"]}
+
+
+def _check_async(output: dict[str, Any]) -> None:
+    """The emulator writes asynchronous answers to S3 by s3:// URL (emulator.asynchronous)."""
+    where = "asyncInferenceConfig.outputConfig"
+    if not output.get("S3OutputPath"):
+        raise ValidationException(f"Value null at '{where}.s3OutputPath': the emulator writes every asynchronous "
+                                  "answer to S3OutputPath. Fix: set it to an s3://bucket/prefix URL.")
+    for member in ("S3OutputPath", "S3FailurePath"):
+        if output.get(member) is not None:
+            try:
+                S3Url.parse(output[member], f"AsyncInferenceConfig.OutputConfig.{member}")
+            except S3Error as error:
+                raise ValidationException(f"{error} (the emulator writes to s3:// URLs only)") from None
 
 
 resources.register_describe_delete_list(ENDPOINT_CONFIG, "EndpointConfig",

@@ -35,7 +35,8 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
                          "Model": model["Describe"], "Source": model.get("Source")})
-    return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants}
+    return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
+            "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}
 
 
 @operation("CreateEndpoint")
@@ -59,6 +60,8 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
     document = wait_for(plane, name, IN_PROGRESS, plane.describe_wait) if plane.describe_wait else None
     document = document or resources.find(plane, ENDPOINT, name)
     describe = dict(document["Describe"])
+    if document["Deployed"].get("AsyncInferenceConfig"):
+        describe["AsyncInferenceConfig"] = document["Deployed"]["AsyncInferenceConfig"]
     if describe["EndpointStatus"] not in ("Creating", "Failed"):
         describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"])
                                           for variant in document["Deployed"]["Variants"]]
@@ -78,7 +81,13 @@ def _summary(variant: dict[str, Any], since: float) -> dict[str, Any]:
 def update_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
     document = _in_service(plane, name, "update")
-    document["Pending"] = deployment(plane, request["EndpointConfigName"])
+    pending = deployment(plane, request["EndpointConfigName"])
+    was_async = bool(document["Deployed"].get("AsyncInferenceConfig"))
+    if bool(pending["AsyncInferenceConfig"]) != was_async:
+        change = "removed from" if was_async else "added to"
+        raise ValidationException(f"The AsyncInferenceConfig parameter cannot be {change} endpoint {name}. "
+                                  "Fix: create a new endpoint to change whether it is asynchronous.")
+    document["Pending"] = pending
     document["Describe"].update(EndpointStatus="Updating", LastModifiedTime=now())
     resources.save(plane, ENDPOINT, document, name)
     plane.lifecycle.update(name)

@@ -55,6 +55,8 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:
             endpoint = _endpoint_for(table, name)
+            if endpoint.asynchronous:
+                raise _asynchronous(name)
             check_headers(request.headers, name, input_shape)
             variant = endpoint.choose(variant_name)
             variant_name = variant.name
@@ -152,6 +154,12 @@ def create_app(state_database: str | None = None, control_url: str | None = None
 
 def _payload_too_large() -> ValidationError:
     return ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes.")
+
+
+def _asynchronous(name: str) -> ValidationError:
+    # SageMaker refuses these with a ValidationError; its exact text is UNCONFIRMED.
+    return ValidationError(f"Endpoint {name} is an asynchronous inference endpoint (its endpoint configuration sets "
+                           "AsyncInferenceConfig). Fix: put the input in S3 and call InvokeEndpointAsync.")
 
 
 def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:

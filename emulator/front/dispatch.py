@@ -2,7 +2,8 @@
 helper that forwards it to the owner process's internal server.
 
 `sagemaker` and `sagemaker-runtime` both sign as `sagemaker`: the control plane is told apart by its
-`X-Amz-Target: SageMaker.<Operation>` header, the runtime by its `/endpoints/` path. Other services by
+`X-Amz-Target: SageMaker.<Operation>` header, the runtime by its `/endpoints/` path (its asynchronous
+invocations, which write to the state, are a service of their own that the owner answers). Other services by
 the SigV4 credential scope's service name (the Authorization header, or X-Amz-Credential in a presigned
 URL); an unsigned request outside the runtime's paths is taken as S3's (public or browser-style reads).
 """
@@ -16,7 +17,8 @@ from urllib.parse import quote
 
 import urllib3
 
-SAGEMAKER, RUNTIME, S3 = "sagemaker", "runtime", "s3"
+SAGEMAKER, RUNTIME, ASYNC_RUNTIME, S3 = "sagemaker", "runtime", "runtime-async", "s3"
+ASYNC_SUFFIX = "/async-invocations"
 RUNTIME_PATHS = ("/endpoints/", "/_emulator/")
 CONTROL_URL_ENV = "SAGEMAKER_EMULATOR_CONTROL_URL"
 SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/[^/,\s]*/([^/,\s]+)/aws4_request")
@@ -29,8 +31,8 @@ CHUNK = 64 * 1024
 
 
 def service_of(environ: dict) -> str:
-    """`sagemaker` (control plane), `runtime` (invocations, /ping, the emulator's own routes), or the
-    service name of the request's SigV4 scope (s3, sts, logs, ...)."""
+    """`sagemaker` (control plane), `runtime` (invocations, /ping, the emulator's own routes), `runtime-async`
+    (InvokeEndpointAsync), or the service name of the request's SigV4 scope (s3, sts, logs, ...)."""
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     if target.startswith("SageMaker."):
         return SAGEMAKER
@@ -38,6 +40,8 @@ def service_of(environ: dict) -> str:
     if scope not in (None, SAGEMAKER):
         return scope
     path = environ.get("PATH_INFO", "")
+    if path.startswith("/endpoints/") and path.endswith(ASYNC_SUFFIX):
+        return ASYNC_RUNTIME
     if path.startswith(RUNTIME_PATHS) or path == "/ping":
         return RUNTIME
     return SAGEMAKER if scope == SAGEMAKER else S3

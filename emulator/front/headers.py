@@ -1,5 +1,6 @@
-"""InvokeEndpoint's (and InvokeEndpointWithResponseStream's) request headers: lengths and patterns as botocore's sagemaker-runtime model
-declares them, and the members whose feature the emulator does not run (refused, never ignored)."""
+"""InvokeEndpoint's (and InvokeEndpointWithResponseStream's, InvokeEndpointAsync's) request headers: lengths, ranges and
+patterns as botocore's sagemaker-runtime model declares them, and the members whose feature the emulator does not run
+(refused, never ignored)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import botocore.loaders
 from emulator.front.wire_errors import ValidationError
 
 VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
+INTEGER = re.compile(r"-?[0-9]{1,18}")
 # Java's classes in the model's patterns, as Python's re spells them (\p{Print} is ASCII in Java).
 _JAVA_CLASSES = {r"[\p{Print}]": r"[\x20-\x7e]", r"\p{Print}": r"[\x20-\x7e]", r"\p{ASCII}": r"[\x00-\x7f]",
                  r"\z": r"\Z"}
@@ -27,22 +29,35 @@ class HeaderRule:
     pattern: re.Pattern[str] | None
     pattern_text: str | None
     sensitive: bool  # the model marks it so: its value is not repeated in messages
+    integer: bool = False  # low and high bound the value, not the length
 
     def problem(self, value: str) -> str | None:
         """AWS's validation text for `value`, or None when it is valid."""
         shown = "" if self.sensitive else f" '{value}'" if len(value) <= 100 else f" '{value[:100]}...'"
         where = f"Value{shown} at '{self.member[0].lower()}{self.member[1:]}' failed to satisfy constraint: Member must"
+        if self.integer:
+            return self._range_problem(value, where)
         if not self.low <= len(value) <= (self.high if self.high is not None else len(value)):
             return f"{where} have length between {self.low} and {self.high}"
         if self.pattern is not None and not self.pattern.fullmatch(value):
             return f"{where} satisfy regular expression pattern: {self.pattern_text}"
         return None
 
+    def _range_problem(self, value: str, where: str) -> str | None:
+        if not INTEGER.fullmatch(value):
+            return f"{where} be an integer"
+        number = int(value)
+        if number < self.low:
+            return f"{where} have value greater than or equal to {self.low}"
+        if self.high is not None and number > self.high:
+            return f"{where} have value less than or equal to {self.high}"
+        return None
 
-INVOKE, INVOKE_STREAMING = "InvokeEndpointInput", "InvokeEndpointWithResponseStreamInput"
+
+INVOKE, INVOKE_STREAMING, INVOKE_ASYNC = "InvokeEndpointInput", "InvokeEndpointWithResponseStreamInput", "InvokeEndpointAsyncInput"
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=3)
 def header_rules(input_shape: str = INVOKE) -> tuple[HeaderRule, ...]:
     model = botocore.loaders.Loader().load_service_model("sagemaker-runtime", "service-2")
     shapes = model["shapes"]
@@ -54,7 +69,7 @@ def header_rules(input_shape: str = INVOKE) -> tuple[HeaderRule, ...]:
         text = shape.get("pattern")
         rules.append(HeaderRule(member, spec["locationName"], shape.get("min", 0), shape.get("max"),
                                 re.compile(_python_pattern(text)) if text else None, text,
-                                shape.get("sensitive", False)))
+                                shape.get("sensitive", False), shape.get("type") == "integer"))
     return tuple(rules)
 
 

@@ -36,8 +36,9 @@ class ServedVariant:
 
 
 class ServedEndpoint:
-    def __init__(self, name: str, variants: list[ServedVariant]):
-        self.name, self.variants = name, variants
+    def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False):
+        """`asynchronous`: its config has AsyncInferenceConfig, so it answers InvokeEndpointAsync only."""
+        self.name, self.variants, self.asynchronous = name, variants, asynchronous
         self._weights = [variant.weight for variant in variants]
         if not any(self._weights):  # every weight 0: nothing is preferred
             self._weights = [1.0] * len(variants)
@@ -68,7 +69,7 @@ def build(spec: dict[str, Any], known: dict[str, Chain] | None = None, kept: dic
         if kept is not None:
             kept[cache_key] = chain
         variants.append(ServedVariant(variant["name"], variant["weight"], chain))
-    return ServedEndpoint(spec["name"], variants)
+    return ServedEndpoint(spec["name"], variants, spec.get("asynchronous", False))
 
 
 class ServingTable:

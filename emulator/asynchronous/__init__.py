@@ -1,0 +1,7 @@
+"""Asynchronous inference (InvokeEndpointAsync): requests accepted into a durable queue in the state
+database, run by a pool of workers in the owner process, answered by objects in S3.
+
+`requests` says what one request is and where its answer goes; `queue` keeps them (SQLite, so a restart
+loses none); `invocation` runs one (S3 in, the chain, S3 out); `workers` runs them at most
+MaxConcurrentInvocationsPerInstance at a time per endpoint; `service` ties them to the control plane.
+"""

@@ -1,0 +1,110 @@
+"""Asynchronous inference in the owner process: accepting a request (a committed row, then 202), and the
+workers that run the queue against the endpoints the control plane serves.
+
+An endpoint is asynchronous when the config it deployed has AsyncInferenceConfig (the endpoint keeps a
+copy in `Deployed`, as it keeps its models). SNS notifications (NotificationConfig) are recorded with the
+config and never sent; KmsKeyId is recorded and not used.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from typing import Any
+
+from emulator.asynchronous import invocation
+from emulator.asynchronous.queue import Claimed, DurableQueue
+from emulator.asynchronous.requests import (DEFAULT_INVOCATION_TIMEOUT_SECONDS, DEFAULT_TTL_SECONDS, AsyncRequest,
+                                            NotAccepted, UnknownEndpoint, input_url, locations)
+from emulator.asynchronous.workers import Workers
+from emulator.aws.s3 import S3Error
+from emulator.chain import Chain, PayloadLimits
+from emulator.control.plane import ENDPOINT, ControlPlane, key
+from emulator.front.serving import build
+
+# The default when ClientConfig.MaxConcurrentInvocationsPerInstance is not set: SageMaker "chooses an
+# optimal value" (botocore's model); 4 is the emulator's pick, UNCONFIRMED.
+DEFAULT_MAX_CONCURRENT = 4
+# The payload goes to the first container whole (it is read from S3); answers go to S3, not to a caller.
+ASYNC_LIMITS = PayloadLimits(request=invocation.MAX_INPUT_BYTES, between=None, response=None)
+STARTING = ("Creating",)
+
+
+class NotAsynchronous(NotAccepted):
+    def __init__(self, endpoint: str):
+        super().__init__(f"Endpoint {endpoint} is not an asynchronous inference endpoint: its endpoint configuration "
+                         "has no AsyncInferenceConfig. Fix: call InvokeEndpoint, or deploy the model with an endpoint "
+                         "configuration that sets AsyncInferenceConfig.")
+
+
+def async_config(document: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The AsyncInferenceConfig an endpoint document deployed, or None (a real-time endpoint)."""
+    return (document or {}).get("Deployed", {}).get("AsyncInferenceConfig")
+
+
+class AsyncInference:
+    def __init__(self, plane: ControlPlane):
+        self.plane = plane
+        self.clock = time.time  # what the workers compare RequestTTLSeconds with (tests move it on)
+        self.queue = DurableQueue(plane.store.path)
+        self.workers = Workers(self.queue, self._run, self._limit)
+
+    def start(self) -> "AsyncInference":
+        """Requests a stopped owner accepted but did not finish are run again (at least once, one object each)."""
+        self.queue.requeue()
+        self.workers.start()
+        return self
+
+    def stop(self) -> None:
+        self.workers.stop()
+
+    def close(self) -> None:
+        self.queue.close()
+
+    def accept(self, endpoint: str, input_location: str, *, inference_id: str | None = None,
+               content_type: str | None = None, accept: str | None = None, custom_attributes: str | None = None,
+               ttl: int | None = None, timeout: int | None = None, filename: str | None = None,
+               extension: str | None = None) -> AsyncRequest:
+        """Queue the request (committed when this returns); NotAccepted when it cannot be."""
+        if self.plane.store.serving().get(key(endpoint)) is None:
+            raise UnknownEndpoint(endpoint)
+        config = async_config(self.plane.store.get(ENDPOINT, key(endpoint)))
+        if config is None:
+            raise NotAsynchronous(endpoint)
+        input_url(input_location)
+        inference_id = inference_id or str(uuid.uuid4())
+        output, failure = locations(config["OutputConfig"], inference_id, filename=filename, extension=extension)
+        request = AsyncRequest(endpoint, inference_id, input_location, output, failure, round(time.time(), 3),
+                               ttl or DEFAULT_TTL_SECONDS, timeout or DEFAULT_INVOCATION_TIMEOUT_SECONDS,
+                               content_type, accept, custom_attributes)
+        self.queue.put(request)
+        self.workers.wake()
+        return request
+
+    def _limit(self, endpoint: str) -> int | None:
+        document = self.plane.store.get(ENDPOINT, endpoint)
+        if document is not None and document["Describe"]["EndpointStatus"] in STARTING:
+            return None
+        client = (async_config(document) or {}).get("ClientConfig") or {}
+        return client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENT
+
+    def _chain_for(self, request: AsyncRequest) -> Chain:
+        spec = self.plane.store.serving().get(key(request.endpoint))
+        if spec is None:
+            document = self.plane.store.get(ENDPOINT, key(request.endpoint))
+            status = document["Describe"]["EndpointStatus"] if document else "deleted"
+            raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
+                                         f"the endpoint is {status}.")
+        variant = build(spec).choose()
+        return Chain(spec["name"], variant.chain.routes, variant.chain.mode, timeout=request.timeout, limits=ASYNC_LIMITS)
+
+    def _run(self, claimed: Claimed) -> None:
+        try:
+            written = invocation.run(claimed, self._chain_for, stopping=self.workers.stopping, clock=self.clock)
+        except S3Error as error:
+            print(f"sagemaker-emulator: asynchronous request {claimed.request.inference_id} of endpoint "
+                  f"{claimed.request.endpoint} ended with no object: {error}", file=sys.stderr)
+            written = claimed.request.failure  # nothing more can be done for it
+        if written is not None:
+            self.queue.finish(claimed.seq)
