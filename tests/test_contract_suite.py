@@ -1,20 +1,14 @@
 """The contract suite (contract_tests), run as users run it: `sagemaker-emulator check` in subprocesses, judged by
 their JUnit reports, and `pytest --pyargs contract_tests` in a pytester sandbox.
 
-The three `check` runs (the example and broken images; the example pipeline; a charset pipeline of two echo
-containers) start at once, each under its own session label, so what they leave behind can be told apart.
+The `check` runs (the example and broken images; the example pipeline; charset pipelines of two echo containers;
+parity) start at once (tests/check_runs.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-import uuid
-import xml.etree.ElementTree as ElementTree
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
@@ -27,11 +21,11 @@ from contract_tests.verdicts import ContractWarning
 from emulator import labels
 from emulator.outcomes import Hop
 from emulator.definition import parse
+from tests.check_runs import CHECK, Report, run_checks
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
 pytest_plugins = ["pytester"]
 
-CHECK = [sys.executable, "-m", "emulator.cli", "check"]
 FEATURES = EXAMPLES / "artifacts" / "data" / "penguins-features.csv"
 PREPROCESSOR_MODEL = EXAMPLES / "artifacts" / "preprocessor" / "model.tar.gz"
 PREPROCESSOR = "sagemaker-emulator/example-preprocessor:1"
@@ -53,54 +47,11 @@ STRICT_PIPELINE = {"Endpoints": {"strict": {"Containers": [
     {"ContainerHostname": "second", "Image": ECHO_IMAGE,
      "Environment": {"ECHO_ACCEPT_CONTENT_TYPES": "text/csv", "ECHO_STRICT_CONTENT_TYPE": "true"}},
 ]}}}
-RUN_TIMEOUT = 900
 ROWS = Sample("rows.csv", b"1,2\n", "text/csv")
 
 
 def broken(flaw: str) -> str:
     return f"sagemaker-emulator/broken-{flaw}:1"
-
-
-@dataclass(frozen=True)
-class Outcome:
-    status: str  # passed | failed | skipped | error
-    message: str
-
-
-@dataclass(frozen=True)
-class Report:
-    returncode: int
-    output: str
-    session: str
-    outcomes: dict[str, Outcome]  # "test_function[param]" -> outcome
-
-    def of(self, param: str) -> dict[str, Outcome]:
-        """Each check's outcome for one image (or `endpoint/hostname`), by test function name."""
-        suffix = f"[{param}]"
-        return {name.removesuffix(suffix): outcome for name, outcome in self.outcomes.items() if name.endswith(suffix)}
-
-
-def _start(arguments: list[str], folder: Path, name: str) -> tuple[subprocess.Popen, str]:
-    session = f"cts{uuid.uuid4().hex}"[:12]
-    with (folder / f"{name}.log").open("w") as log:  # a file, not a pipe: three runs never block on output
-        process = subprocess.Popen([*CHECK, *arguments, "--junitxml", str(folder / f"{name}.xml")],
-                                   stdout=log, stderr=subprocess.STDOUT,
-                                   env={**os.environ, "SAGEMAKER_EMULATOR_SESSION": session})
-    return process, session
-
-
-def _finish(process: subprocess.Popen, session: str, folder: Path, name: str) -> Report:
-    returncode = process.wait(timeout=RUN_TIMEOUT)
-    output = (folder / f"{name}.log").read_text()
-    if not (folder / f"{name}.xml").exists():
-        pytest.fail(f"`check` ({name}) wrote no report:\n{output}", pytrace=False)
-    outcomes = {}
-    for case in ElementTree.parse(folder / f"{name}.xml").iter("testcase"):
-        result = next(iter(case), None)  # <failure>, <error> or <skipped>; none when it passed
-        status = "passed" if result is None else {"failure": "failed"}.get(result.tag, result.tag)
-        message = "" if result is None else result.text or result.get("message", "")
-        outcomes[case.get("name")] = Outcome(status, message)
-    return Report(returncode, output, session, outcomes)
 
 
 @pytest.fixture(scope="module")
@@ -119,8 +70,7 @@ def reports(example_images, tmp_path_factory) -> dict[str, Report]:
         "parity": [PREPROCESSOR, broken("batch-dependent-preprocessor"), "--model-data", str(PREPROCESSOR_MODEL),
                    "--parity-data", str(FEATURES), "-k", "parity"],
     }
-    started = {name: _start(arguments, folder, name) for name, arguments in runs.items()}
-    return {name: _finish(process, session, folder, name) for name, (process, session) in started.items()}
+    return run_checks(runs, folder)
 
 
 @pytest.mark.docker

@@ -15,7 +15,7 @@ from emulator.chain import InvocationFailed
 from emulator.definition import load_file, parse
 from tests.conftest import EXAMPLES
 # The contract suite's own tests run `check` this way; these runs are judged the same.
-from tests.test_contract_suite import Report, _finish, _start
+from tests.check_runs import Report, run_checks
 
 pytestmark = pytest.mark.docker
 
@@ -177,8 +177,7 @@ def checks(featurized, tmp_path_factory) -> dict[str, Report]:
                    "--model-data", str(EXAMPLES / "artifacts/model-pytorch/model.tar.gz"),
                    "--parity-data", str(features), "-k", "parity"],
     }
-    started = {name: _start(arguments, folder, name) for name, arguments in runs.items()}
-    return {name: _finish(process, session, folder, name) for name, (process, session) in started.items()}
+    return run_checks(runs, folder)
 
 
 @pytest.mark.slow
