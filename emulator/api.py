@@ -42,6 +42,8 @@ from emulator.front.introspection import failed_invocation
 from emulator.front.serving import ServedEndpoint, build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.leftovers import remove_dead_runs
+from emulator.multimodel.manager import ModelSettings
+from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
 from emulator.observe.records import Finished, finished
@@ -76,7 +78,7 @@ class EmulatedEndpoint:
 
     def invoke(self, body: bytes | str, *, content_type: str | None = None, accept: str | None = None,
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               target_variant: str | None = None, inference_id: str | None = None,
+               target_variant: str | None = None, inference_id: str | None = None, target_model: str | None = None,
                trace_bodies: bool = False) -> InvocationResult:
         """Raises emulator.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
         payload = body.encode() if isinstance(body, str) else body
@@ -86,7 +88,8 @@ class EmulatedEndpoint:
         try:
             result = variant.chain.invoke(payload, content_type=content_type, accept=accept,
                                           custom_attributes=custom_attributes, inference_id=inference_id,
-                                          target_container_hostname=target_container_hostname, capture_bodies=capture)
+                                          target_container_hostname=target_container_hostname, capture_bodies=capture,
+                                          target_model=target_model)
         except InvocationFailed as failure:
             self._record(failed_invocation(self.name, variant.name, started, clock, failure, source="api"))
             raise
@@ -112,19 +115,23 @@ class Emulator:
     def __init__(self, source: Source | None = None, *, names: list[str] | None = None, state: str | Path | None = None,
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
-                 log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False):
+                 log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
+                 model_settings: ModelSettings | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
         the containers running at stop and adopt matching kept ones at start (emulator.reuse; `sagemaker-emulator
-        prune` removes them)."""
+        prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
+        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
         self.definitions = _select(_definitions(source), names) if source is not None else []
         self.backend = DockerBackend(docker_host)
         self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
+        self.model_settings = model_settings
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [])
+        self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
@@ -175,7 +182,8 @@ class Emulator:
             self.lifecycle = self.plane.lifecycle = Lifecycle(
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
-                events=self.request_log.event if self.request_log else None, reuse=self.reuse)
+                events=self.request_log.event if self.request_log else None, reuse=self.reuse,
+                model_settings=self.model_settings)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend).start(self.internal)
             from emulator.control.transform_jobs import TransformJobs  # noqa: PLC0415 - it imports this module

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 
@@ -19,6 +19,9 @@ from emulator.content_types import charset_warning, hop_headers
 from emulator.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
                                InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge, StreamedResult,
                                StreamInterrupted)
+
+if TYPE_CHECKING:
+    from emulator.multimodel.loader import ModelLoader
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 STREAM_READ = 64 * 1024  # at most this much per part when a streamed answer is not chunked
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+INVOCATIONS = "/invocations"
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,9 @@ class Route:
 class Chain:
     def __init__(self, endpoint: str, routes: list[Route], mode: str = "Serial", *,
                  timeout: float = DEFAULT_INVOCATION_TIMEOUT, limits: PayloadLimits = REALTIME_LIMITS,
-                 pool: urllib3.PoolManager | None = None):
-        self.endpoint, self.routes, self.mode = endpoint, routes, mode
+                 pool: urllib3.PoolManager | None = None, models: ModelLoader | None = None):
+        """`models`: for a multi-model container, what loads the model an invocation names (TargetModel)."""
+        self.endpoint, self.routes, self.mode, self.models = endpoint, routes, mode, models
         self.timeout, self.limits = timeout, limits
         self._by_hostname = {route.hostname: route for route in routes}
         shared = pool or container_http.pool
@@ -66,10 +71,12 @@ class Chain:
 
     def invoke(self, body: bytes | StreamedFile, *, content_type: str | None = None, accept: str | None = None,
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               inference_id: str | None = None, capture_bodies: bool = False) -> InvocationResult:
+               inference_id: str | None = None, capture_bodies: bool = False,
+               target_model: str | None = None) -> InvocationResult:
         """Raises an InvocationFailed outcome, carrying the hops made, when the invocation fails."""
         return self._through(body, False, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
-                             target=target_container_hostname, inference_id=inference_id, capture_bodies=capture_bodies)
+                             target=target_container_hostname, inference_id=inference_id, capture_bodies=capture_bodies,
+                             target_model=target_model)
 
     def invoke_streaming(self, body: bytes, *, content_type: str | None = None, accept: str | None = None,
                          custom_attributes: str | None = None, target_container_hostname: str | None = None,
@@ -77,17 +84,18 @@ class Chain:
         """The same invocation with the last container's answer streamed as it produces it (the earlier
         hops buffered, as SageMaker does): returns once that container has begun to answer 2xx."""
         return self._through(body, True, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
-                             target=target_container_hostname, inference_id=inference_id, capture_bodies=False)
+                             target=target_container_hostname, inference_id=inference_id, capture_bodies=False,
+                             target_model=None)
 
     def _through(self, body: bytes | StreamedFile, stream_last: bool, *, content_type: str | None, accept: str | None,
                  custom_attributes: str | None, target: str | None, inference_id: str | None,
-                 capture_bodies: bool) -> Any:
+                 capture_bodies: bool, target_model: str | None) -> Any:
         hops: list[Hop] = []
         try:
             limits = self.limits
             if limits.request is not None and len(body) > limits.request:
                 raise PayloadTooLarge(len(body), limits.request)
-            route_list = self._select(target)
+            route_list = self._select(target, target_model)
             extras = dict(custom_attributes=custom_attributes, inference_id=inference_id)
             current_type = content_type
             response_attributes = None
@@ -96,6 +104,10 @@ class Chain:
                     raise AnswerTooLarge(self.endpoint, route_list[index - 1].hostname, len(body), limits.between,
                                          route.hostname)
                 headers = hop_headers(index, len(route_list), content_type=current_type, accept=accept, **extras)
+                if self.models is not None:  # one container (definition.py): the model it is asked for
+                    body, current_type, response_attributes = self._call_model(route, body, headers, hops,
+                                                                               capture_bodies, target_model)
+                    continue
                 hop = Hop(route.hostname, current_type, headers.get("Accept"), len(body),
                           request_body=body if capture_bodies else None)
                 hops.append(hop)
@@ -111,7 +123,13 @@ class Chain:
             failure.hops = hops
             raise
 
-    def _select(self, target: str | None) -> list[Route]:
+    def _select(self, target: str | None, target_model: str | None = None) -> list[Route]:
+        if target_model is not None and self.models is None:
+            raise InvalidRequest(f"Endpoint {self.endpoint} is not a multi-model endpoint and does not support "
+                                 "target model header.")  # SageMaker's words
+        if target_model is None and self.models is not None:
+            raise InvalidRequest(f"Endpoint {self.endpoint} is a multi-model endpoint: the request must name the model "
+                                 "to invoke with TargetModel (X-Amzn-SageMaker-Target-Model), e.g. model-1.tar.gz.")
         if self.mode == "Direct":
             if not target:
                 raise InvalidRequest("The endpoint's inference execution mode is Direct: the request must set "
@@ -126,10 +144,28 @@ class Chain:
                                  f"mode is Direct; endpoint {self.endpoint} is Serial.")
         return self.routes
 
+    def _call_model(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hops: list[Hop],
+                    capture_bodies: bool, target_model: str) -> tuple[bytes, str | None, str | None]:
+        """A multi-model container: its model loaded (the loader's load and unload hops), then invoked. A 404
+        means the container lost it meanwhile (restarted, or another request's load unloaded it): once more."""
+        reload = False
+        while True:
+            loaded = self.models.ensure(self.endpoint, route.url, target_model, reload=reload)
+            hops.extend(loaded.hops)
+            hop = Hop(route.hostname, headers.get("Content-Type"), headers.get("Accept"), len(body),
+                      request_body=body if capture_bodies else None, action="invoke", model=target_model)
+            hops.append(hop)
+            try:
+                return self._call(route, body, headers, hop, capture_bodies, loaded.invoke_path)
+            except ContainerError as error:
+                if error.status != 404 or reload:
+                    raise
+                reload = True
+
     def _call(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
-              capture_bodies: bool) -> tuple[bytes, str | None, str | None]:
+              capture_bodies: bool, path: str = INVOCATIONS) -> tuple[bytes, str | None, str | None]:
         started = time.perf_counter()
-        response = self._send(route, body, headers, hop, started, preload=True)
+        response = self._send(route, body, headers, hop, started, preload=True, path=path)
         hop.ms = _ms_since(started)
         hop.bytes_out = len(response.data)
         if capture_bodies:
@@ -174,10 +210,10 @@ class Chain:
                 response.close()
 
     def _send(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop, started: float,
-              preload: bool) -> urllib3.BaseHTTPResponse:
+              preload: bool, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
         name = self._name(route)
         try:
-            response = self._post(self._pools[route.url], body, headers, preload)
+            response = self._post(self._pools[route.url], body, headers, preload, path)
         except urllib3.exceptions.ReadTimeoutError:
             hop.ms = _ms_since(started)
             raise ContainerTimedOut(self.endpoint, name) from None
@@ -197,11 +233,11 @@ class Chain:
         return "primary" if self._single else route.hostname
 
     def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes | StreamedFile,
-              headers: dict[str, str], preload: bool = True) -> urllib3.BaseHTTPResponse:
+              headers: dict[str, str], preload: bool = True, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
         streamed = isinstance(body, StreamedFile)
 
         def post() -> urllib3.BaseHTTPResponse:
-            return pool.urlopen("POST", "/invocations", body=body.chunks() if streamed else body, headers=headers,
+            return pool.urlopen("POST", path, body=body.chunks() if streamed else body, headers=headers,
                                 timeout=self._timeout, retries=False, redirect=False, chunked=streamed,
                                 preload_content=preload)
         try:

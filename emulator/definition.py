@@ -42,6 +42,7 @@ class ContainerDefinition:
     hostname: str
     model_data: str | None = None  # a local path (file or folder), or an s3:// URL
     environment: dict[str, str] = field(default_factory=dict)
+    multi_model: bool = False  # Mode: MultiModel: model_data is the prefix (S3 or local folder) of many models
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,10 @@ class EndpointDefinition:
     @property
     def is_pipeline(self) -> bool:
         return len(self.containers) > 1
+
+    @property
+    def is_multi_model(self) -> bool:
+        return any(container.multi_model for container in self.containers)
 
 
 def load_file(path: str | Path) -> list[EndpointDefinition]:
@@ -165,7 +170,7 @@ def _containers(containers: list[Cursor], base_dir: Path, single: bool) -> list[
     seen: dict[str, str] = {}
     for index, item in enumerate(containers):
         default_host = "primary" if single else f"container-{index + 1}"
-        container = _container(item, base_dir, default_host)
+        container = _container(item, base_dir, default_host, single=len(containers) == 1)
         if container.hostname in seen:
             raise item.at("ContainerHostname").error(
                 f"{_show(container.hostname)} is already used by {seen[container.hostname]}.",
@@ -198,7 +203,7 @@ def _check_environment_total(definitions: list[ContainerDefinition], containers:
                 "move settings into a config file inside the model artifact.")
 
 
-def _container(item: Cursor, base_dir: Path, default_host: str) -> ContainerDefinition:
+def _container(item: Cursor, base_dir: Path, default_host: str, single: bool) -> ContainerDefinition:
     if not isinstance(item.value, dict):
         raise item.error(f"is {_kind(item.value)}, not a container mapping.", "write `{Image: ..., ModelDataUrl: ...}`.")
     item.reject_unknown(CONTAINER_FIELDS, "a container definition", guess=False)
@@ -207,16 +212,42 @@ def _container(item: Cursor, base_dir: Path, default_host: str) -> ContainerDefi
     if not isinstance(image, str) or not image.strip():
         raise item.at("Image").error("is missing or empty.",
                                      "set Image to the tag of a local image, e.g. `my-preprocessor:latest`.")
-    if fields.get("Mode", "SingleModel") != "SingleModel":
-        raise item.at("Mode").error(f"{_show(fields['Mode'])} is not supported by the emulator.",
-                                    "use SingleModel (multi-model endpoints are not emulated).")
+    multi_model = _container_mode(item.at("Mode"), single)
     hostname = fields.get("ContainerHostname", default_host)
     if not isinstance(hostname, str) or not is_valid_name(hostname):
         raise item.at("ContainerHostname").error(f"{_show(hostname)} is not a valid hostname.",
                                                  "use 1-63 letters, digits and hyphens.")
     environment = _environment(item.at("Environment"))
     model_data = _model_data(item.at("ModelDataUrl"), base_dir)
-    return ContainerDefinition(image=image.strip(), hostname=hostname, model_data=model_data, environment=environment)
+    if multi_model:
+        _check_model_prefix(item.at("ModelDataUrl"), model_data)
+    return ContainerDefinition(image=image.strip(), hostname=hostname, model_data=model_data, environment=environment,
+                               multi_model=multi_model)
+
+
+def _container_mode(mode: Cursor, single: bool) -> bool:
+    """True for Mode: MultiModel, which SageMaker allows on a model of one container only."""
+    value = mode.value if mode.value is not None else "SingleModel"
+    if value not in ("SingleModel", "MultiModel"):
+        raise mode.error(f"{_show(value)} is not a container mode.", "use SingleModel or MultiModel.")
+    if value == "MultiModel" and not single:
+        raise mode.error("MultiModel is only for a model of one container; SageMaker refuses it in a pipeline.",
+                         "serve the multi-model container as its own model (PrimaryContainer), or use SingleModel.")
+    return value == "MultiModel"
+
+
+def _check_model_prefix(member: Cursor, model_data: str | None) -> None:
+    """A multi-model container's ModelDataUrl is where its models are (an S3 prefix, or locally a folder),
+    never one model's archive: each invocation names its archive below it (TargetModel)."""
+    if model_data is None:
+        raise member.error("is missing; a MultiModel container needs the prefix its models are under.",
+                           "set ModelDataUrl to an S3 prefix (s3://bucket/models/) or a local folder of model.tar.gz files.")
+    if model_data.endswith((".tar.gz", ".tgz", ".tar")) or (not model_data.startswith("s3://")
+                                                            and not Path(model_data).is_dir()):
+        raise member.error(f"{_show(model_data)} is one archive, but a MultiModel container's ModelDataUrl is the "
+                           "prefix its models are under.",
+                           "give the S3 prefix (s3://bucket/models/) or the local folder that holds the model.tar.gz "
+                           "files, and name each one with TargetModel when invoking.")
 
 
 def _environment(env: Cursor) -> dict[str, str]:

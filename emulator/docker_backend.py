@@ -12,7 +12,9 @@ from emulator import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
 MODEL_MOUNT = "/opt/ml/model"
+MODELS_MOUNT = "/opt/ml/models"  # a multi-model container's models, one folder each (emulator.multimodel)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+MULTI_MODEL_LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 PORT_RETRIES = 5
 # SageMaker stops a container with SIGTERM and kills it 30 s later (developer guide, your-algorithms-inference-code).
 STOP_GRACE_SECONDS = 30
@@ -31,6 +33,7 @@ class ContainerSpec:
     model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
     hostname: str | None = None  # the container's DNS hostname (SageMaker sets its ContainerHostname)
+    models_folder: Path | None = None  # a multi-model container's: mounted read-only at /opt/ml/models
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,8 @@ class DockerBackend:
 
         mode = "ro" if spec.model_read_only else "rw"
         volumes = {str(spec.model_folder): {"bind": MODEL_MOUNT, "mode": mode}} if spec.model_folder else {}
+        if spec.models_folder:
+            volumes[str(spec.models_folder)] = {"bind": MODELS_MOUNT, "mode": "ro"}
         common: dict[str, Any] = dict(
             image=spec.image, command=list(spec.command), name=spec.name, detach=True, hostname=spec.hostname,
             environment=spec.environment, labels=spec.labels, volumes=volumes,

@@ -18,10 +18,12 @@ from emulator.artifacts import model_folder
 from emulator.container_http import pings
 from emulator.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
-from emulator.docker_backend import BIND_TO_PORT_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
+from emulator.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
 from emulator.isolation import NamespaceRelay
 from emulator.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
+from emulator.multimodel import registry as model_managers
+from emulator.multimodel.manager import ModelManager, ModelSettings
 from emulator.parallel import map_in_threads
 from emulator.sagemaker_env import container_port, serving_environment
 from emulator.supervisor import Supervisor
@@ -48,9 +50,11 @@ class RunningContainer:
 class Endpoint:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
-                 reuse: bool = False):
+                 reuse: bool = False, model_settings: ModelSettings | None = None):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.reuse); not with
-        EnableNetworkIsolation, whose containers this process reaches through relays of its own."""
+        EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
+        multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
+        container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -63,7 +67,9 @@ class Endpoint:
         self._supervisor: Supervisor | None = None
         self._abort = threading.Event()  # one container failed: the others stop waiting at once
         self._lock = threading.Lock()
-        self.reuse = reuse and not definition.network_isolation
+        self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
+        self.model_settings = model_settings
+        self.model_managers: dict[str, ModelManager] = {}  # by hostname: the multi-model containers' (emulator.multimodel)
         self._claim: kept.Claim | None = None  # the kept group this process uses
         self._serving = False  # started healthy: with reuse, kept at stop
         self._kept = False  # stopped, and left running for the next run
@@ -118,9 +124,25 @@ class Endpoint:
                     "image in a multi-container model, because the container must listen on the port given in "
                     f"SAGEMAKER_BIND_TO_PORT. Fix: make the server bind to $SAGEMAKER_BIND_TO_PORT (default 8080) and add "
                     f"`LABEL {BIND_TO_PORT_LABEL}=true` to the Dockerfile.")
+            if container.definition.multi_model:
+                folders.append(None)  # its models are mounted at /opt/ml/models, one by one as invocations name them
+                self._prepare_multi_model(container, image_labels)
+                continue
             self._progress(f"{self.name}/{container.hostname}: preparing model for {image}")
             folders.append(model_folder(container.definition.model_data))
         return folders
+
+    def _prepare_multi_model(self, container: RunningContainer, image_labels: dict[str, str]) -> None:
+        image = container.definition.image
+        if image_labels.get(MULTI_MODEL_LABEL) != "true":
+            raise EmulatorError(
+                f"{self.definition.source}: endpoint {self.name}, container {container.hostname}: image {image} does "
+                f"not carry the Docker label {MULTI_MODEL_LABEL}=true, which SageMaker requires of a MultiModel "
+                "container. Fix: implement the multi-model API (POST/GET/DELETE /models, POST /models/<name>/invoke) "
+                f"and add `LABEL {MULTI_MODEL_LABEL}=true` to the Dockerfile, or use Mode: SingleModel.")
+        settings = self.model_settings or ModelSettings.from_environment()
+        self.model_managers[container.hostname] = ModelManager(self.name, container.hostname, "",
+                                                               container.definition.model_data, settings)
 
     def _plan(self, folders: list[Path | None]) -> list[kept.Planned]:
         """Each container's image id, model folder, environment and port, as SageMaker sets them."""
@@ -171,9 +193,11 @@ class Endpoint:
     def _start_one(self, container: RunningContainer, plan: kept.Planned) -> str | None:
         """Start and wait for one container; returns a failure description, or None when healthy."""
         labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
+        manager = self.model_managers.get(container.hostname)
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
                              environment=plan.environment, labels=labels, model_folder=plan.model_folder,
-                             network_isolated=self.definition.network_isolation, hostname=container.hostname)
+                             network_isolated=self.definition.network_isolation, hostname=container.hostname,
+                             models_folder=manager.folder if manager else None)
         if self._abort.is_set():
             return CANCELLED
 
@@ -188,6 +212,9 @@ class Endpoint:
                           abort=lambda: CANCELLED if self._abort.is_set() else None)
         container.id, container.url = launched.container_id, launched.url
         if launched.healthy:
+            if manager is not None:
+                manager.attach(container.url)
+                model_managers.register(manager)
             self._progress(f"{self.name}/{container.hostname}: healthy after {launched.seconds:.1f} s")
             self._events(self.name, container.hostname, "healthy", f"after {launched.seconds:.1f} s")
             return None
@@ -262,6 +289,9 @@ class Endpoint:
                     container.relay.stop()
             if claim is not None:
                 claim.release(forget=True)
+            for manager in self.model_managers.values():
+                model_managers.unregister(manager)
+                manager.remove_folder()
 
 
 def _container_name(endpoint: str, hostname: str, suffix: str) -> str:

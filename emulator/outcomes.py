@@ -28,9 +28,13 @@ class Hop:
     warning: str | None = None
     request_body: bytes | None = None
     response_body: bytes | None = None
+    # A multi-model endpoint's hops: "load", "unload" or "invoke" of `model` (its TargetModel); None elsewhere.
+    action: str | None = None
+    model: str | None = None
 
     def to_dict(self, bodies: bool = False) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("request_body", "response_body")}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("request_body", "response_body")
+                and not (k in ("action", "model") and v is None)}
         if bodies:
             data["request_body"] = _text(self.request_body)
             data["response_body"] = _text(self.response_body)
@@ -176,6 +180,51 @@ class StreamInterrupted(ContainerFailed):
 
     def reason(self) -> dict[str, Any]:
         return {**super().reason(), "why": self.why, "timed_out": self.timed_out}
+
+
+class ModelNotFound(InvalidRequest):
+    """A multi-model endpoint's TargetModel names no readable artifact under the endpoint's prefix, or is not a
+    path below it. (SageMaker's own text for this is not documented.)"""
+
+    kind = "model_not_found"
+
+    def __init__(self, endpoint: str, target: str, prefix: str, problem: str):
+        self.endpoint, self.target, self.prefix, self.problem = endpoint, target, prefix, problem
+        super().__init__(f"Could not find model data for TargetModel {target!r} of multi-model endpoint {endpoint} "
+                         f"under {prefix}: {problem}")
+
+    def reason(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "target": self.target, "prefix": self.prefix, "problem": self.problem}
+
+
+class ModelLoadFailed(ContainerFailed):
+    """A multi-model container answered its load request (POST /models) with an error, or not at all (status 0)."""
+
+    kind = "model_load_failed"
+
+    def __init__(self, endpoint: str, target: str, status: int, answer: str):
+        self.target = target
+        kind = "client" if 0 < status < 500 else "server"
+        statement = (f'Failed to load model {target}: received {kind} error ({status}) from primary with message '
+                     f'"{answer}".')
+        super().__init__(endpoint, "primary", status, answer, statement)
+
+    def reason(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "target": self.target, "status": self.status, "answer": self.answer}
+
+
+class ModelNotReady(InvocationFailed):
+    """A multi-model container took longer than the load timeout to load the model (SageMaker: 60 s)."""
+
+    kind = "model_not_ready"
+
+    def __init__(self, endpoint: str, target: str, seconds: float):
+        self.endpoint, self.target, self.seconds = endpoint, target, seconds
+        super().__init__(f"Model {target} of endpoint {endpoint} is not ready: it is still loading after "
+                         f"{seconds:g} s. Try again later.")
+
+    def reason(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "target": self.target, "seconds": self.seconds}
 
 
 def _megabytes(limit: int) -> str:

@@ -18,8 +18,11 @@ def container_port(definition: EndpointDefinition, index: int) -> int:
 
 
 def serving_environment(definition: EndpointDefinition, index: int) -> dict[str, str]:
-    """The container's own Environment, plus in a pipeline SAGEMAKER_BIND_TO_PORT and SAGEMAKER_SAFE_PORT_RANGE."""
+    """The container's own Environment, plus in a pipeline SAGEMAKER_BIND_TO_PORT and SAGEMAKER_SAFE_PORT_RANGE,
+    and for a multi-model container SAGEMAKER_MULTI_MODEL (developer guide, build-multi-model-build-container)."""
     environment = dict(definition.containers[index].environment)
+    if definition.containers[index].multi_model:
+        environment["SAGEMAKER_MULTI_MODEL"] = "true"
     if definition.is_pipeline:
         environment.update(SAGEMAKER_BIND_TO_PORT=str(container_port(definition, index)),
                            SAGEMAKER_SAFE_PORT_RANGE=SAFE_PORT_RANGE)

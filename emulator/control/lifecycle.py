@@ -215,7 +215,7 @@ class Lifecycle:
 
     def _publish(self, name: str, running: Running) -> None:
         variants = [variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                 self.invocation_timeout) for variant, endpoint in running]
+                                 self.invocation_timeout, endpoint.definition.is_multi_model) for variant, endpoint in running]
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
         self.plane.store.set_serving(key(name), {"name": name, "variants": variants, "asynchronous": asynchronous})

@@ -16,7 +16,8 @@ def requests(definition: EndpointDefinition) -> list[tuple[str, dict[str, Any]]]
     """The CreateModel, CreateEndpointConfig and CreateEndpoint calls that deploy a definition's endpoint."""
     name = definition.name
     containers = [{"ContainerHostname": c.hostname, "Image": c.image, "Environment": dict(c.environment),
-                   **({"ModelDataUrl": c.model_data} if c.model_data else {})} for c in definition.containers]
+                   **({"ModelDataUrl": c.model_data} if c.model_data else {}),
+                   **({"Mode": "MultiModel"} if c.multi_model else {})} for c in definition.containers]
     model = {"ModelName": name, "InferenceExecutionConfig": {"Mode": definition.mode},
              "EnableNetworkIsolation": definition.network_isolation,
              **({"Containers": containers} if definition.is_pipeline else {"PrimaryContainer": containers[0]})}

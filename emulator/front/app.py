@@ -184,7 +184,8 @@ def _invoke(chain: Chain, *, capture_bodies: bool = False, accept_header: str = 
                    inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"))
     if streaming:
         return chain.invoke_streaming(body, **members)
-    return chain.invoke(body, capture_bodies=capture_bodies, **members)
+    return chain.invoke(body, capture_bodies=capture_bodies, target_model=headers.get("X-Amzn-SageMaker-Target-Model"),
+                        **members)
 
 
 def _with_answer_headers(response: Response, variant: ServedVariant, result: InvocationResult | StreamedResult) -> Response:

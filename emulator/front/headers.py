@@ -89,9 +89,6 @@ def check_headers(headers: Mapping[str, str], endpoint: str, input_shape: str = 
         value = headers.get(rule.header)
         if value is not None and (problem := rule.problem(value)):
             raise ValidationError(f"1 validation error detected: {problem}")
-    if headers.get("X-Amzn-SageMaker-Target-Model") is not None:
-        # SageMaker's answer for an endpoint that is not multi-model; the emulator runs none that is.
-        raise ValidationError(f"Endpoint {endpoint} is not a multi-model endpoint and does not support target model header.")
     for header, member, feature in _NOT_EMULATED:
         if headers.get(header) is not None:
             raise ValidationError(f"{member} ({header}) is not emulated: sagemaker-emulator runs no {feature}. "

@@ -18,13 +18,16 @@ from typing import Any
 
 from emulator.chain import Chain, Route
 from emulator.control.store import connect, read_serving
+from emulator.multimodel.loader import ModelLoader
 from emulator.outcomes import InvalidRequest
 
 STATE_DATABASE_ENV = "SAGEMAKER_EMULATOR_STATE_DATABASE"
 
 
-def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float) -> dict[str, Any]:
-    return {"name": name, "weight": weight, "mode": mode, "timeout": timeout,
+def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float,
+                 multi_model: bool = False) -> dict[str, Any]:
+    """`multi_model`: its one container is a multi-model container (invocations name a TargetModel)."""
+    return {"name": name, "weight": weight, "mode": mode, "timeout": timeout, "multi_model": multi_model,
             "routes": [[route.hostname, route.url] for route in routes]}
 
 
@@ -65,7 +68,8 @@ def build(spec: dict[str, Any], known: dict[str, Chain] | None = None, kept: dic
     for variant in spec["variants"]:
         cache_key = json.dumps(variant, sort_keys=True)
         chain = (known or {}).get(cache_key) or Chain(
-            spec["name"], [Route(h, u) for h, u in variant["routes"]], variant["mode"], timeout=variant["timeout"])
+            spec["name"], [Route(h, u) for h, u in variant["routes"]], variant["mode"], timeout=variant["timeout"],
+            models=ModelLoader() if variant.get("multi_model") else None)
         if kept is not None:
             kept[cache_key] = chain
         variants.append(ServedVariant(variant["name"], variant["weight"], chain))

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from emulator.arns import ACCOUNT, log_stream_arn
-from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, StreamInterrupted
+from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
 
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
@@ -54,6 +54,10 @@ class ModelError(ServiceError):
         self.original_message = original_message
 
 
+class ModelNotReadyException(ServiceError):
+    code, status = "ModelNotReadyException", 429
+
+
 class StreamError(ServiceError):
     """An error that ends a response stream already answered 200: sent as the stream's last event (an
     event-stream exception, which boto3 raises as EventStreamError), never as an HTTP status."""
@@ -78,13 +82,15 @@ def stream_error(failure: StreamInterrupted) -> ModelStreamError:
 
 
 def wire_error(failure: InvocationFailed) -> ServiceError:
-    """What SageMaker answers for a failed invocation: a container that failed is the model's error (424),
-    anything else the caller's (400)."""
+    """What SageMaker answers for a failed invocation: a container that failed is the model's error (424), a
+    multi-model container still loading the model is not ready (429), anything else the caller's (400)."""
     if isinstance(failure, ContainerFailed):
         return ModelError(failure.message, original_status=failure.status, original_message=failure.answer,
                           endpoint=failure.endpoint)
     if isinstance(failure, InvalidRequest):
         return ValidationError(failure.message)
+    if isinstance(failure, ModelNotReady):
+        return ModelNotReadyException(failure.message)
     raise TypeError(f"no wire error for {type(failure).__name__}")
 
 

@@ -141,9 +141,11 @@ def test_create_model_applies_the_definitions_rules_for_direct_mode_and_the_envi
 
 
 def test_a_model_the_emulator_cannot_run_is_refused_at_creation(sm, unique):
-    error = error_of(sm.create_model, ModelName=unique("model"), PrimaryContainer={"Image": ECHO_IMAGE, "Mode": "MultiModel"})
+    error = error_of(sm.create_model, ModelName=unique("model"), PrimaryContainer={
+        "Image": ECHO_IMAGE, "Mode": "MultiModel", "ModelDataUrl": "s3://models/one/model.tar.gz"})
     assert error["Code"] == "ValidationException"
-    assert error["Message"].startswith("PrimaryContainer.Mode: 'MultiModel' is not supported by the emulator. Fix:")
+    assert error["Message"].startswith("PrimaryContainer.ModelDataUrl: 's3://models/one/model.tar.gz' is one archive, "
+                                       "but a MultiModel container's ModelDataUrl is the prefix its models are under. Fix:")
 
 
 def test_unknown_operations_and_garbage_get_an_aws_error_never_a_500(emulator, sm):
