@@ -98,11 +98,15 @@ def download(url: S3Url, target: Path) -> Downloaded:
 
 def read(url: S3Url, limit: int) -> bytes:
     """A small object (a manifest) whole; refuses one over `limit` bytes."""
-    if head(url).size > limit:
-        raise S3Error(f"{url} is larger than {limit} bytes. Fix: split it.")
     access = clients.s3()
     try:
-        return access.client.get_object(Bucket=url.bucket, Key=url.key)["Body"].read()
+        answer = access.client.get_object(Bucket=url.bucket, Key=url.key)
+        if answer["ContentLength"] > limit:
+            answer["Body"].close()
+            raise S3Error(f"{url} is larger than {limit} bytes. Fix: split it.")
+        return answer["Body"].read()
+    except S3Error:
+        raise
     except Exception as exc:
         raise _failed("read", url, access, exc) from None
 
