@@ -2,6 +2,7 @@
 database, run by a pool of workers in the owner process, answered by objects in S3.
 
 `requests` says what one request is and where its answer goes; `queue` keeps them (SQLite, so a restart
-loses none); `invocation` runs one (S3 in, the chain, S3 out); `workers` runs them at most
-MaxConcurrentInvocationsPerInstance at a time per endpoint; `service` ties them to the control plane.
+loses none); `invocation` runs one (S3 in, the chain, S3 out); `workers` runs several at a time per endpoint,
+`slots` lets at most MaxConcurrentInvocationsPerInstance of them call the containers at once; `service` ties them
+to the control plane.
 """

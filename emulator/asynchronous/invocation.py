@@ -9,14 +9,13 @@ looks for an object that start already wrote, so a restart never writes a second
 from __future__ import annotations
 
 import time
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from emulator.asynchronous.queue import Claimed
 from emulator.asynchronous.requests import AsyncRequest
 from emulator.aws import s3
 from emulator.aws.s3 import S3Error, S3Url
-from emulator.chain import Chain
-from emulator.outcomes import MB, InvocationFailed
+from emulator.outcomes import MB, InvocationFailed, InvocationResult
 
 MAX_INPUT_BYTES = 1024 * MB  # SageMaker's limit for an asynchronous request's payload
 
@@ -25,7 +24,11 @@ class Unavailable(Exception):
     """The endpoint cannot run the request (deleted, failed); the message says so."""
 
 
-ChainFor = Callable[[AsyncRequest], Chain]  # raises Unavailable
+class Invoker(Protocol):
+    def invoke(self, body: bytes, **members: Any) -> InvocationResult: ...
+
+
+ChainFor = Callable[[AsyncRequest], Invoker]  # raises Unavailable
 
 
 def run(claimed: Claimed, chain_for: ChainFor, *, stopping: Callable[[], bool] = lambda: False,

@@ -17,6 +17,7 @@ from emulator.asynchronous import invocation
 from emulator.asynchronous.queue import Claimed, DurableQueue
 from emulator.asynchronous.requests import (DEFAULT_INVOCATION_TIMEOUT_SECONDS, DEFAULT_TTL_SECONDS, AsyncRequest,
                                             NotAccepted, UnknownEndpoint, input_url, locations)
+from emulator.asynchronous.slots import LimitedChain, Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
 from emulator.chain import Chain, PayloadLimits
@@ -29,6 +30,7 @@ DEFAULT_MAX_CONCURRENT = 4
 # The payload goes to the first container whole (it is read from S3); answers go to S3, not to a caller.
 ASYNC_LIMITS = PayloadLimits(request=invocation.MAX_INPUT_BYTES, between=None, response=None)
 STARTING = ("Creating",)
+STAGED = 2  # requests in flight per invocation slot: one invoking, one reading its input or writing its answer
 
 
 class NotAsynchronous(NotAccepted):
@@ -48,7 +50,8 @@ class AsyncInference:
         self.plane = plane
         self.clock = time.time  # what the workers compare RequestTTLSeconds with (tests move it on)
         self.queue = DurableQueue(plane.store.path)
-        self.workers = Workers(self.queue, self._run, self._limit)
+        self.slots = Slots()
+        self.workers = Workers(self.queue, self._run, self._in_flight)
 
     def start(self) -> "AsyncInference":
         """Requests a stopped owner accepted but did not finish are run again (at least once, one object each)."""
@@ -82,14 +85,14 @@ class AsyncInference:
         self.workers.wake()
         return request
 
-    def _limit(self, endpoint: str) -> int | None:
+    def _in_flight(self, endpoint: str) -> int | None:
+        """How many of the endpoint's requests may run at once; None while it is starting."""
         document = self.plane.store.get(ENDPOINT, endpoint)
         if document is not None and document["Describe"]["EndpointStatus"] in STARTING:
             return None
-        client = (async_config(document) or {}).get("ClientConfig") or {}
-        return client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENT
+        return STAGED * _max_concurrent(document)
 
-    def _chain_for(self, request: AsyncRequest) -> Chain:
+    def _chain_for(self, request: AsyncRequest) -> LimitedChain:
         spec = self.plane.store.serving().get(key(request.endpoint))
         if spec is None:
             document = self.plane.store.get(ENDPOINT, key(request.endpoint))
@@ -97,7 +100,10 @@ class AsyncInference:
             raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
                                          f"the endpoint is {status}.")
         variant = build(spec).choose()
-        return Chain(spec["name"], variant.chain.routes, variant.chain.mode, timeout=request.timeout, limits=ASYNC_LIMITS)
+        chain = Chain(spec["name"], variant.chain.routes, variant.chain.mode, timeout=request.timeout,
+                      limits=ASYNC_LIMITS, models=variant.chain.models)
+        document = self.plane.store.get(ENDPOINT, key(request.endpoint))
+        return LimitedChain(chain, self.slots.of(key(request.endpoint), _max_concurrent(document)))
 
     def _run(self, claimed: Claimed) -> None:
         try:
@@ -108,3 +114,8 @@ class AsyncInference:
             written = claimed.request.failure  # nothing more can be done for it
         if written is not None:
             self.queue.finish(claimed.seq)
+
+
+def _max_concurrent(document: dict[str, Any] | None) -> int:
+    client = (async_config(document) or {}).get("ClientConfig") or {}
+    return client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENT

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from emulator.asynchronous import invocation
 from emulator.asynchronous.queue import Claimed, DurableQueue
 from emulator.asynchronous.requests import AsyncRequest, NotAccepted, input_url, locations
+from emulator.asynchronous.slots import LimitedChain, Slots
 from emulator.asynchronous.workers import Workers
 from emulator.front.headers import INVOKE_ASYNC, check_headers
 from emulator.front.wire_errors import ValidationError
@@ -88,6 +89,30 @@ def test_the_pool_runs_at_most_the_limit_of_each_endpoint_at_once(tmp_path):
         time.sleep(0.01)
     workers.stop()
     assert most == {"a": 2, "b": 3} and queue.counts() == {}
+
+
+def test_at_most_the_limit_of_container_calls_at_once_whatever_runs_around_them():
+    slots = Slots()
+    assert slots.of("ep", 2) is slots.of("ep", 2) and slots.of("ep", 3) is not slots.of("ep", 2)
+    calls, most, lock = [0], [0], threading.Lock()
+
+    class SlowChain:
+        def invoke(self, body, **_):
+            with lock:
+                calls[0] += 1
+                most[0] = max(most[0], calls[0])
+            time.sleep(0.05)
+            with lock:
+                calls[0] -= 1
+            return InvocationResult(body, None, None, [])
+
+    limited = LimitedChain(SlowChain(), slots.of("ep", 2))
+    threads = [threading.Thread(target=limited.invoke, args=(b"x",)) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most == [2]
 
 
 class FakeS3:
