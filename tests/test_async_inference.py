@@ -16,7 +16,7 @@ from tests.control.conftest import clients
 
 pytestmark = pytest.mark.docker
 BUCKET = "async-answers"
-SLOW, BROKEN, REALTIME = "async-slow", "async-broken", "realtime-echo"
+SLOW, BROKEN, REALTIME, DELETED = "async-slow", "async-broken", "realtime-echo", "async-deleted"
 DELAY = 2  # seconds the slow echo takes per invocation
 
 
@@ -32,7 +32,9 @@ def emulator(example_images) -> Iterator[Emulator]:
                {"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/broken-out", "S3FailurePath": f"s3://{BUCKET}/broken-failed"},
                 "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2}})
         deploy(sm, REALTIME, {"Image": ECHO_IMAGE}, None)
-        for name in (SLOW, BROKEN, REALTIME):
+        deploy(sm, DELETED, {"Image": ECHO_IMAGE, "Environment": {"ECHO_DELAY_SECONDS": str(DELAY)}},
+               {"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/deleted"}, "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1}})
+        for name in (SLOW, BROKEN, REALTIME, DELETED):
             sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
         yield running
 
@@ -140,6 +142,20 @@ def test_a_missing_input_object_is_accepted_then_fails(runtime, s3):
     assert "Could not read the request's input" in reason and "nothing-here" in reason
 
 
+def test_requests_queued_for_an_endpoint_deleted_meanwhile_fail(emulator, runtime, s3):
+    source = put_input(s3, "in/orphan.txt", b"orphan")
+    answers = [runtime.invoke_endpoint_async(EndpointName=DELETED, InputLocation=source) for _ in range(3)]
+    # One invocation at a time: the first is in the container, the second waits for its slot, the third is queued.
+    clients(emulator.url, "sagemaker").delete_endpoint(EndpointName=DELETED)
+    reason = wait_for_object(s3, answers[2]["FailureLocation"])["Body"].read().decode()
+    assert f"Endpoint {DELETED} could not run request {answers[2]['InferenceId']}" in reason
+    for started in answers[:2]:  # cut short by the deletion, or answered just before it: one object either way
+        deadline = time.monotonic() + 30
+        while missing(s3, started["OutputLocation"]) and missing(s3, started["FailureLocation"]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert missing(s3, started["OutputLocation"]) != missing(s3, started["FailureLocation"])
+
+
 def refusal(call, **members) -> str:
     with pytest.raises(ClientError) as caught:
         call(**members)
@@ -171,3 +187,21 @@ def test_an_update_cannot_make_an_endpoint_asynchronous(emulator):
         sm.update_endpoint(EndpointName=REALTIME, EndpointConfigName="realtime-to-async")
     assert "AsyncInferenceConfig parameter cannot be added to endpoint" in caught.value.response["Error"]["Message"]
     assert sm.describe_endpoint(EndpointName=SLOW)["AsyncInferenceConfig"]["OutputConfig"]["S3FailurePath"] == f"s3://{BUCKET}/failed"
+
+
+@pytest.mark.slow
+def test_requests_accepted_before_a_stop_run_when_the_emulator_starts_again(s3, tmp_path):
+    """A graceful stop cuts no request short: the one in flight and the queued ones run at the next start on the
+    same state folder (the embedded S3 of this process keeps the objects meanwhile)."""
+    state, sources = tmp_path / "state", [put_input(s3, f"in/kept-{number}", b"kept %d" % number) for number in range(3)]
+    with Emulator(state=state, startup_timeout=60) as first:
+        sm, runtime = clients(first.serve(), "sagemaker"), clients(first.url, "sagemaker-runtime")
+        deploy(sm, "async-kept", {"Image": ECHO_IMAGE, "Environment": {"ECHO_DELAY_SECONDS": str(DELAY)}},
+               {"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/kept"}, "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1}})
+        sm.get_waiter("endpoint_in_service").wait(EndpointName="async-kept", WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        answers = [runtime.invoke_endpoint_async(EndpointName="async-kept", InputLocation=source) for source in sources]
+    assert all(missing(s3, answer["OutputLocation"]) and missing(s3, answer["FailureLocation"]) for answer in answers)
+    with Emulator(state=state, startup_timeout=60):
+        for number, answer in enumerate(answers):
+            assert wait_for_object(s3, answer["OutputLocation"], 60)["Body"].read() == b"kept %d" % number
+            assert missing(s3, answer["FailureLocation"])

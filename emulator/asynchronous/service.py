@@ -112,7 +112,7 @@ class AsyncInference:
             print(f"sagemaker-emulator: asynchronous request {claimed.request.inference_id} of endpoint "
                   f"{claimed.request.endpoint} ended with no object: {error}", file=sys.stderr)
             written = claimed.request.failure  # nothing more can be done for it
-        if written is not None:
+        if written is not None and not self.workers.stopping():  # once stopping, the next start looks for the object
             self.queue.finish(claimed.seq)
 
 

@@ -22,7 +22,6 @@ class Workers:
     def __init__(self, queue: DurableQueue, run: Callable[[Claimed], None], limit: Callable[[str], int | None]):
         self.queue, self._run, self._limit = queue, run, limit
         self._active: Counter[str] = Counter()
-        self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = threading.Event()
@@ -39,14 +38,12 @@ class Workers:
         return self._closed.is_set()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """No new work starts; invocations in flight end on their own (their results are not written once
-        stopping, so their requests stay queued for the next start)."""
+        """No new work starts. Invocations in flight are not waited for: they end when the containers stop,
+        and once stopping their results are not written, so their requests stay queued for the next start."""
         self._closed.set()
         self._wake.set()
         if self._dispatcher is not None:
             self._dispatcher.join(timeout)
-        for thread in list(self._threads):
-            thread.join(timeout)
 
     def _dispatch(self) -> None:
         while not self._closed.is_set():
@@ -69,7 +66,6 @@ class Workers:
                     self._active[endpoint] += 1
                 thread = threading.Thread(target=self._guarded, args=(endpoint, claimed),
                                           name=f"async-{claimed.request.inference_id}", daemon=True)
-                self._threads.add(thread)
                 thread.start()
 
     def _guarded(self, endpoint: str, claimed: Claimed) -> None:
@@ -80,5 +76,4 @@ class Workers:
         finally:
             with self._lock:
                 self._active[endpoint] -= 1
-            self._threads.discard(threading.current_thread())
             self._wake.set()
