@@ -42,10 +42,12 @@ class Launched:
 
 def launch(backend: DockerBackend, image: str, *, role: str, port: int, environment: dict[str, str],
            model: Path | None, model_read_only: bool = True, also_watch: tuple[int, ...] = (),
-           timeout: float) -> Launched:
+           timeout: float, models: Path | None = None) -> Launched:
+    """`models`: mounted at /opt/ml/models, as for a multi-model container."""
     spec = ContainerSpec(image=image, name=_name(image, role), container_port=port, environment=environment,
                          labels={**L.owner_labels(), L.ENDPOINT: "contract-tests", L.CONTAINER_HOSTNAME: role},
-                         model_folder=model, model_read_only=model_read_only, extra_ports=also_watch)
+                         model_folder=model, model_read_only=model_read_only, extra_ports=also_watch,
+                         models_folder=models)
     launched = Launched("", port)
     other_answered_at: list[float] = []
 

@@ -14,7 +14,9 @@ BODY_PREVIEW = 400
 def format_hops(hops: list[dict[str, Any]]) -> str:
     lines = [_row([name for name, _ in COLUMNS])]
     for number, hop in enumerate(hops, 1):
-        lines.append(_row([number, hop["container"], hop["content_type_in"] or "-", hop["accept_in"] or "-",
+        # A multi-model container's hops say what each did: load, unload or invoke of which TargetModel.
+        container = f"{hop['container']} {hop['action']} {hop['model']}" if hop.get("action") else hop["container"]
+        lines.append(_row([number, container, hop["content_type_in"] or "-", hop["accept_in"] or "-",
                            hop["status"] or "none", hop["content_type_out"] or "-", hop["bytes_in"], hop["bytes_out"],
                            f"{hop['ms']:.1f}"]))
     for number, hop in enumerate(hops, 1):

@@ -29,6 +29,11 @@ pytest_plugins = ["pytester"]
 FEATURES = EXAMPLES / "artifacts" / "data" / "penguins-features.csv"
 PREPROCESSOR_MODEL = EXAMPLES / "artifacts" / "preprocessor" / "model.tar.gz"
 PREPROCESSOR = "sagemaker-emulator/example-preprocessor:1"
+MULTI_MODEL = "sagemaker-emulator/example-multimodel:1"
+ISLAND_MODEL = EXAMPLES / "artifacts" / "multimodel" / "Biscoe.tar.gz"
+MULTI_MODEL_CHECKS = {"test_multi_model_container_starts", "test_loads_and_lists_a_model",
+                      "test_a_second_load_of_a_loaded_model_answers_409", "test_invokes_a_loaded_model",
+                      "test_unloads_a_model", "test_a_model_not_loaded_answers_404"}
 # Each broken image: the one check it must fail, and what that failure must say.
 FLAWS = {
     "no-bind-label": ("test_has_bind_to_port_label", "lacks the Docker label"),
@@ -61,6 +66,8 @@ def reports(example_images, tmp_path_factory) -> dict[str, Report]:
     charset_definition.write_text(yaml.safe_dump(CHARSET_PIPELINE))
     strict_definition = folder / "strict.yaml"
     strict_definition.write_text(yaml.safe_dump(STRICT_PIPELINE))
+    penguin_rows = folder / "rows.csv"  # bill length, bill depth, flipper length, body mass
+    penguin_rows.write_text("39.1,18.7,181,3750\n49.1,14.5,212,4625\n")
     runs = {
         "images": [PREPROCESSOR, *map(broken, FLAWS), "--model-data", str(PREPROCESSOR_MODEL),
                    "--sample", str(FEATURES)],
@@ -69,6 +76,7 @@ def reports(example_images, tmp_path_factory) -> dict[str, Report]:
         "strict": ["--definition", str(strict_definition), "--sample", str(FEATURES), "-k", "chain"],
         "parity": [PREPROCESSOR, broken("batch-dependent-preprocessor"), "--model-data", str(PREPROCESSOR_MODEL),
                    "--parity-data", str(FEATURES), "-k", "parity"],
+        "multimodel": [MULTI_MODEL, "--model-data", str(ISLAND_MODEL), "--sample", str(penguin_rows)],
     }
     return run_checks(runs, folder)
 
@@ -78,8 +86,17 @@ def test_the_example_preprocessor_passes_every_check(reports):
     outcomes = reports["images"].of(PREPROCESSOR)
     assert outcomes, reports["images"].output
     not_passed = {name: o.status for name, o in outcomes.items() if o.status != "passed"}
-    assert not_passed == {"test_realtime_equals_batch_transform": "skipped"}  # no --parity-data in this run
+    # no --parity-data in this run; no multi-models label on the image
+    assert not_passed == {"test_realtime_equals_batch_transform": "skipped", **dict.fromkeys(MULTI_MODEL_CHECKS, "skipped")}
     assert reports["parity"].of(PREPROCESSOR)["test_realtime_equals_batch_transform"].status == "passed"
+
+
+@pytest.mark.docker
+def test_the_example_multi_model_image_passes_the_multi_model_checks(reports):
+    outcomes = reports["multimodel"].of(MULTI_MODEL)
+    failed = {name: outcome for name, outcome in outcomes.items() if outcome.status not in ("passed", "skipped")}
+    assert not failed and MULTI_MODEL_CHECKS <= {name for name, o in outcomes.items() if o.status == "passed"}, \
+        (failed, reports["multimodel"].output)
 
 
 @pytest.mark.docker

@@ -12,6 +12,9 @@ writes /opt/ml/model/<island>/ (model.joblib, model.json); the build packs each 
     POST /models/<name>/invoke           headerless CSV rows of bill length, bill depth, flipper length,
                                          body mass -> a species a line (text/csv) or JSON; 404 if not loaded
 
+Without SAGEMAKER_MULTI_MODEL=true it serves one island's model from /opt/ml/model on POST /invocations
+instead, as SageMaker's serving toolkits do in single-model mode.
+
 Knobs (environment): MULTIMODEL_MAX_MODELS (models it holds before answering 507; default: no limit),
 MULTIMODEL_LOAD_DELAY_SECONDS (each load takes this long), MULTIMODEL_FAIL_LOAD=<island> (its load answers 500).
 """
@@ -58,17 +61,15 @@ class Models:
                 return {"error": f"model {name} is already loaded"}, 409
             if self.capacity is not None and len(self.loaded) >= self.capacity:
                 return {"error": f"no room for model {name}: {len(self.loaded)} loaded"}, 507
-            folder = Path(url)
             try:
-                island = json.loads((folder / "model.json").read_text())["island"]
-                estimator = joblib.load(folder / "model.joblib")
+                model = read_model(Path(url))
             except (OSError, ValueError, KeyError) as error:
                 return {"error": f"cannot load {url}: {error}"}, 400
-            if island == self.failing:
-                return {"error": f"loading the {island} model failed (MULTIMODEL_FAIL_LOAD)"}, 500
+            if model["island"] == self.failing:
+                return {"error": f"loading the {model['island']} model failed (MULTIMODEL_FAIL_LOAD)"}, 500
             time.sleep(self.load_delay)
-            self.loaded[name] = {"modelName": name, "modelUrl": url, "island": island, "estimator": estimator}
-            print(f"loaded {name} ({island}) from {url}", flush=True)
+            self.loaded[name] = {"modelName": name, "modelUrl": url, **model}
+            print(f"loaded {name} ({model['island']}) from {url}", flush=True)
             return {"status": f"Model {name} loaded"}, 200
 
     def unload(self, name: str) -> bool:
@@ -77,6 +78,11 @@ class Models:
         if gone:
             print(f"unloaded {name} ({gone['island']})", flush=True)
         return gone is not None
+
+
+def read_model(folder: Path) -> dict:
+    return {"island": json.loads((folder / "model.json").read_text())["island"],
+            "estimator": joblib.load(folder / "model.joblib")}
 
 
 def describe(model: dict) -> dict:
@@ -89,6 +95,7 @@ def create_app(models: Models | None = None) -> Flask:
                               float(os.environ.get("MULTIMODEL_LOAD_DELAY_SECONDS", "0")),
                               os.environ.get("MULTIMODEL_FAIL_LOAD"))
     app = Flask(__name__)
+    single = None if os.environ.get("SAGEMAKER_MULTI_MODEL") == "true" else read_model(serving.MODEL_DIR)
 
     def not_loaded(name: str) -> Response:
         return serving.error_response(f"model {name} is not loaded", 404)
@@ -121,8 +128,15 @@ def create_app(models: Models | None = None) -> Flask:
     @app.post("/models/<name>/invoke")
     def invoke(name: str):
         model = models.loaded.get(name)
-        if model is None:
-            return not_loaded(name)
+        return predict(model) if model else not_loaded(name)
+
+    @app.post("/invocations")
+    def invocations():
+        if single is None:
+            return serving.error_response("this container serves several models: POST /models/<name>/invoke", 404)
+        return predict(single)
+
+    def predict(model: dict):
         if serving.base_type(request.content_type) != "text/csv":
             raise serving.UnsupportedContentType(f"unsupported content type {request.content_type!r}; supported: text/csv")
         accept = serving.choose_accept(request.headers.get("Accept"), ["text/csv", "application/json"])

@@ -15,6 +15,7 @@ from emulator.multimodel.manager import Loaded
 from emulator.multimodel.target import NAME_LENGTH, BadTargetModel, model_name, model_path
 from emulator.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
 from emulator.sagemaker_env import serving_environment
+from emulator.trace import format_hops
 
 
 @pytest.mark.parametrize("target, path", [("a.tar.gz", "a.tar.gz"), ("x/./y/m.tar.gz", "x/y/m.tar.gz"),
@@ -110,3 +111,10 @@ def test_the_owners_hops_reach_the_worker():
     loaded = Loaded("abc", [Hop("primary", "application/json", None, 10, status=200, action="load", model="m.tar.gz")])
     again = loaded_from_dict(loaded_to_dict(loaded))
     assert again.invoke_path == "/models/abc/invoke" and again.hops == loaded.hops
+
+
+def test_the_printed_trace_says_what_each_multi_model_hop_did():
+    hops = [Hop("primary", "application/json", None, 98, status=200, action="load", model="Dream.tar.gz"),
+            Hop("primary", "text/csv", None, 18, status=200, action="invoke", model="Dream.tar.gz")]
+    printed = format_hops([hop.to_dict() for hop in hops]).splitlines()
+    assert "primary load Dream.tar.gz" in printed[1] and "primary invoke Dream.tar.gz" in printed[2]
