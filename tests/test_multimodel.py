@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from emulator import Emulator
 from emulator.multimodel.manager import ModelSettings
 from tests.conftest import ECHO_IMAGE, EXAMPLES
-from tests.reliability.support import client
+from tests.reliability.support import client, wait_for
 
 pytestmark = pytest.mark.docker
 IMAGE = "sagemaker-emulator/example-multimodel:1"
@@ -99,6 +99,16 @@ def test_concurrent_first_calls_load_the_model_once(emulator, runtime):
     assert all(answer["island"] == "Dream" for answer, _ in results)
     loads = [hop for _, hops in results for hop in hops if hop["action"] == "load"]
     assert len(loads) == 1, loads
+
+
+def test_a_restarted_container_has_its_models_loaded_again(emulator, runtime, docker_engine):
+    invoke(runtime, "full", "Dream.tar.gz")
+    docker_engine.containers.get(emulator["full"].endpoint.containers[0].id).kill()  # the supervisor starts it again
+    wait_for(lambda: emulator["full"].health()["primary"]["restarts"] == 1 and emulator["full"].health()["primary"]["healthy"],
+             60, "the container started again")
+    answer, hops = invoke(runtime, "full", "Dream.tar.gz")  # it forgot the model: 404, then a load
+    assert answer["island"] == "Dream"
+    assert [(hop["action"], hop["status"]) for hop in hops] == [("invoke", 404), ("load", 200), ("invoke", 200)]
 
 
 def test_a_container_out_of_room_has_a_model_unloaded_and_the_load_retried(emulator, runtime):

@@ -59,6 +59,10 @@ def endpoint_manifests(definition: EndpointDefinition, options: ExportOptions = 
     if options.instance_count < 1:
         raise EmulatorError(f"--instance-count is {options.instance_count}; SageMaker needs at least 1 instance. "
                             "Fix: give 1 or more.")
+    if definition.is_multi_model:  # the pod's router has no owner process to load models on demand
+        raise EmulatorError(f"{definition.source}: endpoint {definition.name}: a MultiModel container cannot be "
+                            "exported; the exported router loads no models on demand. Fix: export each model you "
+                            "need as a SingleModel endpoint, or serve this one with `sagemaker-emulator serve`.")
     name = kubernetes_name(definition.name, f"endpoint {definition.name}")
     labels = {"app.kubernetes.io/name": name, "app.kubernetes.io/component": "sagemaker-endpoint"}
     deployment = Manifest(_deployment(definition, name, labels, options))

@@ -118,3 +118,11 @@ def test_the_printed_trace_says_what_each_multi_model_hop_did():
             Hop("primary", "text/csv", None, 18, status=200, action="invoke", model="Dream.tar.gz")]
     printed = format_hops([hop.to_dict() for hop in hops]).splitlines()
     assert "primary load Dream.tar.gz" in printed[1] and "primary invoke Dream.tar.gz" in printed[2]
+
+
+def test_a_multi_model_endpoint_is_not_exported_to_kubernetes():
+    from emulator.errors import EmulatorError
+    from emulator.export.kubernetes import endpoint_manifests
+
+    with pytest.raises(EmulatorError, match="a MultiModel container cannot be exported.*Fix: export each model"):
+        endpoint_manifests(parse(multi_model(ModelDataUrl="s3://bucket/models/"))[0])
