@@ -191,7 +191,7 @@ class Emulator:
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
-            self.asynchronous = AsyncInference(self.plane)
+            self.asynchronous = AsyncInference(self.plane, self.request_log.add_finished if self.request_log else None)
             self.internal.mount(ASYNC_RUNTIME, async_invocations.create_app(self.asynchronous))
             if self.front is not None:  # listening already (listen()): the front boots while the containers do
                 self._start_front(wait=False)

@@ -84,7 +84,7 @@ def missing(s3: Any, url: str) -> bool:
     return False
 
 
-def test_answers_202_at_once_and_the_output_appears_in_s3(runtime, s3):
+def test_answers_202_at_once_and_the_output_appears_in_s3(emulator, runtime, s3):
     source = put_input(s3, "in/hello.txt", b"hello async")
     answer = runtime.invoke_endpoint_async(EndpointName=SLOW, InputLocation=source, ContentType="text/plain",
                                            InferenceId="first-request")
@@ -96,6 +96,8 @@ def test_answers_202_at_once_and_the_output_appears_in_s3(runtime, s3):
     output = wait_for_object(s3, answer["OutputLocation"])
     assert output["Body"].read() == b"hello async" and output["ContentType"] == "text/plain"
     assert missing(s3, answer["FailureLocation"])
+    [logged] = emulator.request_log.read(endpoint=SLOW)["invocations"][:1]  # as `sagemaker-emulator trace` shows it
+    assert (logged["status"], logged["source"], logged["variant"]) == (200, "async", "AllTraffic")
 
 
 def test_an_inference_id_is_generated_and_filename_and_path_extension_place_the_output(runtime, s3):

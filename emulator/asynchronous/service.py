@@ -11,18 +11,20 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, Callable
 
 from emulator.asynchronous import invocation
 from emulator.asynchronous.queue import Claimed, DurableQueue
 from emulator.asynchronous.requests import (DEFAULT_INVOCATION_TIMEOUT_SECONDS, DEFAULT_TTL_SECONDS, AsyncRequest,
                                             NotAccepted, UnknownEndpoint, input_url, locations)
-from emulator.asynchronous.slots import LimitedChain, Slots
+from emulator.asynchronous.invoker import AsyncInvoker
+from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
 from emulator.chain import Chain, PayloadLimits
 from emulator.control.plane import ENDPOINT, ControlPlane, key
 from emulator.front.serving import build
+from emulator.observe.records import Finished
 
 # The default when ClientConfig.MaxConcurrentInvocationsPerInstance is not set: SageMaker "chooses an
 # optimal value" (botocore's model); 4 is the emulator's pick, UNCONFIRMED.
@@ -46,8 +48,9 @@ def async_config(document: dict[str, Any] | None) -> dict[str, Any] | None:
 
 
 class AsyncInference:
-    def __init__(self, plane: ControlPlane):
-        self.plane = plane
+    def __init__(self, plane: ControlPlane, record: Callable[[Finished], None] | None = None):
+        """`record`: where each invocation goes when it ends (the owner's request log), if anywhere."""
+        self.plane, self.record = plane, record
         self.clock = time.time  # what the workers compare RequestTTLSeconds with (tests move it on)
         self.queue = DurableQueue(plane.store.path)
         self.slots = Slots()
@@ -92,7 +95,7 @@ class AsyncInference:
             return None
         return STAGED * _max_concurrent(document)
 
-    def _chain_for(self, request: AsyncRequest) -> LimitedChain:
+    def _chain_for(self, request: AsyncRequest) -> AsyncInvoker:
         spec = self.plane.store.serving().get(key(request.endpoint))
         if spec is None:
             document = self.plane.store.get(ENDPOINT, key(request.endpoint))
@@ -103,7 +106,7 @@ class AsyncInference:
         chain = Chain(spec["name"], variant.chain.routes, variant.chain.mode, timeout=request.timeout,
                       limits=ASYNC_LIMITS, models=variant.chain.models)
         document = self.plane.store.get(ENDPOINT, key(request.endpoint))
-        return LimitedChain(chain, self.slots.of(key(request.endpoint), _max_concurrent(document)))
+        return AsyncInvoker(chain, self.slots.of(key(request.endpoint), _max_concurrent(document)), variant.name, self.record)
 
     def _run(self, claimed: Claimed) -> None:
         try:

@@ -5,10 +5,6 @@ overlap the invocations, as SageMaker's limit is on the requests sent to the con
 from __future__ import annotations
 
 import threading
-from typing import Any
-
-from emulator.chain import Chain
-from emulator.outcomes import InvocationResult
 
 
 class Slots:
@@ -23,14 +19,3 @@ class Slots:
             if current is None or current[0] != limit:
                 current = self._semaphores[endpoint] = (limit, threading.Semaphore(limit))
             return current[1]
-
-
-class LimitedChain:
-    """A chain whose invocations each wait for a slot."""
-
-    def __init__(self, chain: Chain, slot: threading.Semaphore):
-        self.chain, self.slot = chain, slot
-
-    def invoke(self, body: bytes, **members: Any) -> InvocationResult:
-        with self.slot:
-            return self.chain.invoke(body, **members)

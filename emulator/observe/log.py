@@ -42,7 +42,7 @@ class RequestLog:
             self._changed.notify_all()
 
     def add_finished(self, finished: Finished) -> None:
-        """An invocation made in this process (the Python API)."""
+        """An invocation made in this process (the Python API, InvokeEndpointAsync's workers)."""
         self.add([invocation_record(finished, self.body_limit)])
 
     def event(self, endpoint: str, container: str, event: str, detail: str = "") -> None:

@@ -18,7 +18,7 @@ class Finished(NamedTuple):
     ms: float
     hops: list[Hop]
     error: dict[str, Any] | None = None  # {"code", "message", and the error's members, e.g. OriginalMessage}
-    source: str = "front"  # front | api (the Python API, in the owner process)
+    source: str = "front"  # front | api (the Python API, in the owner process) | async (InvokeEndpointAsync's workers)
 
 
 def finished(endpoint: str, variant: str, started: float, clock: float, hops: list[Hop], error: Any = None,

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from emulator.asynchronous import invocation
 from emulator.asynchronous.queue import Claimed, DurableQueue
 from emulator.asynchronous.requests import AsyncRequest, NotAccepted, input_url, locations
-from emulator.asynchronous.slots import LimitedChain, Slots
+from emulator.asynchronous.invoker import AsyncInvoker
+from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.front.headers import INVOKE_ASYNC, check_headers
 from emulator.front.wire_errors import ValidationError
@@ -97,6 +98,8 @@ def test_at_most_the_limit_of_container_calls_at_once_whatever_runs_around_them(
     calls, most, lock = [0], [0], threading.Lock()
 
     class SlowChain:
+        endpoint = "ep"
+
         def invoke(self, body, **_):
             with lock:
                 calls[0] += 1
@@ -106,13 +109,15 @@ def test_at_most_the_limit_of_container_calls_at_once_whatever_runs_around_them(
                 calls[0] -= 1
             return InvocationResult(body, None, None, [])
 
-    limited = LimitedChain(SlowChain(), slots.of("ep", 2))
-    threads = [threading.Thread(target=limited.invoke, args=(b"x",)) for _ in range(6)]
+    records = []
+    invoker = AsyncInvoker(SlowChain(), slots.of("ep", 2), "AllTraffic", records.append)
+    threads = [threading.Thread(target=invoker.invoke, args=(b"x",)) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert most == [2]
+    assert [(r.endpoint, r.variant, r.status, r.source) for r in records] == [("ep", "AllTraffic", 200, "async")] * 6
 
 
 class FakeS3:
