@@ -62,6 +62,11 @@ function drawPipelines(endpoints) {
   }
 }
 
+// A multi-model container's hops say what each did: load, unload or invoke of which TargetModel.
+function hopName(hop) {
+  return hop.action ? `${hop.container} ${hop.action} ${hop.model}` : hop.container;
+}
+
 function drawContainer(endpoint, container) {
   const health = container.healthy ? "healthy" : container.status === "starting" ? "starting" : "unhealthy";
   return el("div", { class: `container ${health}`, "data-testid": `container-${container.hostname}` },
@@ -110,7 +115,7 @@ function addRow(entry) {
       onclick: () => select(entry.seq) },
       el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: entry.variant }),
       el("td", { class: "status", text: status }), el("td", { class: "number", text: entry.ms.toFixed(1) }),
-      el("td", { text: entry.hops.map((hop) => hop.container).join(" → ") }));
+      el("td", { text: entry.hops.map(hopName).join(" → ") }));
   } else {
     row = el("tr", { class: "event", "data-testid": "event" },
       el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }),
@@ -166,7 +171,7 @@ function drawWaterfall(record) {
     const facts = `${hop.content_type_in || "-"} → ${hop.content_type_out || "-"} · accept ${hop.accept_in || "-"} · ` +
       `${hop.bytes_in} B in, ${hop.bytes_out} B out · status ${hop.status || "none"}`;
     root.append(el("div", { class: `hop${hop === failed ? " failed" : ""}`, "data-testid": "hop", "data-container": hop.container },
-      el("div", { class: "hop-name", text: `${index + 1}. ${hop.container}` }),
+      el("div", { class: "hop-name", text: `${index + 1}. ${hopName(hop)}` }),
       el("div", { class: "track" }, bar),
       el("div", { class: "number", text: `${hop.ms.toFixed(1)} ms` }),
       el("div", { class: "facts small", text: facts }),
