@@ -179,7 +179,8 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
-    warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers)
+    # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
+    warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
     failed = threading.Event()
     try:

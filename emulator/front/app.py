@@ -57,7 +57,7 @@ def create_app(state_database: str | None = None, control_url: str | None = None
             endpoint = _endpoint_for(table, name)
             if endpoint.asynchronous:
                 raise _asynchronous(name)
-            check_headers(request.headers, name, input_shape)
+            check_headers(request.headers, input_shape)
             variant = endpoint.choose(variant_name)
             variant_name = variant.name
             return respond(variant, lambda hops, error=None: record_invocation(
@@ -112,7 +112,7 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         """The same invocation, answered as JSON with every hop (and bodies when ?bodies=true)."""
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
         endpoint = _endpoint_for(table, name)
-        check_headers(request.headers, name)
+        check_headers(request.headers)
         started, clock = time.time(), time.perf_counter()
         variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
         try:

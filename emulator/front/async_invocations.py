@@ -28,7 +28,7 @@ def create_app(service: AsyncInference) -> Flask:
             raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
                                   f"constraint: Member must satisfy regular expression pattern: {NAME_PATTERN}")
         headers = request.headers
-        check_headers(headers, name, INVOKE_ASYNC)
+        check_headers(headers, INVOKE_ASYNC)
         location = headers.get("X-Amzn-SageMaker-InputLocation")
         if not location:
             raise ValidationError("1 validation error detected: Value null at 'inputLocation' failed to satisfy "

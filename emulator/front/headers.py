@@ -79,7 +79,7 @@ def _python_pattern(java: str) -> str:
     return java
 
 
-def check_headers(headers: Mapping[str, str], endpoint: str, input_shape: str = INVOKE) -> None:
+def check_headers(headers: Mapping[str, str], input_shape: str = INVOKE) -> None:
     """Raises ValidationError for the first header that breaks the model's constraints, or that asks
     for a feature the endpoint does not have (as SageMaker) or the emulator does not run."""
     custom = headers.get("X-Amzn-SageMaker-Custom-Attributes")

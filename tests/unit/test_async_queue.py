@@ -176,7 +176,7 @@ def test_a_request_cut_short_by_a_stop_writes_nothing(fake_s3):
                        st.text(max_size=40)))
 def test_async_headers_are_valid_or_refused_clearly(headers):
     try:
-        check_headers(headers, "ep", INVOKE_ASYNC)
+        check_headers(headers, INVOKE_ASYNC)
     except ValidationError as error:
         assert error.message.startswith("1 validation error detected: Value")
         return
