@@ -53,6 +53,7 @@ class FrontServer:
         self._ready = False
         self._launch: tuple[list[str], dict[str, str]] | None = None  # to start gunicorn again
         self._watcher: threading.Thread | None = None
+        self._stopping = threading.Lock()  # a restart by the watcher and stop() never interleave
         self.on_failure: Callable[[str], None] | None = None  # told when a dead front could not be restarted
 
     @property
@@ -120,7 +121,10 @@ class FrontServer:
             except urllib3.exceptions.HTTPError:
                 return False
 
-        waited = wait_until(answers, timeout=START_TIMEOUT, abort=self._process.poll)
+        process = self._process
+        if process is None:
+            raise EmulatorError("the front server is stopped: start() it first.")
+        waited = wait_until(answers, timeout=START_TIMEOUT, abort=process.poll)
         if waited.ready:
             self._ready = True
             if self._watcher is None:
@@ -142,23 +146,29 @@ class FrontServer:
                 return
             print(f"the front server (gunicorn) exited with code {code}; starting it again on {self.url}",
                   file=sys.stderr, flush=True)
-            self._ready = False
-            self._close_lifeline()
             try:
-                self._spawn()
+                with self._stopping:
+                    if self._process is not process:  # stop() began meanwhile
+                        return
+                    self._ready = False
+                    self._close_lifeline()
+                    self._spawn()
                 self.wait_ready()
             except (EmulatorError, OSError) as exc:
                 self._watcher = None
+                if self._process is None:  # stopped while starting again: nothing failed
+                    return
                 if self.on_failure is not None:
                     self.on_failure(f"the front server died and could not be started again: {exc}")
                 return
 
     def stop(self) -> None:
-        self._ready = False
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
-        process, self._process = self._process, None
+        with self._stopping:
+            self._ready = False
+            if self._listener is not None:
+                self._listener.close()
+                self._listener = None
+            process, self._process = self._process, None
         if process is not None and process.poll() is None:
             process.terminate()
             try:
