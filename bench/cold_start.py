@@ -16,8 +16,10 @@ Target: api and cli <= 1.2x floor (medians).
 from __future__ import annotations
 
 import argparse
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -107,7 +109,9 @@ def _cli(definition_file: Path) -> dict[str, float]:
     log = (h.OUT / "cold-start-cli.log").open("ab")
     session = h.session()
     began = h.clock()
-    process = subprocess.Popen([command, "serve", str(definition_file), "--port", str(port)],
+    # A scratch state: the default one would also bring back whatever endpoints it holds as InService.
+    state = tempfile.mkdtemp(prefix="sagemaker-emulator-cold-start-")
+    process = subprocess.Popen([command, "serve", str(definition_file), "--port", str(port), "--state", state],
                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         deadline = began + 300
@@ -132,6 +136,7 @@ def _cli(definition_file: Path) -> dict[str, float]:
             process.kill()
             process.wait()
         log.close()
+        shutil.rmtree(state, ignore_errors=True)
 
 
 def _endpoint_name(definition_file: Path) -> str:

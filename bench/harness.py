@@ -51,6 +51,7 @@ class BenchError(Exception):
 
 def main(run: Callable[[list[str]], None]) -> None:
     """A benchmark script's entry point: errors exit non-zero with a one-line reason; a missed target does not."""
+    OUT.mkdir(parents=True, exist_ok=True)  # logs and figures go there (it is not in a fresh clone)
     try:
         run(sys.argv[1:])
     except BenchError as exc:
