@@ -32,6 +32,7 @@ from emulator.control.lifecycle import Lifecycle, Running, wait_for
 from emulator.control.plane import ControlPlane, key
 from emulator.control.server import InternalServer
 from emulator.control.store import Store
+from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint, Progress
@@ -186,8 +187,6 @@ class Emulator:
                 model_settings=self.model_settings)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend).start(self.internal)
-            from emulator.control.transform_jobs import TransformJobs  # noqa: PLC0415 - it imports this module
-
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward

@@ -6,7 +6,6 @@ The model is an endpoint of a pipeline definition (its `ModelName`), or a single
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from emulator.chain_target import ChainTarget
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.endpoint import Progress
 from emulator.errors import EmulatorError
-from emulator.transform import TransformJob, TransformReport, container_environment, from_request, run_transform
+from emulator.transform import TransformJob, TransformReport, from_request, run_transform, with_batch_environment
 
 
 def load_model(source: str | Path | dict, model_name: str | None) -> EndpointDefinition:
@@ -31,13 +30,6 @@ def load_model(source: str | Path | dict, model_name: str | None) -> EndpointDef
             return definition
     raise EmulatorError(f"ModelName {model_name!r} is not in the definition; it defines: "
                         f"{', '.join(d.name for d in definitions)}.")
-
-
-def with_batch_environment(model: EndpointDefinition, job: TransformJob) -> EndpointDefinition:
-    """Every container gets SAGEMAKER_BATCH and the job's batch settings, as in a transform job."""
-    extra = container_environment(job)
-    containers = tuple(dataclasses.replace(c, environment={**c.environment, **extra}) for c in model.containers)
-    return dataclasses.replace(model, containers=containers)
 
 
 def transform(model: EndpointDefinition, job: TransformJob, inputs: Path, output_dir: Path, *,

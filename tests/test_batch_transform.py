@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from emulator import Emulator
-from emulator.batch import job_from_options, load_model, transform, with_batch_environment
+from emulator.batch import job_from_options, load_model, transform
+from emulator.transform import with_batch_environment
 from emulator.parity import check_parity
 from emulator.transform import TransformFailed
 from emulator.transform.records import encode_recordio, encode_tfrecord

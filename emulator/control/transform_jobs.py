@@ -21,7 +21,6 @@ from typing import Any
 from emulator.aws.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
 from emulator.aws.s3 import S3Error
 from emulator.aws.s3_transform import JobStopped, input_objects, run_s3_transform
-from emulator.batch import with_batch_environment
 from emulator.chain_target import ChainTarget
 from emulator.chain import Chain
 from emulator.control import resources
@@ -33,7 +32,8 @@ from emulator.definition import EndpointDefinition
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import Endpoint
 from emulator.errors import DefinitionError, EmulatorError
-from emulator.transform import JobConfigError, TransformFailed, TransformJob, TransformTarget, from_request
+from emulator.transform import (JobConfigError, TransformFailed, TransformJob, TransformTarget, from_request,
+                               with_batch_environment)
 
 TRANSFORM_JOB = "transform-job"
 FAILURE_REASON_LIMIT = 1024  # the model's FailureReason

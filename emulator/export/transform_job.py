@@ -14,12 +14,11 @@ from typing import Any, Mapping
 
 import yaml
 
-from emulator.batch import with_batch_environment
 from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
 from emulator.export.kubernetes import (TRANSFORM_NAME, ExportOptions, Manifest, kubernetes_name, model_parts,
                                         route_arguments)
-from emulator.transform import TransformJob
+from emulator.transform import TransformJob, with_batch_environment
 
 REQUEST_DIR = "/etc/sagemaker"
 DATA_DIR = "/opt/ml/transform"

@@ -6,7 +6,7 @@ from emulator.transform.errors import (ExecutionParametersError, JobConfigError,
                                        TransformJobError)
 from emulator.transform.job import (AssembleWith, BatchStrategy, DataProcessing, JoinSource, ModelClientConfig,
                                     SplitType, TransformJob, from_request)
-from emulator.transform.params import EffectiveParams, container_environment, resolve_params
+from emulator.transform.params import EffectiveParams, container_environment, resolve_params, with_batch_environment
 from emulator.transform.report import FileReport, TransformFailed, TransformReport
 from emulator.transform.target import TransformTarget
 
@@ -15,5 +15,5 @@ __all__ = [
     "FileReport", "JobConfigError", "JoinSource", "ModelClientConfig", "SplitType",
     "TransformError", "TransformFailed", "TransformJob", "TransformJobError", "TransformReport",
     "TransformTarget", "collect_inputs", "container_environment", "from_request", "resolve_params",
-    "run_transform",
+    "run_transform", "with_batch_environment",
 ]

@@ -3,10 +3,12 @@ and the environment SageMaker gives the containers of a transform job."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulator.definition import EndpointDefinition
 from emulator.transform.errors import ExecutionParametersError, clip
 from emulator.transform.job import MAX_PAYLOAD_LIMIT_MB, BatchStrategy, SplitType, TransformJob
 
@@ -120,3 +122,10 @@ def _check_total(params: EffectiveParams) -> None:
             f"{sources['MaxConcurrentTransforms']}) x MaxPayloadInMB {params.max_payload_in_mb} (from the "
             f"{sources['MaxPayloadInMB']}) = {total} MB, above SageMaker's {MAX_PAYLOAD_LIMIT_MB} MB. "
             "Set lower values in the job; they take precedence over the container's.")
+
+
+def with_batch_environment(model: EndpointDefinition, job: TransformJob) -> EndpointDefinition:
+    """Every container gets SAGEMAKER_BATCH and the job's batch settings, as in a transform job."""
+    extra = container_environment(job)
+    containers = tuple(dataclasses.replace(c, environment={**c.environment, **extra}) for c in model.containers)
+    return dataclasses.replace(model, containers=containers)

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from emulator import Emulator, labels
-from emulator.batch import load_model, with_batch_environment
+from emulator.batch import load_model
+from emulator.transform import with_batch_environment
 from emulator.chain_target import ChainTarget
 from emulator.cli import main
 from emulator.definition import parse
