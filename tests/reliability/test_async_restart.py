@@ -40,10 +40,17 @@ def outside_s3(monkeypatch) -> Iterator[str]:
         server.wait(timeout=30)
 
 
-def objects(s3, prefix: str) -> dict[str, bytes]:
-    keys = [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
+def keys(s3, prefix: str) -> list[str]:
+    return [item["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET, Prefix=prefix)
             for item in page.get("Contents", ())]
-    return {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys}
+
+
+def objects(s3, prefix: str) -> dict[str, bytes]:
+    return {key: s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() for key in keys(s3, prefix)}
+
+
+def ended(s3) -> int:
+    return len(keys(s3, "out/")) + len(keys(s3, "failed/"))
 
 
 def test_a_killed_serve_loses_no_accepted_request_and_writes_none_twice(example_images, docker_engine, tmp_path, outside_s3):
@@ -56,10 +63,11 @@ def test_a_killed_serve_loses_no_accepted_request_and_writes_none_twice(example_
     for number in range(REQUESTS):
         s3.put_object(Bucket=BUCKET, Key=f"in/{number}", Body=f"request {number}".encode())
 
+    # 4 at a time, 1 s each: the 100 take 25 s, so the kill lands mid-run even when accepting them is slow.
     first = serve_in_child(None, port, labels.session_id(), "--state", str(state))
     try:
         sm, runtime = clients(url, "sagemaker"), clients(url, "sagemaker-runtime")
-        sm.create_model(ModelName=ENDPOINT, PrimaryContainer={"Image": ECHO_IMAGE, "Environment": {"ECHO_DELAY_SECONDS": "0.1"}})
+        sm.create_model(ModelName=ENDPOINT, PrimaryContainer={"Image": ECHO_IMAGE, "Environment": {"ECHO_DELAY_SECONDS": "1"}})
         sm.create_endpoint_config(EndpointConfigName=ENDPOINT, ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": ENDPOINT}],
                                   AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": f"s3://{BUCKET}/out",
                                                                          "S3FailurePath": f"s3://{BUCKET}/failed"},
@@ -69,17 +77,17 @@ def test_a_killed_serve_loses_no_accepted_request_and_writes_none_twice(example_
         accepted = [runtime.invoke_endpoint_async(EndpointName=ENDPOINT, InputLocation=f"s3://{BUCKET}/in/{number}",
                                                   ContentType="text/plain", InferenceId=f"req-{number}")["InferenceId"]
                     for number in range(REQUESTS)]
-        wait_for(lambda: len(objects(s3, "out/")) >= 10, 60, "the first answers are written")
+        wait_for(lambda: ended(s3) >= 10, 60, "the first answers are written")
     finally:
         first.send_signal(signal.SIGKILL)  # a crash, with requests queued and in flight
         first.wait()
-    done_before = len(objects(s3, "out/")) + len(objects(s3, "failed/"))
+    done_before = ended(s3)
     assert done_before < REQUESTS, "every request ended before the kill: the test proves nothing"
     wait_for(lambda: port_is_free(port), 10, "the crashed serve's front lets go of its port")
 
     again = serve_in_child(None, port, labels.session_id(), "--state", str(state))
     try:
-        wait_for(lambda: len(objects(s3, "out/")) + len(objects(s3, "failed/")) >= REQUESTS, 120,
+        wait_for(lambda: ended(s3) >= REQUESTS, 120,
                  "every accepted request ends with an object")
         outputs, failures = objects(s3, "out/"), objects(s3, "failed/")
     finally:
