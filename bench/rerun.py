@@ -6,8 +6,9 @@ would hold it), its time to the first answer without reuse and on a second run w
 Each subject is a `python -m pytest` subprocess in a scratch project (the example test file and a pytest.ini).
 "First answer" is the first test's setup (the plugin starting the pipeline and its front) plus its call (a
 boto3 client and one invoke_endpoint), from pytest's own --durations; "wall" is the whole pytest process.
-Subjects, each repetition: fresh (no reuse), then reuse: a first run that keeps the containers (not counted)
-and a second that adopts them. Kept containers are removed at the end.
+Subjects, each repetition: fresh (no reuse), then reuse: a first run that starts the resident emulator
+(emulator.resident) and a second that attaches to it. The example pipeline's residents and kept containers
+are stopped and removed after each repetition.
 
 Target: the reused second run reaches its first answer in < 0.5 s.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import harness as h
+
+from emulator import resident
 
 TARGET_S = 0.5
 FIRST_TEST = "test_a_gentoo_is_recognised"
@@ -100,6 +104,9 @@ def _ours(session: str) -> list[str]:
 
 
 def _remove_kept(session: str) -> None:
+    for folder in resident.folders_of(h.PIPELINE_FILE):
+        resident.stop(folder)
+        shutil.rmtree(folder, ignore_errors=True)
     h.docker_remove(*_ours(session))
 
 

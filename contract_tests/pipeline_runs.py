@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from contract_tests import calls
 from contract_tests.samples import Sample
-from emulator.api import EmulatedEndpoint, Emulator
+from emulator.api import Emulator
+from emulator.emulated_endpoint import EmulatedEndpoint
 from emulator.content_types import base_type
 from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError

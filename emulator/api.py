@@ -13,103 +13,43 @@ runtime, optionally preloaded with the endpoints of a definition.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import os
 import shutil
 import tempfile
 import threading
-import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from emulator.asynchronous.service import AsyncInference
-from emulator.aws import sdk_config
 from emulator.aws.services import AwsServices
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain
+from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.client_side import ClientSide
 from emulator.control import preload
 from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
-from emulator.control.lifecycle import Lifecycle, Running, wait_for
-from emulator.control.plane import ControlPlane, key
+from emulator.control.lifecycle import Lifecycle, wait_for
+from emulator.control.plane import ControlPlane
 from emulator.control.server import InternalServer
 from emulator.control.store import Store
 from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.docker_backend import DockerBackend
-from emulator.endpoint import Endpoint, Progress
+from emulator.emulated_endpoint import EmulatedEndpoint
+from emulator.endpoint import Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front import async_invocations
 from emulator.front.dispatch import ASYNC_RUNTIME, RUNTIME
-from emulator.front.introspection import failed_invocation
-from emulator.front.serving import ServedEndpoint, build
+from emulator.front.serving import build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.leftovers import remove_dead_runs
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
-from emulator.observe.records import Finished, finished
-from emulator.outcomes import InvocationFailed, InvocationResult
 
 Source = str | Path | dict | list[EndpointDefinition]
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
-# Set, these would win over AWS_ENDPOINT_URL or the dummy keys: `redirected` unsets them for its block.
-SHADOWING = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
 
 
-class EmulatedEndpoint:
-    """One running endpoint: invoke it in-process (no front server needed), read its health."""
-
-    def __init__(self, served: ServedEndpoint, running: Running, log: RequestLog | None = None):
-        self.served, self.running, self._log = served, running, log
-
-    @property
-    def name(self) -> str:
-        return self.served.name
-
-    @property
-    def chain(self) -> Chain:
-        """The first variant's chain (the only one of an endpoint from a definition)."""
-        return self.served.variants[0].chain
-
-    @property
-    def endpoint(self) -> Endpoint:
-        """The first variant's containers."""
-        return self.running[0][1]
-
-    def invoke(self, body: bytes | str, *, content_type: str | None = None, accept: str | None = None,
-               custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               target_variant: str | None = None, inference_id: str | None = None, target_model: str | None = None,
-               trace_bodies: bool = False) -> InvocationResult:
-        """Raises emulator.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
-        payload = body.encode() if isinstance(body, str) else body
-        variant = self.served.choose(target_variant)
-        started, clock = time.time(), time.perf_counter()
-        capture = trace_bodies or bool(self._log and self._log.body_limit)
-        try:
-            result = variant.chain.invoke(payload, content_type=content_type, accept=accept,
-                                          custom_attributes=custom_attributes, inference_id=inference_id,
-                                          target_container_hostname=target_container_hostname, capture_bodies=capture,
-                                          target_model=target_model)
-        except InvocationFailed as failure:
-            self._record(failed_invocation(self.name, variant.name, started, clock, failure, source="api"))
-            raise
-        self._record(finished(self.name, variant.name, started, clock, result.hops, source="api"))
-        return result
-
-    def _record(self, record: Finished) -> None:
-        if self._log is not None:
-            self._log.add_finished(record)
-
-    def health(self) -> dict[str, dict]:
-        """Each container's health, by hostname (by `variant/hostname` when the endpoint has several variants)."""
-        if len(self.running) == 1:
-            return self.endpoint.health()
-        return {f"{variant['VariantName']}/{hostname}": state
-                for variant, endpoint in self.running for hostname, state in endpoint.health().items()}
-
-
-class Emulator:
+class Emulator(ClientSide):
     """The SageMaker control plane and runtime on one port, the containers of every endpoint, and the
     endpoints of a definition (if given) created through that control plane at start."""
 
@@ -153,23 +93,16 @@ class Emulator:
     def endpoints(self) -> dict[str, EmulatedEndpoint]:
         """The endpoints that serve now (InService), by name."""
         served = self.store.serving() if self.store else {}
-        return {spec["name"]: EmulatedEndpoint(build(spec), self.lifecycle.running(spec["name"]), self.request_log)
+        log = self.request_log
+        return {spec["name"]: EmulatedEndpoint(build(spec), self.lifecycle.running(spec["name"]),
+                                               log.add_finished if log else None, bool(log and log.body_limit))
                 for spec in served.values()}
 
-    def __getitem__(self, name: str) -> EmulatedEndpoint:
-        endpoints = self.endpoints
-        for endpoint_name, endpoint in endpoints.items():
-            if key(endpoint_name) == key(name):
-                return endpoint
-        raise EmulatorError(f"no endpoint {name!r} serves here; serving: {', '.join(endpoints) or 'none'}.")
+    def _served_url(self) -> str:
+        return self.serve()
 
-    @property
-    def endpoint(self) -> EmulatedEndpoint:
-        """The only endpoint, for definitions that hold one."""
-        endpoints = self.endpoints
-        if len(endpoints) != 1:
-            raise EmulatorError(f"{len(endpoints)} endpoints serve here; pick one with emulator[name].")
-        return next(iter(endpoints.values()))
+    def _state_folder(self) -> Path:
+        return self.store.folder
 
     def start(self) -> "Emulator":
         """Open the state, bring back its endpoints, create the definition's, and wait until they serve."""
@@ -233,9 +166,14 @@ class Emulator:
 
     def _start_front(self, *, wait: bool) -> None:
         if not self.front.running:
-            self.front.start(self.store.path, self.internal.url, self._observer.start(), wait=wait)
+            self.front.start(self.store.path, self.internal.url, self.request_log_environment(), wait=wait)
         if wait:
             self.front.wait_ready()
+
+    def request_log_environment(self) -> dict[str, str]:
+        """What another process needs to add its invocations to this emulator's request log (the front's
+        workers, a run attached to a resident emulator); empty when the log is off."""
+        return self._observer.start()
 
     @property
     def url(self) -> str:
@@ -244,42 +182,6 @@ class Emulator:
             raise EmulatorError("the emulator has no HTTP front yet, so no URL. Fix: call serve() first "
                                 "(it starts the front and returns the URL).")
         return self.front.url
-
-    def environment(self) -> dict[str, str]:
-        """The variables that send every AWS SDK call of a process here: AWS_ENDPOINT_URL and dummy credentials,
-        and the SageMaker Python SDK's defaults file (its default bucket; no telemetry: emulator.aws.sdk_config).
-        The front is started if it is not yet."""
-        return {"AWS_ENDPOINT_URL": self.serve(), **DUMMY_CREDENTIALS,
-                sdk_config.VARIABLE: str(sdk_config.write(self.store.folder))}
-
-    @contextlib.contextmanager
-    def redirected(self) -> Iterator[dict[str, str]]:
-        """Set `environment()` in os.environ for the block (for code under test that builds its own clients);
-        AWS_PROFILE, session tokens and per-service AWS_ENDPOINT_URL_* are unset meanwhile."""
-        variables = self.environment()
-        shadowing = [name for name in os.environ if name in SHADOWING or name.startswith("AWS_ENDPOINT_URL_")]
-        saved = {name: os.environ.get(name) for name in [*variables, *shadowing]}
-        for name in shadowing:
-            del os.environ[name]
-        os.environ.update(variables)
-        try:
-            yield variables
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
-
-    def boto3_client(self, service: str = "sagemaker-runtime", region: str = "us-east-1") -> Any:
-        """A real boto3 client (sagemaker-runtime by default, or sagemaker, ...) pointed here, with dummy credentials
-        (the front is started if it is not yet)."""
-        import boto3  # noqa: PLC0415 - optional: only tests and users who want boto3 need it
-        from botocore.config import Config  # noqa: PLC0415
-
-        return boto3.client(service, endpoint_url=self.serve(), region_name=region,
-                            aws_access_key_id="emulator", aws_secret_access_key="emulator",
-                            config=Config(read_timeout=max(self.invocation_timeout, self.describe_wait) + 10))
 
     def stop(self) -> None:
         """Stop the front and every container; calling it again is harmless. The state folder keeps what

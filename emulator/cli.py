@@ -420,6 +420,7 @@ def _logs(args: argparse.Namespace) -> int:
 
 def _prune(args: argparse.Namespace) -> int:
     from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+    from emulator import resident  # noqa: PLC0415
     from emulator.leftovers import prune, remove_dead_runs  # noqa: PLC0415
 
     backend = DockerBackend()
@@ -427,6 +428,10 @@ def _prune(args: argparse.Namespace) -> int:
     if args.dead_only:
         removed = remove_dead_runs(backend)
     else:
+        stopped, held = resident.stop_unheld()  # their containers are then kept ones nobody holds
+        if stopped or held:
+            print(f"stopped {len(stopped)} resident emulators kept for reuse"
+                  + (f"; {len(held)} in use by a run left running" if held else ""))
         removed, used = prune(backend, everything=args.everything)
     if used and args.everything:
         print(f"stopped {len(used)} in use by running emulators: {', '.join(used)}")

@@ -145,14 +145,7 @@ class Endpoint:
                                                                container.definition.model_data, settings)
 
     def _plan(self, folders: list[Path | None]) -> list[kept.Planned]:
-        """Each container's image id, model folder, environment and port, as SageMaker sets them."""
-        plans = []
-        for index, (container, folder) in enumerate(zip(self.containers, folders)):
-            port = container_port(self.definition, index)
-            environment = serving_environment(self.definition, index)
-            image_id = self.backend.image_id(container.definition.image) if self.reuse else ""
-            plans.append(kept.Planned(container.hostname, image_id, folder, environment, port))
-        return plans
+        return plan(self.definition, folders, self.backend.image_id if self.reuse else lambda image: "")
 
     def _adopt(self, plans: list[kept.Planned]) -> bool:
         """Take over a kept group that matches (see emulator.reuse); remove the kept ones that cannot serve.
@@ -296,3 +289,18 @@ class Endpoint:
 
 def _container_name(endpoint: str, hostname: str, suffix: str) -> str:
     return re.sub(r"[^a-zA-Z0-9_.-]", "-", f"sme-{endpoint}-{hostname}-{suffix}")
+
+
+def plan(definition: EndpointDefinition, folders: list[Path | None], image_id: Callable[[str], str]) -> list[kept.Planned]:
+    """Each container's image id, model folder, environment and port, as SageMaker sets them."""
+    return [kept.Planned(container.hostname, image_id(container.image), folder,
+                         serving_environment(definition, index), container_port(definition, index))
+            for index, (container, folder) in enumerate(zip(definition.containers, folders))]
+
+
+def fingerprint(definition: EndpointDefinition, backend: DockerBackend) -> str:
+    """The key of emulator.reuse for this definition now (its images' ids, its artifacts' files): what a
+    resident emulator compares to tell whether it still serves what the definition file says."""
+    folders = [None if container.multi_model else model_folder(container.model_data)
+               for container in definition.containers]
+    return kept.key(definition.name, definition.mode, plan(definition, folders, backend.image_id))

@@ -21,6 +21,7 @@ import pytest
 
 if TYPE_CHECKING:
     from emulator.api import Emulator
+    from emulator.resident import ResidentEmulator
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -68,18 +69,25 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docke
     """Factory: start the endpoints of a definition (file path or dict; None: none), served on a free port.
 
     Each call starts its own containers; all are removed at the end of the session,
-    also when a test fails or the run is interrupted.
+    also when a test fails or the run is interrupted. With reuse, a definition file's endpoints are
+    served by a resident emulator that stays for the next run instead (emulator.resident).
     """
-    from emulator.api import Emulator  # noqa: PLC0415 - Docker only when the fixture is used
-
-    started: list[Emulator] = []
+    started: list[Emulator | ResidentEmulator] = []
     _interrupt_on_sigterm()
 
-    def start(source: Any = None, **options: Any) -> Emulator:
+    def start(source: Any = None, **options: Any) -> Emulator | ResidentEmulator:
         options.setdefault("startup_timeout", sagemaker_startup_timeout)
         options.setdefault("docker_host", sagemaker_docker_host)
-        options.setdefault("reuse", sagemaker_reuse)
-        emulator = Emulator(source, **options)
+        reuse = options.pop("reuse", sagemaker_reuse)
+        if reuse and isinstance(source, (str, Path)):
+            resident = _resident(source, options)
+            if resident is not None:
+                started.append(resident)
+                return resident
+            # Another live run holds the resident: this one starts its own, keeping containers as reuse does.
+        from emulator.api import Emulator  # noqa: PLC0415 - Docker only when the fixture is used
+
+        emulator = Emulator(source, reuse=reuse, **options)
         started.append(emulator)  # before start(): a start failing half-way is still cleaned up
         emulator.listen()  # so the front boots while the containers do
         emulator.start()
@@ -123,6 +131,14 @@ def sagemaker_pipeline(request: pytest.FixtureRequest, sagemaker_endpoints: Call
     if key not in _sagemaker_pipeline_session:
         _sagemaker_pipeline_session[key] = sagemaker_endpoints(path)
     return _sagemaker_pipeline_session[key]
+
+
+def _resident(source: str | Path, options: dict[str, Any]) -> "ResidentEmulator | None":
+    """With reuse, a definition file is served by a resident emulator that outlives the run, so the next
+    run's first answer comes in milliseconds (emulator.resident); None when another live run holds it."""
+    from emulator import resident  # noqa: PLC0415
+
+    return resident.attach(source, options) if resident.serializable(options) else None
 
 
 def _interrupt_on_sigterm() -> None:

@@ -123,22 +123,3 @@ def test_a_users_run_adds_the_contract_and_parity_checks_of_their_image(pytester
         "--sagemaker-parity-data", str(artifacts / "data/penguins-features.csv"))
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines(["*parity FAILS: 344 of 344 records differ*Fix: make the transform depend on each row*"])
-
-
-def test_the_reuse_ini_value_keeps_containers_for_the_next_run(pytester, example_images, monkeypatch):
-    session = f"reuse-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("SAGEMAKER_EMULATOR_SESSION", session)
-    pytester.makefile(".yaml", echo=f"Endpoints:\n  echo-reuse:\n    Containers:\n      - Image: {ECHO_IMAGE}\n")
-    pytester.makeini("[pytest]\nsagemaker_pipeline = echo.yaml\nsagemaker_reuse = true\n")
-    pytester.makepyfile(test_reuse='''
-def test_it(sagemaker_pipeline):
-    assert sagemaker_pipeline["echo-reuse"].invoke(b"x", content_type="text/plain").body == b"x"
-''')
-    try:
-        pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
-        kept = ours(session)
-        assert len(kept) == 1
-        pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
-        assert ours(session) == kept  # adopted, not started again
-    finally:
-        subprocess.run(["docker", "rm", "-f", *ours(session)], capture_output=True, check=False)

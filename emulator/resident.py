@@ -1,0 +1,238 @@
+"""Fast reruns: a resident emulator per definition, kept running between test runs (opt-in, with reuse).
+
+The first run with reuse starts `python -m emulator.resident_server` in a session of its own: an emulator
+serving the definition (its containers, its front, its control plane). When the run ends the resident stays.
+The next run attaches to it in milliseconds when nothing changed: the resident recomputes the key of
+emulator.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
+compares it with what it serves. Anything changed: the resident is stopped (keeping the containers that
+still match, which the new one adopts) and a new one starts.
+
+A resident belongs to one scope: this user, the definition file, the emulator's options and the run's
+session label. A run holds the scope's lock for as long as it uses the resident; a second live run finds
+it held and starts its own emulator in-process instead, so two runs never share one. `sagemaker-emulator
+prune` stops residents nobody holds (and removes their kept containers).
+
+This module is imported by the pytest plugin on every reuse run: standard library only.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from emulator.client_side import ClientSide
+from emulator.errors import EmulatorError, StartupError
+
+if TYPE_CHECKING:
+    from emulator.emulated_endpoint import EmulatedEndpoint
+
+SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.labels: a run's session label, part of the scope
+STOP_WAIT = 120.0  # seconds for a resident to stop (its front, its control plane; the containers are kept)
+ANSWER_WAIT = 60.0
+FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it  # seconds for a resident to answer one question (it checks image ids and artifacts)
+
+
+def root() -> Path:
+    from emulator.artifacts import cache_dir  # noqa: PLC0415
+
+    return cache_dir() / "resident"
+
+
+def scope(source: str | Path, options: dict[str, Any]) -> str:
+    """Whose resident: this user, the definition file, the options it serves with, the session label."""
+    text = json.dumps({"user": os.getuid(), "source": str(Path(source).resolve()), "options": options,
+                       "session": os.environ.get(SESSION_ENV, "")}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def serializable(options: dict[str, Any]) -> bool:
+    """A resident receives its options as JSON: a callback or an object cannot cross."""
+    try:
+        json.dumps(options)
+    except TypeError:
+        return False
+    return True
+
+
+class ResidentEmulator(ClientSide):
+    """This run's handle on a resident emulator: its endpoints (invoked in-process, logged in its request
+    log), boto3 clients and the environment pointed at its front. `stop()` lets go; the resident stays."""
+
+    def __init__(self, folder: Path, lock: int, answer: dict[str, Any]):
+        self.folder, self._lock = folder, lock
+        self.url, self.pid = answer["url"], answer["pid"]
+        self._state, self._database, self._log = Path(answer["state"]), answer["database"], answer.get("log")
+        self.invocation_timeout, self.describe_wait = answer["invocation_timeout"], answer["describe_wait"]
+        self._table = None
+        self._sender = None
+
+    @property
+    def endpoints(self) -> dict[str, "EmulatedEndpoint"]:
+        """The endpoints that serve now, read from the resident's serving table as its front's workers do."""
+        from emulator.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
+        from emulator.front.serving import ServingTable  # noqa: PLC0415
+        from emulator.observe.channel import Sender  # noqa: PLC0415
+
+        if self._table is None:
+            self._table = ServingTable(self._database)
+            self._sender = Sender(self._log["socket"], int(self._log["body_limit"])) if self._log else None
+        sender = self._sender
+        return {served.name: EmulatedEndpoint(served, None, sender.add if sender else None,
+                                              bool(sender and sender.capture_bodies))
+                for served in self._table.all().values()}
+
+    def _served_url(self) -> str:
+        return self.url
+
+    def _state_folder(self) -> Path:
+        return self._state
+
+    def stop(self) -> None:
+        """Let go of the resident (it keeps serving for the next run); calling it again is harmless."""
+        if self._sender is not None:
+            self._sender.flush()
+        if self._lock >= 0:
+            os.close(self._lock)
+            self._lock = -1
+
+
+def attach(source: str | Path, options: dict[str, Any]) -> ResidentEmulator | None:
+    """The resident emulator of this definition and options, started if there is none or it is out of date.
+    None when another live run holds it (the caller then starts its own emulator)."""
+    folder = root() / scope(source, options)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lock = _hold(folder / "lock")
+    if lock is None:
+        return None
+    try:
+        answer = ask(folder, "attach")
+        if answer is not None and not answer["ok"]:
+            print(f"sagemaker-emulator: the resident emulator of {source} is out of date ({answer['why']}); "
+                  "starting a new one", file=sys.stderr, flush=True)
+            stop(folder)
+            answer = None
+        if answer is None:
+            answer = _start(folder, source, options)
+        return ResidentEmulator(folder, lock, answer)
+    except BaseException:
+        os.close(lock)
+        raise
+
+
+def ask(folder: Path, operation: str, timeout: float = ANSWER_WAIT) -> dict[str, Any] | None:
+    """One question to the resident of `folder`; None when none answers (never started, stopped, killed)."""
+    path = socket_path(folder)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(timeout)
+        try:
+            connection.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            return None
+        try:
+            connection.sendall(json.dumps({"op": operation}).encode() + b"\n")
+            answer = connection.makefile("rb").readline()
+        except (ConnectionResetError, BrokenPipeError):  # it closed its socket while we asked: it is gone
+            return None
+        except TimeoutError:
+            raise StartupError(f"the resident emulator in {folder} did not answer within {timeout:g} s. Fix: "
+                               "`sagemaker-emulator prune` stops it (its output is in output.log there).") from None
+    return json.loads(answer) if answer else None
+
+
+def stop(folder: Path) -> bool:
+    """Stop the resident of `folder` and wait until it is gone; False when none was running."""
+    answer = ask(folder, "stop")
+    if answer is None:
+        return False
+    deadline = time.monotonic() + STOP_WAIT
+    while _alive(answer["pid"]):  # its containers are free once it has exited: `prune` judges them by that
+        if time.monotonic() > deadline:
+            raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
+                               f"its output is in {folder / 'output.log'}.")
+        time.sleep(0.1)
+    return True
+
+
+def folders_of(source: str | Path) -> list[Path]:
+    """The resident folders of a definition file, whatever their options and session."""
+    wanted = str(Path(source).resolve())
+    return [settings.parent for settings in root().glob("*/resident.json")
+            if json.loads(settings.read_text())["source"] == wanted]
+
+
+def stop_unheld() -> tuple[list[str], list[str]]:
+    """`prune`: stop every resident no run holds. Returns (stopped, held) folder names."""
+    stopped, held = [], []
+    for folder in sorted(root().glob("*/")) if root().is_dir() else []:
+        lock = _hold(folder / "lock")
+        if lock is None:
+            held.append(folder.name)
+            continue
+        try:
+            if stop(folder):
+                stopped.append(folder.name)
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(lock)
+    return stopped, held
+
+
+def socket_path(folder: Path) -> Path:
+    """Where the resident of `folder` answers. Not in `folder`: a unix socket's path holds 107 bytes, and a
+    cache under a deep home folder is longer; so in a private folder of the runtime or temporary directory."""
+    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"sagemaker-emulator-{os.getuid()}"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    status = runtime.stat()
+    if status.st_uid != os.getuid() or status.st_mode & 0o077:
+        raise EmulatorError(f"{runtime} belongs to another user or others may enter it, so a resident emulator "
+                            "cannot answer there privately. Fix: remove it (it is recreated), or set XDG_RUNTIME_DIR.")
+    return runtime / f"{hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]}.sock"
+
+
+def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[str, Any]:
+    (folder / "resident.json").write_text(json.dumps({"source": str(Path(source).resolve()), "options": options}))
+    output, failure = folder / "output.log", folder / FAILURE
+    failure.unlink(missing_ok=True)
+    with open(output, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", "emulator.resident_server", str(folder)],
+                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)  # not ended by this run's end, nor by its Ctrl-C
+    while (code := process.poll()) is None:
+        answer = ask(folder, "attach")
+        if answer is not None:
+            if not answer["ok"]:  # the file changed while it started: the next run starts a new one
+                raise StartupError(f"{source} changed while its resident emulator started ({answer['why']}); run again.")
+            return answer
+        time.sleep(0.05)
+    if failure.exists():
+        raise StartupError(failure.read_text())
+    raise StartupError(f"the resident emulator for {source} exited with code {code} at start; its output is in {output}.")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as status:
+            return status.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except FileNotFoundError:
+        return False
+
+
+def _hold(path: Path) -> int | None:
+    """An flock on `path`, held until its descriptor closes (or the process ends, however it ends)."""
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        return None
+    return descriptor

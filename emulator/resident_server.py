@@ -1,0 +1,122 @@
+"""The resident emulator's process (see emulator.resident): `python -m emulator.resident_server FOLDER`.
+
+It serves the definition and options in FOLDER/resident.json with reuse on, and answers one-line JSON
+questions on a unix socket only its user may reach (emulator.resident.socket_path):
+- `attach`: is what it serves still what the file says now? With its front's URL, state folder and request log;
+- `ping`: it lives;
+- `stop`: stop (keeping the containers, for the next resident to adopt) and exit.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socketserver
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from emulator.api import Emulator
+from emulator.definition import EndpointDefinition, load_file
+from emulator.docker_backend import DockerBackend
+from emulator.endpoint import fingerprint
+from emulator.errors import EmulatorError
+from emulator.observe.channel import LOG_ENV
+from emulator.resident import FAILURE, socket_path
+
+
+class Resident:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        settings = json.loads((folder / "resident.json").read_text())
+        self.source, self.names = settings["source"], settings["options"].get("names")
+        self.emulator = Emulator(self.source, reuse=True, **settings["options"])
+        self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        self.emulator.listen()
+        self.emulator.start()
+        self.emulator.serve()
+        path = socket_path(self.folder)
+        path.unlink(missing_ok=True)  # a killed resident's
+        resident = self
+
+        class Questions(socketserver.StreamRequestHandler):
+            def handle(self) -> None:
+                question = json.loads(self.rfile.readline() or b"{}")
+                self.wfile.write(json.dumps(resident.answer(question.get("op"))).encode() + b"\n")
+
+        server = socketserver.ThreadingUnixStreamServer(str(path), Questions)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, name="resident-questions", daemon=True).start()
+        print(f"resident emulator of {self.source} serving on {self.emulator.url} (pid {os.getpid()})", flush=True)
+        try:
+            self.stopping.wait()
+        finally:
+            self.emulator.stop()  # before the socket closes: whoever asked it to stop waits until its containers are free
+            server.shutdown()
+            server.server_close()
+            path.unlink(missing_ok=True)
+
+    def answer(self, operation: str | None) -> dict[str, Any]:
+        if operation == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if operation == "stop":
+            self.stopping.set()
+            return {"ok": True, "pid": os.getpid()}
+        if operation != "attach":
+            return {"ok": False, "why": f"unknown question {operation!r}"}
+        try:
+            why = self._changed()
+        except EmulatorError as error:  # the file no longer parses, an image is gone: a new start says it
+            why = str(error).splitlines()[0]
+        if why:
+            return {"ok": False, "why": why}
+        emulator = self.emulator
+        return {"ok": True, "url": emulator.url, "pid": os.getpid(), "state": str(emulator.store.folder),
+                "database": str(emulator.store.path), "log": self._log_settings(),
+                "invocation_timeout": emulator.invocation_timeout, "describe_wait": emulator.describe_wait}
+
+    def _changed(self) -> str | None:
+        """What differs between what this process serves and what the definition file says now."""
+        definitions = load_file(self.source)
+        if self.names:
+            definitions = [d for d in definitions if d.name in self.names]
+        now = self._fingerprints(definitions)
+        if set(now) != set(self.serving):
+            return f"its endpoints are now {', '.join(sorted(now))}, were {', '.join(sorted(self.serving))}"
+        changed = sorted(name for name in now if now[name] != self.serving[name])
+        if changed:
+            return f"endpoint {', '.join(changed)}: the definition, an image id, a model artifact or the environment changed"
+        missing = sorted(set(now) - set(self.emulator.endpoints))
+        return f"endpoint {', '.join(missing)} no longer serves" if missing else None
+
+    def _fingerprints(self, definitions: list[EndpointDefinition]) -> dict[str, str]:
+        backend: DockerBackend = self.emulator.backend
+        return {definition.name: fingerprint(definition, backend) for definition in definitions}
+
+    def _log_settings(self) -> dict[str, Any] | None:
+        """Where a run's in-process invocations go, to show in the resident's request log."""
+        settings = self.emulator.request_log_environment().get(LOG_ENV)
+        return json.loads(settings) if settings else None
+
+
+def main(argv: list[str]) -> int:
+    folder = Path(argv[0])
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop as on Ctrl-C: the containers are kept
+    try:
+        Resident(folder).run()
+    except EmulatorError as error:
+        (folder / FAILURE).write_text(str(error))
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
