@@ -4,15 +4,16 @@ The first run with reuse starts `python -m emulator.resident_server` in a sessio
 serving the definition (its containers, its front, its control plane). When the run ends the resident stays.
 The next run attaches to it in milliseconds when nothing changed: the resident recomputes the key of
 emulator.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
-compares it with what it serves. Anything changed: the resident is stopped (keeping the containers that
-still match, which the new one adopts) and a new one starts.
+compares it with what it serves; the run compares the emulator's own code with the resident's. Anything
+changed: the resident is stopped (keeping the containers that still match, which the new one adopts) and
+a new one starts.
 
 A resident belongs to one scope: this user, the definition file, the emulator's options and the run's
 session label. A run holds the scope's lock for as long as it uses the resident; a second live run finds
 it held and starts its own emulator in-process instead, so two runs never share one. `sagemaker-emulator
 prune` stops residents nobody holds (and removes their kept containers).
 
-This module is imported by the pytest plugin on every reuse run: standard library only.
+This module is imported by the pytest plugin on every reuse run: the standard library and light modules only.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ def scope(source: str | Path, options: dict[str, Any]) -> str:
     text = json.dumps({"user": os.getuid(), "source": str(Path(source).resolve()), "options": options,
                        "session": os.environ.get(SESSION_ENV, "")}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def code_stamp() -> int:
+    """The newest modification time of the emulator's own modules: a resident started by other code is out of date."""
+    package = Path(__file__).parent
+    return max(entry.stat().st_mtime_ns for entry in package.rglob("*.py"))
 
 
 def serializable(options: dict[str, Any]) -> bool:
@@ -116,6 +123,8 @@ def attach(source: str | Path, options: dict[str, Any]) -> ResidentEmulator | No
         return None
     try:
         answer = ask(folder, "attach")
+        if answer is not None and answer["ok"] and answer.get("code") != code_stamp():
+            answer = {"ok": False, "why": "the emulator's own code changed (an upgrade, or an edit)"}
         if answer is not None and not answer["ok"]:
             print(f"sagemaker-emulator: the resident emulator of {source} is out of date ({answer['why']}); "
                   "starting a new one", file=sys.stderr, flush=True)

@@ -24,7 +24,7 @@ from emulator.docker_backend import DockerBackend
 from emulator.endpoint import fingerprint
 from emulator.errors import EmulatorError
 from emulator.observe.channel import LOG_ENV
-from emulator.resident import FAILURE, socket_path
+from emulator.resident import FAILURE, code_stamp, socket_path
 
 
 class Resident:
@@ -35,6 +35,7 @@ class Resident:
         self.emulator = Emulator(self.source, reuse=True, **settings["options"])
         self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
         self.stopping = threading.Event()
+        self.code = code_stamp()  # the code this process runs (emulator.resident compares it with its own)
 
     def run(self) -> None:
         self.emulator.listen()
@@ -78,7 +79,8 @@ class Resident:
         emulator = self.emulator
         return {"ok": True, "url": emulator.url, "pid": os.getpid(), "state": str(emulator.store.folder),
                 "database": str(emulator.store.path), "log": self._log_settings(),
-                "invocation_timeout": emulator.invocation_timeout, "describe_wait": emulator.describe_wait}
+                "invocation_timeout": emulator.invocation_timeout, "describe_wait": emulator.describe_wait,
+                "code": self.code}
 
     def _changed(self) -> str | None:
         """What differs between what this process serves and what the definition file says now."""

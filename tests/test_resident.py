@@ -105,10 +105,12 @@ def test_a_changed_definition_starts_a_new_resident(project):
 def test_a_second_live_run_starts_its_own_containers(project):
     run(project).assert_outcomes(passed=2)
     kept = ours(project.session)
-    (folder,) = residents(project)
     holder = resident.attach(project.path / "echo.yaml", {"startup_timeout": None, "docker_host": None})
     try:
         assert holder is not None
+        assert holder.environment()["AWS_ENDPOINT_URL"] == holder.url
+        listed = holder.boto3_client("sagemaker").list_endpoints()["Endpoints"]
+        assert [endpoint["EndpointName"] for endpoint in listed] == ["echo-resident"]
         run(project).assert_outcomes(passed=2)  # the resident is held: this run starts containers of its own
         assert set(kept) <= set(ours(project.session)) and resident_pid(project) == holder.pid
     finally:
