@@ -183,9 +183,9 @@ class Emulator(ClientSide):
                                 "(it starts the front and returns the URL).")
         return self.front.url
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = True) -> None:
         """Stop the front and every container; calling it again is harmless. The state folder keeps what
-        was InService (a private one is removed)."""
+        was InService (a private one is removed). `keep=False`: remove the containers even with reuse."""
         with self._lock:
             if self.front is not None:
                 self.front.stop()
@@ -197,7 +197,7 @@ class Emulator(ClientSide):
                 self.plane.transform_jobs.close()
                 self.plane.transform_jobs = None
             if self.lifecycle is not None:
-                self.lifecycle.stop()
+                self.lifecycle.stop(keep)
                 self.lifecycle = None
             if self.aws is not None:
                 self.aws.stop()

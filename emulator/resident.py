@@ -118,7 +118,7 @@ def attach(source: str | Path, options: dict[str, Any]) -> ResidentEmulator | No
     None when another live run holds it (the caller then starts its own emulator)."""
     folder = root() / scope(source, options)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = _hold(folder / "lock")
+    lock = hold(folder / "lock")
     if lock is None:
         return None
     try:
@@ -164,7 +164,7 @@ def stop(folder: Path) -> bool:
     if answer is None:
         return False
     deadline = time.monotonic() + STOP_WAIT
-    while _alive(answer["pid"]):  # its containers are free once it has exited: `prune` judges them by that
+    while alive(answer["pid"]):  # its containers are free once it has exited: `prune` judges them by that
         if time.monotonic() > deadline:
             raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
                                f"its output is in {folder / 'output.log'}.")
@@ -183,7 +183,7 @@ def stop_unheld() -> tuple[list[str], list[str]]:
     """`prune`: stop every resident no run holds. Returns (stopped, held) folder names."""
     stopped, held = [], []
     for folder in sorted(root().glob("*/")) if root().is_dir() else []:
-        lock = _hold(folder / "lock")
+        lock = hold(folder / "lock")
         if lock is None:
             held.append(folder.name)
             continue
@@ -228,15 +228,16 @@ def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[st
     raise StartupError(f"the resident emulator for {source} exited with code {code} at start; its output is in {output}.")
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """The process runs (a zombie, exited but not yet reaped by its parent, does not)."""
     try:
         with open(f"/proc/{pid}/stat") as status:
-            return status.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+            return status.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
 
 
-def _hold(path: Path) -> int | None:
+def hold(path: Path) -> int | None:
     """An flock on `path`, held until its descriptor closes (or the process ends, however it ends)."""
     descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

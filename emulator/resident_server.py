@@ -15,6 +15,7 @@ import signal
 import socketserver
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,11 @@ from emulator.docker_backend import DockerBackend
 from emulator.endpoint import fingerprint
 from emulator.errors import EmulatorError
 from emulator.observe.channel import LOG_ENV
-from emulator.resident import FAILURE, code_stamp, socket_path
+from emulator.resident import FAILURE, code_stamp, hold, socket_path
+
+IDLE_ENV = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds without a run or an invocation before it stops
+DEFAULT_IDLE = 3600.0
+IDLE_CHECK = 30.0  # seconds between two looks (or a quarter of the limit, if shorter)
 
 
 class Resident:
@@ -36,6 +41,9 @@ class Resident:
         self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
         self.stopping = threading.Event()
         self.code = code_stamp()  # the code this process runs (emulator.resident compares it with its own)
+        self.idle_limit = float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE)
+        self.active = time.monotonic()  # the last attach or invocation
+        self.expired = False  # stopped for being idle: nobody will rerun soon, so its containers go too
 
     def run(self) -> None:
         self.emulator.listen()
@@ -53,11 +61,14 @@ class Resident:
         server = socketserver.ThreadingUnixStreamServer(str(path), Questions)
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, name="resident-questions", daemon=True).start()
-        print(f"resident emulator of {self.source} serving on {self.emulator.url} (pid {os.getpid()})", flush=True)
+        threading.Thread(target=self._expire_when_idle, name="resident-idle", daemon=True).start()
+        print(f"resident emulator of {self.source} serving on {self.emulator.url} (pid {os.getpid()}); it stops "
+              f"after {self.idle_limit:g} s without a run or an invocation", flush=True)
         try:
             self.stopping.wait()
         finally:
-            self.emulator.stop()  # before the socket closes: whoever asked it to stop waits until its containers are free
+            # Before the socket closes: whoever asked it to stop waits until its containers are free.
+            self.emulator.stop(keep=not self.expired)
             server.shutdown()
             server.server_close()
             path.unlink(missing_ok=True)
@@ -70,6 +81,7 @@ class Resident:
             return {"ok": True, "pid": os.getpid()}
         if operation != "attach":
             return {"ok": False, "why": f"unknown question {operation!r}"}
+        self.active = time.monotonic()
         try:
             why = self._changed()
         except EmulatorError as error:  # the file no longer parses, an image is gone: a new start says it
@@ -81,6 +93,19 @@ class Resident:
                 "database": str(emulator.store.path), "log": self._log_settings(),
                 "invocation_timeout": emulator.invocation_timeout, "describe_wait": emulator.describe_wait,
                 "code": self.code}
+
+    def _expire_when_idle(self) -> None:
+        """Stop, removing the containers, after idle_limit seconds in which no run held it and nothing invoked it."""
+        log = self.emulator.request_log
+        seen = log.read()["next"] if log else 0
+        while not self.stopping.wait(min(IDLE_CHECK, self.idle_limit / 4)):
+            latest = log.read(seen)["next"] if log else 0
+            if latest != seen or _held(self.folder / "lock"):
+                seen, self.active = latest, time.monotonic()
+            elif time.monotonic() - self.active >= self.idle_limit:
+                print(f"idle for {self.idle_limit:g} s: stopping and removing the containers", flush=True)
+                self.expired = True
+                self.stopping.set()
 
     def _changed(self) -> str | None:
         """What differs between what this process serves and what the definition file says now."""
@@ -104,6 +129,16 @@ class Resident:
         """Where a run's in-process invocations go, to show in the resident's request log."""
         settings = self.emulator.request_log_environment().get(LOG_ENV)
         return json.loads(settings) if settings else None
+
+
+def _held(lock: Path) -> bool:
+    """A run holds the resident (emulator.resident.attach): it may invoke at any moment. (A run attaching in the
+    microseconds this probe holds the lock finds it held, and starts its own emulator: slower, never wrong.)"""
+    descriptor = hold(lock)
+    if descriptor is None:
+        return True
+    os.close(descriptor)
+    return False
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,6 @@ emulator the first run left serving (emulator.resident), with real containers an
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -124,9 +123,19 @@ def test_prune_stops_residents_nobody_holds(project):
 
     pruned = subprocess.run([sys.executable, "-m", "emulator.cli", "prune"], capture_output=True, text=True, check=True)
     assert "stopped 1 resident emulator" in pruned.stdout
-    assert ours(project.session) == [] and not folder.exists()
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    assert ours(project.session) == [] and not folder.exists() and not resident.alive(pid)
+
+
+def test_an_idle_resident_stops_and_removes_its_containers(project, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_EMULATOR_RESIDENT_IDLE", "3")
+    run(project).assert_outcomes(passed=2)
+    (folder,) = residents(project)
+    pid = resident_pid(project)
+    deadline = time.monotonic() + 60
+    while (resident.alive(pid) or ours(project.session)) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not resident.alive(pid) and ours(project.session) == []
+    assert "idle for 3 s: stopping and removing the containers" in (folder / "output.log").read_text()
 
 
 def test_a_resident_that_cannot_start_fails_the_run_with_its_reason(project, example_images):

@@ -103,13 +103,14 @@ class Lifecycle:
                 back.append(name)
         map_in_threads(self._bring_back, back)
 
-    def stop(self) -> None:
-        """Stop every container, those starting included; the state keeps what was InService."""
+    def stop(self, keep: bool = True) -> None:
+        """Stop every container, those starting included; the state keeps what was InService. `keep`: with
+        reuse, leave healthy containers running for the next run."""
         self._closed.set()
         endpoints = [endpoint for _, endpoint in self.variants()]
         with self._lock:
             self._running, self._starting, self._draining = {}, {}, []
-        map_in_threads(lambda endpoint: endpoint.stop(keep=True), endpoints)  # kept only with reuse
+        map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
         for thread in list(self._threads):
             thread.join(timeout=30)
 
