@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 
 SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.labels: a run's session label, part of the scope
 STOP_WAIT = 120.0  # seconds for a resident to stop (its front, its control plane; the containers are kept)
-ANSWER_WAIT = 60.0
-FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it  # seconds for a resident to answer one question (it checks image ids and artifacts)
+ANSWER_WAIT = 60.0  # seconds for a resident to answer one question (it checks image ids and artifacts)
+FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it
 
 
 def root() -> Path:
