@@ -210,13 +210,10 @@ def socket_path(folder: Path) -> Path:
 
 def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[str, Any]:
     (folder / "resident.json").write_text(json.dumps({"source": str(Path(source).resolve()), "options": options}))
-    output, failure = folder / "output.log", folder / FAILURE
+    failure = folder / FAILURE
     failure.unlink(missing_ok=True)
-    with open(output, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "emulator.resident_server", str(folder)],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)  # not ended by this run's end, nor by its Ctrl-C
-    while (code := process.poll()) is None:
+    pid = _launch(folder)
+    while alive(pid):
         answer = ask(folder, "attach")
         if answer is not None:
             if not answer["ok"]:  # the file changed while it started: the next run starts a new one
@@ -225,16 +222,32 @@ def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[st
         time.sleep(0.05)
     if failure.exists():
         raise StartupError(failure.read_text())
-    raise StartupError(f"the resident emulator for {source} exited with code {code} at start; its output is in {output}.")
+    raise StartupError(f"the resident emulator for {source} exited at start; its output is in {folder / 'output.log'}.")
+
+
+def _launch(folder: Path) -> int:
+    """Start the resident through a launcher that exits at once (below, `python -m emulator.resident`): the
+    resident is then no child of this run's process, which neither waits for it nor warns that it still runs."""
+    launcher = subprocess.run([sys.executable, "-m", "emulator.resident", str(folder)], stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True, check=False)
+    if launcher.returncode:
+        raise StartupError(f"the resident emulator could not be launched: {launcher.stderr.strip()}")
+    return int(launcher.stdout)
 
 
 def alive(pid: int) -> bool:
-    """The process runs (a zombie, exited but not yet reaped by its parent, does not)."""
+    """The process runs (a zombie, exited but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
     try:
         with open(f"/proc/{pid}/stat") as status:
             return status.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    except FileNotFoundError:  # no /proc (macOS): the signal said it
+        return True
 
 
 def hold(path: Path) -> int | None:
@@ -246,3 +259,12 @@ def hold(path: Path) -> int | None:
         os.close(descriptor)
         return None
     return descriptor
+
+
+if __name__ == "__main__":  # the launcher (_launch): start the resident in a session of its own, say its pid
+    with open(Path(sys.argv[1]) / "output.log", "wb") as output:
+        resident = subprocess.Popen([sys.executable, "-m", "emulator.resident_server", sys.argv[1]],
+                                    stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
+                                    start_new_session=True)  # ended neither by the run's end nor by its Ctrl-C
+    print(resident.pid, flush=True)
+    os._exit(0)  # at once, without Popen's destructor: the resident is meant to outlive this launcher

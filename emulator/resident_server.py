@@ -37,7 +37,11 @@ class Resident:
         self.folder = folder
         settings = json.loads((folder / "resident.json").read_text())
         self.source, self.names = settings["source"], settings["options"].get("names")
-        self.emulator = Emulator(self.source, reuse=True, **settings["options"])
+        try:
+            self.emulator = Emulator(self.source, reuse=True, **settings["options"])
+        except TypeError as error:  # as it would have been raised in the test's own process
+            raise EmulatorError(f"{error}: sagemaker_endpoints() passes its options to Emulator, which does not take "
+                                "this one. Fix: pass only Emulator's keyword arguments.") from None
         self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
         self.stopping = threading.Event()
         self.code = code_stamp()  # the code this process runs (emulator.resident compares it with its own)

@@ -13,7 +13,8 @@ import pytest
 import requests
 
 from emulator import resident
-from tests.conftest import ECHO_IMAGE
+from emulator.errors import StartupError
+from tests.conftest import ECHO_IMAGE, PIPELINE
 from tests.test_pytest_plugin import ours
 
 pytest_plugins = ["pytester"]
@@ -153,3 +154,9 @@ def test_a_resident_that_cannot_start_fails_the_run_with_its_reason(project, exa
         time.sleep(0.5)
     assert ours(project.session) == []
     assert all(resident.ask(folder, "ping") is None for folder in residents(project))
+
+
+def test_an_option_the_emulator_does_not_take_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_EMULATOR_CACHE", str(tmp_path))
+    with pytest.raises(StartupError, match=r"unexpected keyword argument 'bogus'.*Fix: pass only Emulator's keyword"):
+        resident.attach(PIPELINE, {"bogus": 1})
