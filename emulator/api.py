@@ -64,7 +64,7 @@ class Emulator(ClientSide):
         the containers running at stop and adopt matching kept ones at start (emulator.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
-        self.definitions = _select(_definitions(source), names) if source is not None else []
+        self.definitions = definitions_of(source, names) if source is not None else []
         self.backend = DockerBackend(docker_host)
         self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
@@ -215,6 +215,11 @@ class Emulator(ClientSide):
                 shutil.rmtree(self._private_state, ignore_errors=True)
                 self._private_state = None
             _live.discard(self)
+
+
+def definitions_of(source: Source, names: list[str] | None = None) -> list[EndpointDefinition]:
+    """The endpoints a source defines (read now, from a file), or those of them `names` picks."""
+    return _select(_definitions(source), names)
 
 
 def _definitions(source: Source) -> list[EndpointDefinition]:

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator
-from emulator.definition import EndpointDefinition, load_file
+from emulator.api import Emulator, definitions_of
+from emulator.definition import EndpointDefinition
 from emulator.docker_backend import DockerBackend
 from emulator.endpoint import fingerprint
 from emulator.errors import EmulatorError
@@ -113,10 +113,7 @@ class Resident:
 
     def _changed(self) -> str | None:
         """What differs between what this process serves and what the definition file says now."""
-        definitions = load_file(self.source)
-        if self.names:
-            definitions = [d for d in definitions if d.name in self.names]
-        now = self._fingerprints(definitions)
+        now = self._fingerprints(definitions_of(self.source, self.names))
         if set(now) != set(self.serving):
             return f"its endpoints are now {', '.join(sorted(now))}, were {', '.join(sorted(self.serving))}"
         changed = sorted(name for name in now if now[name] != self.serving[name])
