@@ -80,6 +80,6 @@ def file_of(nodeid: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if not hasattr(config, "workerinput") and config.cache is not None:  # the main process only
+    if not hasattr(config, "workerinput") and getattr(config, "cache", None):  # the main process, with a cache
         config.pluginmanager.register(TimeReport(config), "time-report")
 
