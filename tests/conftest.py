@@ -20,11 +20,16 @@ PIPELINE = EXAMPLES / "pipeline.yaml"
 ECHO_IMAGE = "sagemaker-emulator/echo:1"
 # Parallel runs keep a file on one worker and the serial tests for last; every run reports where its time went.
 pytest_plugins = ["tests.serial_last", "tests.time_report"]
+NESTED_RUNS_IN_ONE_PROCESS = "-n 0"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Never the user's own state folder (~/.local/state): fixtures wider than a test get this one.
     os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="sagemaker-emulator-test-state-")
+    # The pytest runs tests start (`sagemaker-emulator check`, pytester) read this project's addopts too: each
+    # stays in one process, as the run's workers already share the machine. A run's own -n still wins.
+    if NESTED_RUNS_IN_ONE_PROCESS not in os.environ.get("PYTEST_ADDOPTS", ""):
+        os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {NESTED_RUNS_IN_ONE_PROCESS}".strip()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
