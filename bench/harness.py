@@ -173,7 +173,7 @@ def invoke_front(s: requests.Session, url: str, endpoint: str, body: bytes, cont
 def invoke_direct(s: requests.Session, routes: list[Any], body: bytes, content_type: str,
                   accept: str | None = None, timeout: float = 70) -> bytes:
     """The floor: the same containers called in sequence by one client, with the headers the emulator sends."""
-    from emulator.content_types import hop_headers
+    from emulator.invocation.content_types import hop_headers
 
     current = content_type
     for index, route in enumerate(routes):
@@ -266,7 +266,7 @@ def _running(container_id: str) -> bool:
 
 def model_dir(artifact: Path) -> Path:
     """The unpacked artifact, from the emulator's own cache (so baseline and emulator mount the same folder)."""
-    from emulator.artifacts import model_folder
+    from emulator.containers.artifacts import model_folder
 
     return model_folder(str(artifact))
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from emulator.asynchronous.service import AsyncInference
 from emulator.aws.services import AwsServices
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
-from emulator.client_side import ClientSide
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.hosting.client_side import ClientSide
 from emulator.control import preload
 from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
 from emulator.control.lifecycle import Lifecycle, wait_for
@@ -31,15 +31,15 @@ from emulator.control.server import InternalServer
 from emulator.control.store import Store
 from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
-from emulator.docker_backend import DockerBackend
-from emulator.emulated_endpoint import EmulatedEndpoint
-from emulator.endpoint import Progress
+from emulator.containers.docker_backend import DockerBackend
+from emulator.hosting.emulated_endpoint import EmulatedEndpoint
+from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front import async_invocations
 from emulator.front.dispatch import ASYNC_RUNTIME, RUNTIME
 from emulator.front.serving import build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
-from emulator.leftovers import remove_dead_runs
+from emulator.containers.leftovers import remove_dead_runs
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
@@ -61,7 +61,7 @@ class Emulator(ClientSide):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
-        the containers running at stop and adopt matching kept ones at start (emulator.reuse; `sagemaker-emulator
+        the containers running at stop and adopt matching kept ones at start (emulator.containers.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
         self.definitions = definitions_of(source, names) if source is not None else []

@@ -15,7 +15,7 @@ from emulator.asynchronous.queue import Claimed
 from emulator.asynchronous.requests import AsyncRequest
 from emulator.aws import s3
 from emulator.aws.s3 import S3Error, S3Url
-from emulator.outcomes import MB, InvocationFailed, InvocationResult
+from emulator.invocation.outcomes import MB, InvocationFailed, InvocationResult
 
 MAX_INPUT_BYTES = 1024 * MB  # SageMaker's limit for an asynchronous request's payload
 

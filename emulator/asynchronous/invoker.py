@@ -7,10 +7,10 @@ import threading
 import time
 from typing import Any, Callable
 
-from emulator.chain import Chain
+from emulator.invocation.chain import Chain
 from emulator.front.introspection import failed_invocation
 from emulator.observe.records import Finished, finished
-from emulator.outcomes import InvocationFailed, InvocationResult
+from emulator.invocation.outcomes import InvocationFailed, InvocationResult
 
 SOURCE = "async"
 

@@ -21,7 +21,7 @@ from emulator.asynchronous.invoker import AsyncInvoker
 from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
-from emulator.chain import Chain, PayloadLimits
+from emulator.invocation.chain import Chain, PayloadLimits
 from emulator.control.plane import ENDPOINT, ControlPlane, key
 from emulator.front.serving import build
 from emulator.observe.records import Finished

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from emulator.artifacts import model_folder
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.containers.artifacts import model_folder
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.errors import EmulatorError
 from emulator.export.instance_types import requests_per_container
-from emulator.sagemaker_env import container_port, serving_environment
+from emulator.containers.sagemaker_env import container_port, serving_environment
 
 ROUTER_IMAGE = "sagemaker-emulator/router:1"
 AWS_CLI_IMAGE = "amazon/aws-cli:2.15.30"  # fetches s3:// model data in an init container

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import yaml
 
-from emulator.chain_target import ChainTarget
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, Route
-from emulator.container_http import pings
+from emulator.invocation.chain_target import ChainTarget
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, Route
+from emulator.invocation.container_http import pings
 from emulator.errors import EmulatorError
-from emulator.router import parse_routes
+from emulator.export.router import parse_routes
 from emulator.transform import from_request, run_transform
 
 STARTUP_TIMEOUT = 240.0  # SageMaker's default wait for /ping

@@ -15,8 +15,8 @@ from typing import Callable
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from emulator.chain import MAX_PAYLOAD_BYTES, Chain
-from emulator.container_http import pings
+from emulator.invocation.chain import MAX_PAYLOAD_BYTES, Chain
+from emulator.invocation.container_http import pings
 from emulator.front import event_stream
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
@@ -25,7 +25,7 @@ from emulator.front.response_stream import payload_events
 from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVariant, ServingTable
 from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
-from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
+from emulator.invocation.outcomes import InvocationFailed, InvocationResult, StreamedResult
 from emulator.shapes import NAME_PATTERN, is_valid_name
 
 TRACE_HEADER = "X-Emulator-Trace"

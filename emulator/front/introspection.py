@@ -15,7 +15,7 @@ from emulator.front.dispatch import CONTROL_URL_ENV, forward
 from emulator.front.wire_errors import wire_error
 from emulator.observe.channel import Sender
 from emulator.observe.records import Finished, finished
-from emulator.outcomes import Hop, InvocationFailed
+from emulator.invocation.outcomes import Hop, InvocationFailed
 
 STATIC = Path(__file__).parent / "static"
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.chain import Chain, Route
+from emulator.invocation.chain import Chain, Route
 from emulator.control.store import connect, read_serving
 from emulator.multimodel.loader import ModelLoader
-from emulator.outcomes import InvalidRequest
+from emulator.invocation.outcomes import InvalidRequest
 
 STATE_DATABASE_ENV = "SAGEMAKER_EMULATOR_STATE_DATABASE"
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from emulator.arns import ACCOUNT, log_stream_arn
-from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
+from emulator.invocation.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
 
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.

@@ -12,7 +12,7 @@ import urllib3
 from emulator.front.dispatch import CONTROL_URL_ENV
 from emulator.multimodel import registry
 from emulator.multimodel.manager import Loaded
-from emulator.outcomes import Hop, InvocationFailed, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.invocation.outcomes import Hop, InvocationFailed, ModelLoadFailed, ModelNotFound, ModelNotReady
 
 ENSURE_PATH = "/_emulator/multimodel/ensure"
 # The owner gives up on a load at its load timeout; this only guards against an owner that hangs.

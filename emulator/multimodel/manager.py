@@ -14,13 +14,13 @@ from pathlib import Path
 
 import urllib3
 
-from emulator import container_http
-from emulator.artifacts import cache_dir, extract
-from emulator.docker_backend import MODELS_MOUNT
+from emulator.invocation import container_http
+from emulator.containers.artifacts import cache_dir, extract
+from emulator.containers.docker_backend import MODELS_MOUNT
 from emulator.errors import EmulatorError
 from emulator.multimodel.lru import LoadedModels
 from emulator.multimodel.target import BadTargetModel, model_name, model_path
-from emulator.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.invocation.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
 
 DEFAULT_LOAD_TIMEOUT = 60.0  # SageMaker answers ModelNotReadyException past it (developer guide, invoke-multi-model-endpoint)
 BUDGET_ENV, LOAD_TIMEOUT_ENV = "SAGEMAKER_EMULATOR_MAX_LOADED_MODELS", "SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT"

@@ -16,11 +16,11 @@ from emulator.observe.log import RequestLog
 from emulator.observe.owner_app import owner_routes
 
 if TYPE_CHECKING:
-    from emulator.endpoint import Endpoint
+    from emulator.containers.group import ContainerGroup
 
 
 class Observer:
-    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "Endpoint"]]]):
+    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]]):
         """`variants`: (variant name, its containers) of every endpoint now."""
         self.log = log
         self.app = Flask("sagemaker-emulator-introspection")  # a WSGI app for the owner's internal server

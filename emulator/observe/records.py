@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from emulator.outcomes import Hop
+from emulator.invocation.outcomes import Hop
 
 
 class Finished(NamedTuple):

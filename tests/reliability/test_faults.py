@@ -17,7 +17,7 @@ import requests
 
 from emulator import Emulator
 from emulator.front.wire_errors import wire_error
-from emulator.outcomes import InvocationFailed
+from emulator.invocation.outcomes import InvocationFailed
 from tests.reliability.support import client, echo, wait_for
 
 pytestmark = pytest.mark.docker

@@ -18,7 +18,7 @@ from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.front.headers import INVOKE_ASYNC, check_headers
 from emulator.front.wire_errors import ValidationError
-from emulator.outcomes import InvocationResult
+from emulator.invocation.outcomes import InvocationResult
 
 
 def request(number: int = 0, endpoint: str = "ep", **changes) -> AsyncRequest:

@@ -8,10 +8,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emulator.chain import BATCH_LIMITS, REALTIME_LIMITS, Chain, PayloadLimits, Route
-from emulator.content_types import base_type, charset_warning, hop_headers
+from emulator.invocation.chain import BATCH_LIMITS, REALTIME_LIMITS, Chain, PayloadLimits, Route
+from emulator.invocation.content_types import base_type, charset_warning, hop_headers
 from emulator.front.wire_errors import wire_error
-from emulator.outcomes import AnswerTooLarge, InvocationFailed
+from emulator.invocation.outcomes import AnswerTooLarge, InvocationFailed
 
 
 class FakeContainer(BaseHTTPRequestHandler):

@@ -12,9 +12,9 @@ from typing import Any
 
 import urllib3
 
-from emulator import container_http
-from emulator.chain import BATCH_LIMITS, Chain
-from emulator.container_http import StreamedFile
+from emulator.invocation import container_http
+from emulator.invocation.chain import BATCH_LIMITS, Chain
+from emulator.invocation.container_http import StreamedFile
 from emulator.errors import EmulatorError
 
 

@@ -16,7 +16,7 @@ PID_START = f"{PREFIX}.pid-start"
 HOST = f"{PREFIX}.host"
 CONTAINER_HOSTNAME = f"{PREFIX}.container-hostname"
 HOST_PORT = f"{PREFIX}.host-port"
-# Containers kept for reuse (emulator.reuse): what they were started from, for whom, and which start they belong to.
+# Containers kept for reuse (emulator.containers.reuse): what they were started from, for whom, and which start they belong to.
 REUSE_KEY = f"{PREFIX}.reuse-key"
 REUSE_SCOPE = f"{PREFIX}.reuse-scope"
 REUSE_GROUP = f"{PREFIX}.reuse-group"

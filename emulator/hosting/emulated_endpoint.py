@@ -10,19 +10,19 @@ from emulator.errors import EmulatorError
 from emulator.front.introspection import failed_invocation
 from emulator.front.serving import ServedEndpoint
 from emulator.observe.records import Finished, finished
-from emulator.outcomes import InvocationFailed, InvocationResult
+from emulator.invocation.outcomes import InvocationFailed, InvocationResult
 
 if TYPE_CHECKING:
-    from emulator.chain import Chain
+    from emulator.invocation.chain import Chain
     from emulator.control.lifecycle import Running
-    from emulator.endpoint import Endpoint
+    from emulator.containers.group import ContainerGroup
 
 
 class EmulatedEndpoint:
     def __init__(self, served: ServedEndpoint, running: "Running | None", record: Callable[[Finished], None] | None = None,
                  capture_bodies: bool = False):
         """`running`: its containers, when this process owns them (None: a resident emulator's, see
-        emulator.resident); `record`: where its invocations go in the request log; `capture_bodies`: the
+        emulator.hosting.resident); `record`: where its invocations go in the request log; `capture_bodies`: the
         log keeps bodies."""
         self.served, self.running = served, running
         self._record, self._capture_bodies = record, capture_bodies
@@ -37,7 +37,7 @@ class EmulatedEndpoint:
         return self.served.variants[0].chain
 
     @property
-    def endpoint(self) -> "Endpoint":
+    def endpoint(self) -> "ContainerGroup":
         """The first variant's containers."""
         return self._running()[0][1]
 
@@ -45,7 +45,7 @@ class EmulatedEndpoint:
                custom_attributes: str | None = None, target_container_hostname: str | None = None,
                target_variant: str | None = None, inference_id: str | None = None, target_model: str | None = None,
                trace_bodies: bool = False) -> InvocationResult:
-        """Raises emulator.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
+        """Raises emulator.invocation.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
         payload = body.encode() if isinstance(body, str) else body
         variant = self.served.choose(target_variant)
         started, clock = time.time(), time.perf_counter()

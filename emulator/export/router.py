@@ -1,6 +1,6 @@
 """The router of an exported pod: the emulator's front, serving one endpoint whose containers share its localhost.
 
-    python3 -m emulator.router --endpoint penguins --mode Serial --port 7080 \
+    python3 -m emulator.export.router --endpoint penguins --mode Serial --port 7080 \
         --container preprocessor=9081 --container model=9082
 
 The same Flask app, chain and X-Emulator-Trace header as `sagemaker-emulator serve`; only the routes
@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Route
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT, Route
 from emulator.control.store import Store
 from emulator.shapes import is_valid_name
 from emulator.errors import EmulatorError
@@ -56,7 +56,7 @@ def parse_routes(endpoint: str, mode: str, containers: list[str], timeout: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m emulator.router", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m emulator.export.router", description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", required=True, help="the endpoint's name, as callers give it")
     parser.add_argument("--mode", choices=["Serial", "Direct"], default="Serial")
     parser.add_argument("--container", action="append", default=[], metavar="HOSTNAME=PORT",

@@ -1,9 +1,9 @@
 """Fast reruns: a resident emulator per definition, kept running between test runs (opt-in, with reuse).
 
-The first run with reuse starts `python -m emulator.resident_server` in a session of its own: an emulator
+The first run with reuse starts `python -m emulator.hosting.resident_server` in a session of its own: an emulator
 serving the definition (its containers, its front, its control plane). When the run ends the resident stays.
 The next run attaches to it in milliseconds when nothing changed: the resident recomputes the key of
-emulator.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
+emulator.containers.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
 compares it with what it serves; the run compares the emulator's own code with the resident's. Anything
 changed: the resident is stopped (keeping the containers that still match, which the new one adopts) and
 a new one starts.
@@ -31,20 +31,20 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.client_side import ClientSide
+from emulator.hosting.client_side import ClientSide
 from emulator.errors import EmulatorError, StartupError
 
 if TYPE_CHECKING:
-    from emulator.emulated_endpoint import EmulatedEndpoint
+    from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 
-SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.labels: a run's session label, part of the scope
+SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.containers.labels: a run's session label, part of the scope
 STOP_WAIT = 120.0  # seconds for a resident to stop (its front, its control plane; the containers are kept)
 ANSWER_WAIT = 60.0  # seconds for a resident to answer one question (it checks image ids and artifacts)
 FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it
 
 
 def root() -> Path:
-    from emulator.artifacts import cache_dir  # noqa: PLC0415
+    from emulator.containers.artifacts import cache_dir  # noqa: PLC0415
 
     return cache_dir() / "resident"
 
@@ -86,7 +86,7 @@ class ResidentEmulator(ClientSide):
     @property
     def endpoints(self) -> dict[str, "EmulatedEndpoint"]:
         """The endpoints that serve now, read from the resident's serving table as its front's workers do."""
-        from emulator.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
+        from emulator.hosting.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
         from emulator.front.serving import ServingTable  # noqa: PLC0415
         from emulator.observe.channel import Sender  # noqa: PLC0415
 
@@ -226,9 +226,9 @@ def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[st
 
 
 def _launch(folder: Path) -> int:
-    """Start the resident through a launcher that exits at once (below, `python -m emulator.resident`): the
+    """Start the resident through a launcher that exits at once (below, `python -m emulator.hosting.resident`): the
     resident is then no child of this run's process, which neither waits for it nor warns that it still runs."""
-    launcher = subprocess.run([sys.executable, "-m", "emulator.resident", str(folder)], stdin=subprocess.DEVNULL,
+    launcher = subprocess.run([sys.executable, "-m", "emulator.hosting.resident", str(folder)], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, check=False)
     if launcher.returncode:
         raise StartupError(f"the resident emulator could not be launched: {launcher.stderr.strip()}")
@@ -263,7 +263,7 @@ def hold(path: Path) -> int | None:
 
 if __name__ == "__main__":  # the launcher (_launch): start the resident in a session of its own, say its pid
     with open(Path(sys.argv[1]) / "output.log", "wb") as output:
-        resident = subprocess.Popen([sys.executable, "-m", "emulator.resident_server", sys.argv[1]],
+        resident = subprocess.Popen([sys.executable, "-m", "emulator.hosting.resident_server", sys.argv[1]],
                                     stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # ended neither by the run's end nor by its Ctrl-C
     print(resident.pid, flush=True)

@@ -1,4 +1,4 @@
-"""An endpoint's containers: start them as SageMaker does, wait until healthy, stop them.
+"""One variant's containers (a container group): start them as SageMaker does, wait until healthy, stop them.
 
 One process owns an endpoint's containers; request handlers only reach them by URL.
 """
@@ -12,21 +12,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from emulator import labels as L
-from emulator import reuse as kept
-from emulator.artifacts import model_folder
-from emulator.container_http import pings
-from emulator.chain import Route
+from emulator.containers import labels as L
+from emulator.containers import reuse as kept
+from emulator.containers.artifacts import model_folder
+from emulator.invocation.container_http import pings
+from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
-from emulator.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
+from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
-from emulator.isolation import NamespaceRelay
-from emulator.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
+from emulator.containers.isolation import NamespaceRelay
+from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.multimodel import registry as model_managers
 from emulator.multimodel.manager import ModelManager, ModelSettings
 from emulator.parallel import map_in_threads
-from emulator.sagemaker_env import container_port, serving_environment
-from emulator.supervisor import Supervisor
+from emulator.containers.sagemaker_env import container_port, serving_environment
+from emulator.containers.supervisor import Supervisor
 
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
 
@@ -47,11 +47,11 @@ class RunningContainer:
         return self.definition.hostname
 
 
-class Endpoint:
+class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
                  reuse: bool = False, model_settings: ModelSettings | None = None):
-        """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.reuse); not with
+        """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
         container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
@@ -84,7 +84,7 @@ class Endpoint:
         return [Route(c.hostname, c.url) for c in self.containers]
 
     # -- start --------------------------------------------------------------------------------------------------
-    def start(self) -> "Endpoint":
+    def start(self) -> "ContainerGroup":
         """Start every container in parallel and wait for all pings; on any failure remove them all."""
         try:
             plans = self._plan(self._prepare())
@@ -148,7 +148,7 @@ class Endpoint:
         return plan(self.definition, folders, self.backend.image_id if self.reuse else lambda image: "")
 
     def _adopt(self, plans: list[kept.Planned]) -> bool:
-        """Take over a kept group that matches (see emulator.reuse); remove the kept ones that cannot serve.
+        """Take over a kept group that matches (see emulator.containers.reuse); remove the kept ones that cannot serve.
         Otherwise claim a new group for the containers about to start."""
         scope, key = kept.scope(self.definition.source), kept.key(self.name, self.definition.mode, plans)
         self._reuse_labels = kept.labels(scope, key, self._suffix)
@@ -299,7 +299,7 @@ def plan(definition: EndpointDefinition, folders: list[Path | None], image_id: C
 
 
 def fingerprint(definition: EndpointDefinition, backend: DockerBackend) -> str:
-    """The key of emulator.reuse for this definition now (its images' ids, its artifacts' files): what a
+    """The key of emulator.containers.reuse for this definition now (its images' ids, its artifacts' files): what a
     resident emulator compares to tell whether it still serves what the definition file says."""
     folders = [None if container.multi_model else model_folder(container.model_data)
                for container in definition.containers]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator import labels as L
+from emulator.containers import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
 MODEL_MOUNT = "/opt/ml/model"
@@ -28,7 +28,7 @@ class ContainerSpec:
     environment: dict[str, str]
     labels: dict[str, str]
     model_folder: Path | None = None
-    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.isolation)
+    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.containers.isolation)
     command: tuple[str, ...] = ("serve",)
     model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
@@ -97,7 +97,7 @@ class DockerBackend:
     def run(self, spec: ContainerSpec) -> tuple[str, str | None]:
         """Start a container; returns (id, URL to reach its server from this host).
 
-        An isolated container has no URL (None): only its network namespace reaches it (emulator.isolation).
+        An isolated container has no URL (None): only its network namespace reaches it (emulator.containers.isolation).
         """
         from docker.errors import APIError  # noqa: PLC0415
 

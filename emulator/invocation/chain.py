@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import urllib3
 
-from emulator import container_http
-from emulator.container_http import StreamedFile
-from emulator.content_types import charset_warning, hop_headers
-from emulator.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
+from emulator.invocation import container_http
+from emulator.invocation.container_http import StreamedFile
+from emulator.invocation.content_types import charset_warning, hop_headers
+from emulator.invocation.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
                                InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge, StreamedResult,
                                StreamInterrupted)
 

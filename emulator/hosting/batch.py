@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from emulator.api import Emulator
-from emulator.chain_target import ChainTarget
+from emulator.invocation.chain_target import ChainTarget
 from emulator.definition import EndpointDefinition, load_file, parse
-from emulator.endpoint import Progress
+from emulator.containers.group import Progress
 from emulator.errors import EmulatorError
 from emulator.transform import TransformJob, TransformReport, from_request, run_transform, with_batch_environment
 
