@@ -177,8 +177,7 @@ def invoke_direct(s: requests.Session, routes: list[Any], body: bytes, content_t
 
     current = content_type
     for index, route in enumerate(routes):
-        headers = hop_headers(index, len(routes), content_type=current, accept=accept,
-                              custom_attributes=None, inference_id=None)
+        headers = hop_headers(index, len(routes), current, accept, {})
         response = s.post(route.url + "/invocations", data=body, headers=headers, timeout=timeout)
         if response.status_code != 200:
             raise BenchError(f"{route.hostname} answered {response.status_code}: {response.text[:300]}")

@@ -36,14 +36,16 @@ from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
 from emulator.front import async_invocations
-from emulator.front.dispatch import ASYNC_RUNTIME, RUNTIME
-from emulator.front.serving import build
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.containers.leftovers import remove_dead_runs
+from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
+from emulator.seam.serving import build
+from emulator.seam.services import ASYNC_RUNTIME, RUNTIME
+from emulator.seam.worker_settings import RequestLogChannel
 
 Source = str | Path | dict | list[EndpointDefinition]
 STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
@@ -94,8 +96,8 @@ class Emulator(ClientSide):
         """The endpoints that serve now (InService), by name."""
         served = self.store.serving() if self.store else {}
         log = self.request_log
-        return {spec["name"]: EmulatedEndpoint(build(spec), self.lifecycle.running(spec["name"]),
-                                               log.add_finished if log else None, bool(log and log.body_limit))
+        return {spec.name: EmulatedEndpoint(build(spec, models=ModelLoader), self.lifecycle.running(spec.name),
+                                            log.add_finished if log else None, bool(log and log.body_limit))
                 for spec in served.values()}
 
     def _served_url(self) -> str:
@@ -166,13 +168,13 @@ class Emulator(ClientSide):
 
     def _start_front(self, *, wait: bool) -> None:
         if not self.front.running:
-            self.front.start(self.store.path, self.internal.url, self.request_log_environment(), wait=wait)
+            self.front.start(self.store.path, self.internal.url, self.request_log_channel(), wait=wait)
         if wait:
             self.front.wait_ready()
 
-    def request_log_environment(self) -> dict[str, str]:
-        """What another process needs to add its invocations to this emulator's request log (the front's
-        workers, a run attached to a resident emulator); empty when the log is off."""
+    def request_log_channel(self) -> RequestLogChannel | None:
+        """Where another process adds its invocations to this emulator's request log (the front's workers, a run
+        attached to a resident emulator); None when the log is off."""
         return self._observer.start()
 
     @property

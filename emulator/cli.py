@@ -365,7 +365,8 @@ def _list(args: argparse.Namespace) -> int:
 def _list_endpoints(state: Path | None) -> None:
     """The endpoints a state folder records, with the containers each variant serves from."""
     from emulator.control.plane import ENDPOINT  # noqa: PLC0415
-    from emulator.control.store import connect, database_path, default_state_folder, read_all, read_serving  # noqa: PLC0415
+    from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
+    from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
     folder = state or default_state_folder()
     database = database_path(folder)
@@ -382,10 +383,10 @@ def _list_endpoints(state: Path | None) -> None:
         describe = document["Describe"]
         name = describe["EndpointName"]
         print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
-        routes = {variant["name"]: variant for variant in serving.get(name.lower(), {}).get("variants", [])}
+        spec = serving.get(name.lower())
+        routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
         for variant in (document.get("Deployed") or {}).get("Variants", []):
-            served = routes.get(variant["VariantName"], {})
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in served.get("routes", [])) or "not serving"
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or "not serving"
             print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
         if describe.get("FailureReason"):
             print(f"    FailureReason: {describe['FailureReason']}")

@@ -22,7 +22,7 @@ from emulator.control.plane import ENDPOINT, ControlPlane, key, now
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
 from emulator.errors import EmulatorError
-from emulator.front.serving import variant_spec
+from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
@@ -215,11 +215,12 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = [variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                 self.invocation_timeout, endpoint.definition.is_multi_model) for variant, endpoint in running]
+        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
+                                      self.invocation_timeout, endpoint.definition.is_multi_model)
+                         for variant, endpoint in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
-        self.plane.store.set_serving(key(name), {"name": name, "variants": variants, "asynchronous": asynchronous})
+        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
     def _drain(self, replaced: Running) -> None:
         endpoints = [endpoint for _, endpoint in replaced]

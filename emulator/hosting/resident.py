@@ -87,11 +87,12 @@ class ResidentEmulator(ClientSide):
     def endpoints(self) -> dict[str, "EmulatedEndpoint"]:
         """The endpoints that serve now, read from the resident's serving table as its front's workers do."""
         from emulator.hosting.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
-        from emulator.front.serving import ServingTable  # noqa: PLC0415
+        from emulator.multimodel.loader import ModelLoader  # noqa: PLC0415
         from emulator.observe.channel import Sender  # noqa: PLC0415
+        from emulator.seam.serving import ServingTable  # noqa: PLC0415
 
         if self._table is None:
-            self._table = ServingTable(self._database)
+            self._table = ServingTable(self._database, models=ModelLoader)
             self._sender = Sender(self._log["socket"], int(self._log["body_limit"])) if self._log else None
         sender = self._sender
         return {served.name: EmulatedEndpoint(served, None, sender.add if sender else None,

@@ -16,6 +16,7 @@ import socketserver
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,6 @@ from emulator.definition import EndpointDefinition
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import fingerprint
 from emulator.errors import EmulatorError
-from emulator.observe.channel import LOG_ENV
 from emulator.hosting.resident import FAILURE, code_stamp, hold, socket_path
 
 IDLE_ENV = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds without a run or an invocation before it stops
@@ -128,8 +128,8 @@ class Resident:
 
     def _log_settings(self) -> dict[str, Any] | None:
         """Where a run's in-process invocations go, to show in the resident's request log."""
-        settings = self.emulator.request_log_environment().get(LOG_ENV)
-        return json.loads(settings) if settings else None
+        channel = self.emulator.request_log_channel()
+        return asdict(channel) if channel else None
 
 
 def _held(lock: Path) -> bool:
