@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from emulator.errors import ArtifactError, EmulatorError
+from emulator.settings import Settings
 
 DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
 MAX_MEMBERS = 200_000
@@ -31,9 +32,7 @@ FILTER_ERRORS = getattr(tarfile, "FilterError", ())
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SAGEMAKER_EMULATOR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sagemaker-emulator")
-    return Path(root)
+    return Settings.from_environment().cache_folder
 
 
 def model_folder(model_data: str | None, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Path | None:

@@ -7,6 +7,8 @@ import socket
 import uuid
 from functools import lru_cache
 
+from emulator.settings import Settings
+
 PREFIX = "io.github.sagemaker-emulator"
 MANAGED = f"{PREFIX}.managed"
 ENDPOINT = f"{PREFIX}.endpoint"
@@ -25,7 +27,7 @@ REUSE_GROUP = f"{PREFIX}.reuse-group"
 @lru_cache(maxsize=1)
 def session_id() -> str:
     """One id per process: pytest-xdist workers and parallel runs never share one."""
-    return os.environ.get("SAGEMAKER_EMULATOR_SESSION") or uuid.uuid4().hex[:12]
+    return Settings.from_environment().session or uuid.uuid4().hex[:12]
 
 
 def process_start_time(pid: int) -> str:

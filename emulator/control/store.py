@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.errors import EmulatorError
+from emulator.settings import Settings
 from emulator.seam import serving
 from emulator.seam.serving import EndpointSpec, connect, read_serving
 
@@ -27,8 +28,7 @@ CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, key TEXT NOT NULL, bod
 
 
 def default_state_folder() -> Path:
-    root = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(root) / "sagemaker-emulator"
+    return Settings.from_environment().default_state_folder
 
 
 def database_path(folder: Path) -> Path:

@@ -26,18 +26,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.hosting.client_side import ClientSide
 from emulator.errors import EmulatorError, StartupError
+from emulator.settings import Settings
 
 if TYPE_CHECKING:
     from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 
-SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.containers.labels: a run's session label, part of the scope
 STOP_WAIT = 120.0  # seconds for a resident to stop (its front, its control plane; the containers are kept)
 ANSWER_WAIT = 60.0  # seconds for a resident to answer one question (it checks image ids and artifacts)
 FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it
@@ -52,7 +51,7 @@ def root() -> Path:
 def scope(source: str | Path, options: dict[str, Any]) -> str:
     """Whose resident: this user, the definition file, the options it serves with, the session label."""
     text = json.dumps({"user": os.getuid(), "source": str(Path(source).resolve()), "options": options,
-                       "session": os.environ.get(SESSION_ENV, "")}, sort_keys=True)
+                       "session": Settings.from_environment().session or ""}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -200,7 +199,7 @@ def stop_unheld() -> tuple[list[str], list[str]]:
 def socket_path(folder: Path) -> Path:
     """Where the resident of `folder` answers. Not in `folder`: a unix socket's path holds 107 bytes, and a
     cache under a deep home folder is longer; so in a private folder of the runtime or temporary directory."""
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"sagemaker-emulator-{os.getuid()}"
+    runtime = Settings.from_environment().runtime_folder / f"sagemaker-emulator-{os.getuid()}"
     runtime.mkdir(mode=0o700, exist_ok=True)
     status = runtime.stat()
     if status.st_uid != os.getuid() or status.st_mode & 0o077:

@@ -26,8 +26,8 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import fingerprint
 from emulator.errors import EmulatorError
 from emulator.hosting.resident import FAILURE, code_stamp, hold, socket_path
+from emulator.settings import Settings
 
-IDLE_ENV = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds without a run or an invocation before it stops
 DEFAULT_IDLE = 3600.0
 IDLE_CHECK = 30.0  # seconds between two looks (or a quarter of the limit, if shorter)
 
@@ -45,7 +45,7 @@ class Resident:
         self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
         self.stopping = threading.Event()
         self.code = code_stamp()  # the code this process runs (emulator.hosting.resident compares it with its own)
-        self.idle_limit = float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE)
+        self.idle_limit = float(Settings.from_environment().resident_idle or DEFAULT_IDLE)
         self.active = time.monotonic()  # the last attach or invocation
         self.expired = False  # stopped for being idle: nobody will rerun soon, so its containers go too
 
