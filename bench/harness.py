@@ -265,7 +265,7 @@ def _running(container_id: str) -> bool:
 
 def model_dir(artifact: Path) -> Path:
     """The unpacked artifact, from the emulator's own cache (so baseline and emulator mount the same folder)."""
-    from emulator.containers.artifacts import model_folder
+    from emulator.artifacts import model_folder
 
     return model_folder(str(artifact))
 

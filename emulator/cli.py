@@ -172,7 +172,7 @@ def _progress(message: str) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
-    from emulator.containers.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+    from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
     from emulator.control.store import default_state_folder  # noqa: PLC0415
 
     state = args.state or default_state_folder()

@@ -14,7 +14,7 @@ from typing import Callable
 
 from emulator.containers import labels as L
 from emulator.containers import reuse as kept
-from emulator.containers.artifacts import model_folder
+from emulator.artifacts import model_folder
 from emulator.invocation.container_http import pings
 from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from emulator.containers.artifacts import model_folder
+from emulator.artifacts import model_folder
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.errors import EmulatorError

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator
+from emulator.hosting.emulator import Emulator
 from emulator.invocation.chain_target import ChainTarget
 from emulator.definition import EndpointDefinition, load_file, parse
 from emulator.containers.group import Progress

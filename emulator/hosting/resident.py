@@ -43,7 +43,7 @@ FAILURE = "failure.txt"  # why the resident could not start, as the in-process e
 
 
 def root() -> Path:
-    from emulator.containers.artifacts import cache_dir  # noqa: PLC0415
+    from emulator.artifacts import cache_dir  # noqa: PLC0415
 
     return cache_dir() / "resident"
 

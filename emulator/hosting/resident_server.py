@@ -20,7 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator, definitions_of
+from emulator.hosting.emulator import Emulator, definitions_of
 from emulator.definition import EndpointDefinition
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import fingerprint

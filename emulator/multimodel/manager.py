@@ -15,8 +15,7 @@ from pathlib import Path
 import urllib3
 
 from emulator.invocation import container_http
-from emulator.containers.artifacts import cache_dir, extract
-from emulator.containers.docker_backend import MODELS_MOUNT
+from emulator.artifacts import MODELS_MOUNT, cache_dir, extract
 from emulator.errors import EmulatorError
 from emulator.multimodel.lru import LoadedModels
 from emulator.multimodel.target import BadTargetModel, model_name, model_path

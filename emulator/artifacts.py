@@ -23,6 +23,9 @@ from pathlib import Path, PurePosixPath
 from emulator.errors import ArtifactError, EmulatorError
 from emulator.settings import Settings
 
+# Where a container finds its model data: a single model's folder, or a multi-model container's models, one
+# folder each (emulator.multimodel).
+MODEL_MOUNT, MODELS_MOUNT = "/opt/ml/model", "/opt/ml/models"
 DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
 MAX_MEMBERS = 200_000
 # tarfile's "data" filter came with Python 3.11.4 and 3.10.12 (Debian 12 has 3.11.2): without it,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.aws import clients, embedded
-from emulator.aws.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
+from emulator.observe.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup
 
