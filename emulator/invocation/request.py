@@ -26,8 +26,9 @@ HEADERS = {
 # What every container of the chain receives as the caller sent it (Content-Type and Accept follow the
 # pipeline's own rules, emulator.invocation.content_types).
 FORWARDED = ("custom_attributes", "inference_id")
-# What the request log shows of the request, besides its hops.
-DESCRIBED: tuple[str, ...] = ()
+# What the request log shows of the request, besides its hops: the caller's InferenceId ties a logged
+# invocation to the caller's own records, as SageMaker's data capture and async outputs do.
+DESCRIBED = ("inference_id",)
 
 
 @dataclass(frozen=True)
