@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -29,6 +29,27 @@ from emulator.containers.sagemaker_env import container_port, serving_environmen
 from emulator.containers.supervisor import Supervisor
 
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
+
+
+@dataclass(frozen=True)
+class ContainerFailure:
+    """Why one container did not become healthy: Docker refused to run it, it exited, or /ping timed out."""
+    hostname: str
+    image: str
+    start_error: str | None = None
+    exit_code: int | None = None
+    timeout: float | None = None  # seconds it had to pass /ping
+    log_lines: str = ""  # its last lines, each on an indented line of its own
+
+    def __str__(self) -> str:
+        what = f"{self.hostname} ({self.image})"
+        if self.start_error is not None:
+            return f"{what}: {self.start_error}"
+        if self.exit_code is not None:
+            problem = f"{what} exited with code {self.exit_code} during startup."
+        else:
+            problem = f"{what} did not pass /ping within {self.timeout:g} s."
+        return problem + (f" Its last log lines:{self.log_lines}" if self.log_lines else " It printed nothing.")
 
 Progress = Callable[[str], None]
 Events = Callable[[str, str, str, str], None]  # (endpoint, container hostname, event, detail): see RequestLog.event
@@ -92,9 +113,9 @@ class ContainerGroup:
                 self._watch()
                 return self
             results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, plans))
-            failures = [failure for failure in results if failure and failure is not CANCELLED]
+            failures = [failure for failure in results if isinstance(failure, ContainerFailure)]
             if failures:
-                raise StartupError(self._failure_report(failures))
+                raise StartupError(self._failure_report(failures), failures)
             if CANCELLED in results:
                 raise StartupError(f"Endpoint {self.name}: startup was interrupted; its containers were removed.")
             self._watch()
@@ -183,8 +204,8 @@ class ContainerGroup:
                         and L.HOST_PORT in c.labels for h, c in have.items())
                 and (not ping or all(pings(f"http://127.0.0.1:{c.labels[L.HOST_PORT]}") for c in found)))
 
-    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> str | None:
-        """Start and wait for one container; returns a failure description, or None when healthy."""
+    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> ContainerFailure | str | None:
+        """Start and wait for one container; returns its failure, CANCELLED, or None when healthy."""
         labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
         manager = self.model_managers.get(container.hostname)
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
@@ -225,18 +246,16 @@ class ContainerGroup:
         container.relay.check()
         return container.relay.start().url
 
-    def _describe_failure(self, container: RunningContainer, launched: Launch) -> str:
-        what = f"{container.hostname} ({container.definition.image})"
+    def _describe_failure(self, container: RunningContainer, launched: Launch) -> ContainerFailure:
+        failure = ContainerFailure(container.hostname, container.definition.image)
         if launched.start_error is not None:
-            return f"{what}: {launched.start_error}"
-        if isinstance(launched.stopped, Exited):
-            problem = f"{what} exited with code {launched.stopped.exit_code} during startup."
-        else:
-            problem = f"{what} did not pass /ping within {self.startup_timeout:g} s."
+            return replace(failure, start_error=launched.start_error)
         lines = last_log_lines(self.backend, launched.container_id)
-        return problem + (f" Its last log lines:{lines}" if lines else " It printed nothing.")
+        if isinstance(launched.stopped, Exited):
+            return replace(failure, exit_code=launched.stopped.exit_code, log_lines=lines)
+        return replace(failure, timeout=self.startup_timeout, log_lines=lines)
 
-    def _failure_report(self, failures: list[str]) -> str:
+    def _failure_report(self, failures: list[ContainerFailure]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
         return (f"Endpoint {self.name} failed to start ({len(failures)} of {len(self.containers)} containers), "
                 f"as SageMaker fails CreateEndpoint when any container fails its pings. All its containers were "

@@ -26,13 +26,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.hosting.client_side import ClientSide
 from emulator.errors import EmulatorError, StartupError
 from emulator.settings import Settings
+from emulator.waiting import wait_until
 
 if TYPE_CHECKING:
     from emulator.hosting.emulated_endpoint import EmulatedEndpoint
@@ -163,12 +163,10 @@ def stop(folder: Path) -> bool:
     answer = ask(folder, "stop")
     if answer is None:
         return False
-    deadline = time.monotonic() + STOP_WAIT
-    while alive(answer["pid"]):  # its containers are free once it has exited: `prune` judges them by that
-        if time.monotonic() > deadline:
-            raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
-                               f"its output is in {folder / 'output.log'}.")
-        time.sleep(0.1)
+    # Its containers are free once it has exited: `prune` judges them by that.
+    if not wait_until(lambda: not alive(answer["pid"]), timeout=STOP_WAIT, interval=0.1).ready:
+        raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
+                           f"its output is in {folder / 'output.log'}.")
     return True
 
 
@@ -213,13 +211,18 @@ def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[st
     failure = folder / FAILURE
     failure.unlink(missing_ok=True)
     pid = _launch(folder)
-    while alive(pid):
+    answer: dict[str, Any] | None = None
+
+    def answered() -> bool:
+        nonlocal answer
         answer = ask(folder, "attach")
-        if answer is not None:
-            if not answer["ok"]:  # the file changed while it started: the next run starts a new one
-                raise StartupError(f"{source} changed while its resident emulator started ({answer['why']}); run again.")
-            return answer
-        time.sleep(0.05)
+        return answer is not None
+
+    # Its own startup timeouts end a start that hangs: this waits as long as the resident lives.
+    if wait_until(answered, timeout=float("inf"), abort=lambda: "exited" if not alive(pid) else None).ready:
+        if not answer["ok"]:  # the file changed while it started: the next run starts a new one
+            raise StartupError(f"{source} changed while its resident emulator started ({answer['why']}); run again.")
+        return answer
     if failure.exists():
         raise StartupError(failure.read_text())
     raise StartupError(f"the resident emulator for {source} exited at start; its output is in {folder / 'output.log'}.")
