@@ -101,6 +101,11 @@ class ContainerGroup:
         return self.definition.name
 
     @property
+    def serving(self) -> bool:
+        """Every container passed its pings (it may be restarted since, by the supervisor)."""
+        return self._serving
+
+    @property
     def routes(self) -> list[Route]:
         return [Route(c.hostname, c.url) for c in self.containers]
 

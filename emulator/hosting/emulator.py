@@ -91,7 +91,7 @@ class Emulator(ClientSide):
         log = self.request_log
         return {spec.name: EmulatedEndpoint(build(spec, models=ModelLoader), self.lifecycle.running(spec.name),
                                             log.add_finished if log else None, bool(log and log.body_limit))
-                for spec in served.values()}
+                for spec in served.values() if not spec.starting}
 
     def _served_url(self) -> str:
         return self.serve()

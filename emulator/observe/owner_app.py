@@ -67,7 +67,8 @@ def _pipelines(variants: list[tuple[str, "ContainerGroup"]]) -> list[dict[str, A
 
 
 def _containers(endpoint: "ContainerGroup") -> list[dict[str, Any]]:
-    health = endpoint.health() if all(c.id for c in endpoint.containers) else {}
+    # Containers still starting are not asked: a page must not wait for a slow /ping of each.
+    health = endpoint.health() if endpoint.serving else {}
     containers = []
     for container in endpoint.containers:
         state = health.get(container.hostname, {"status": "starting", "healthy": False, "restarts": 0})
