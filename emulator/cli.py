@@ -359,11 +359,11 @@ def _list(args: argparse.Namespace) -> int:
     if not containers:
         print("no emulator containers on this engine.")
         return 0
-    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
+    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} {'name':40} state")
     for c in sorted(containers, key=lambda c: (c.labels.get(L.ENDPOINT, ""), c.name)):
         owner = "gone" if L.owner_is_gone(c.labels) else f"pid {c.labels.get(L.PID, '?')}"
         print(f"{c.labels.get(L.ENDPOINT, '?'):20} {c.labels.get(L.CONTAINER_HOSTNAME, '?'):16} {c.status:10} "
-              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name}")
+              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name:40} {L.state_of(c.labels)}")
     return 0
 
 

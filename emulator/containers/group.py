@@ -71,11 +71,12 @@ class RunningContainer:
 class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
-                 reuse: bool = False, model_settings: ModelSettings | None = None):
+                 reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
-        container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
+        container's budget and load timeout (None: from the environment, ModelSettings.from_environment);
+        `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -90,6 +91,7 @@ class ContainerGroup:
         self._lock = threading.Lock()
         self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
         self.model_settings = model_settings
+        self.state = state
         self.model_managers: dict[str, ModelManager] = {}  # by hostname: the multi-model containers' (emulator.multimodel)
         self._claim: kept.Claim | None = None  # the kept group this process uses
         self._serving = False  # started healthy: with reuse, kept at stop
@@ -267,7 +269,8 @@ class ContainerGroup:
                 f"removed.\n{listing}\nFix: run the image by hand (`docker run IMAGE serve`) and read its logs.")
 
     def _labels(self, hostname: str) -> dict[str, str]:
-        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname}
+        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname,
+                **({L.STATE: self.state} if self.state else {})}
 
     # -- run time -----------------------------------------------------------------------------------------------
     def health(self) -> dict[str, dict]:

@@ -24,6 +24,7 @@ from emulator.control.server import InternalServer
 from emulator.control.store import Store
 from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
+from emulator.containers import labels as L
 from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
@@ -66,7 +67,8 @@ class Emulator(ClientSide):
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
-        self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [])
+        self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
+                                  self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
@@ -96,6 +98,12 @@ class Emulator(ClientSide):
     def _served_url(self) -> str:
         return self.serve()
 
+    @property
+    def state_label(self) -> str:
+        """Which state this emulator keeps, as its containers' labels, `ls` and the web page say it."""
+        return L.state_label(str(self.state.resolve()) if self.state is not None else None,
+                             sorted({str(d.source) for d in self.definitions}))
+
     def _state_folder(self) -> Path:
         return self.store.folder
 
@@ -112,9 +120,9 @@ class Emulator(ClientSide):
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
-                model_settings=self.model_settings)
+                model_settings=self.model_settings, state=self.state_label)
             self.internal = InternalServer(self.plane).start()
-            self.aws = self.plane.aws = AwsServices(self.backend).start(self.internal)
+            self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward

@@ -50,16 +50,21 @@ def test_a_definition_file_serves_exactly_its_endpoints_and_keeps_nothing(exampl
     assert not Settings.from_environment().default_state_folder.exists(), "a definition file's run wrote per-user state"
 
 
-def test_two_definition_files_serve_side_by_side(example_images, tmp_path):
+def test_two_definition_files_serve_side_by_side_and_say_what_they_keep(example_images, tmp_path):
     ports = free_port(), free_port()
-    runs = [serve_in_child(str(definition_file(tmp_path, name)), port, labels.session_id())
-            for name, port in zip(("left", "right"), ports)]
+    files = {name: definition_file(tmp_path, name) for name in ("left", "right")}
+    runs = [serve_in_child(str(files[name]), port, labels.session_id()) for name, port in zip(files, ports)]
     try:
         for name, other, port in (("left", "right", ports[0]), ("right", "left", ports[1])):
             runtime = clients(f"http://127.0.0.1:{port}", "sagemaker-runtime")
             assert runtime.invoke_endpoint(EndpointName=name, Body=name.encode(), ContentType="text/plain")["Body"].read() == name.encode()
             with pytest.raises(runtime.exceptions.ValidationError, match=f"Endpoint {other} of account"):
                 runtime.invoke_endpoint(EndpointName=other, Body=b"x", ContentType="text/plain")
+            page = urllib3.request("GET", f"http://127.0.0.1:{port}/_emulator/pipelines", timeout=15).json()
+            assert page["state"] == f"none kept ({files[name]})"
+        listing = subprocess.run([*CLI, "ls"], capture_output=True, text=True, timeout=60).stdout
+        for name in files:
+            assert any(line.startswith(name) and line.endswith(f"none kept ({files[name]})") for line in listing.splitlines())
     finally:
         for run in runs:
             stop(run)
