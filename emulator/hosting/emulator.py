@@ -9,6 +9,7 @@ import atexit
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
+from emulator.instances import instance
 from emulator.front import async_invocations
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.containers.leftovers import remove_dead_runs
@@ -53,14 +55,18 @@ class Emulator(ClientSide):
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
-                 model_settings: ModelSettings | None = None):
+                 model_settings: ModelSettings | None = None, instance_type: str | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
         the containers running at stop and adopt matching kept ones at start (emulator.containers.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
-        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
+        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
+        the instance every endpoint of the definition is checked against, over its own InstanceType."""
         self.definitions = definitions_of(source, names) if source is not None else []
+        if instance_type is not None:
+            instance(instance_type)  # an unknown type is refused with the known ones
+            self.definitions = [replace(definition, instance_type=instance_type) for definition in self.definitions]
         self.backend = DockerBackend(docker_host)
         self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
