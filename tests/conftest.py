@@ -64,9 +64,10 @@ def example_images(docker_engine) -> Path:
     return EXAMPLES
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
+def tar_of(members: dict[str, bytes], compression: str = "") -> bytes:
+    """A tar archive of `members` (name: bytes) in memory; `compression` "gz" for a model.tar.gz."""
     buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
+    with tarfile.open(fileobj=buffer, mode=f"w:{compression}") as archive:
         for name, data in members.items():
             info = tarfile.TarInfo(name)
             info.size = len(data)
@@ -78,12 +79,12 @@ def _tar(members: dict[str, bytes]) -> bytes:
 def arm64_image(docker_engine):
     """An arm64 image made offline (it need not run here): `docker load` of an archive whose config says arm64.
     Kept afterwards, as the example images are: parallel workers load the same bytes under the same tag."""
-    layer = _tar({"serve": b"#!/bin/sh\nexec true\n"})
+    layer = tar_of({"serve": b"#!/bin/sh\nexec true\n"})
     config = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/serve"]},
                          "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}}).encode()
     config_name = f"{hashlib.sha256(config).hexdigest()}.json"
     manifest = json.dumps([{"Config": config_name, "RepoTags": [ARM64_IMAGE], "Layers": ["layer/layer.tar"]}]).encode()
-    docker_engine.images.load(_tar({"manifest.json": manifest, config_name: config, "layer/layer.tar": layer}))
+    docker_engine.images.load(tar_of({"manifest.json": manifest, config_name: config, "layer/layer.tar": layer}))
     assert docker_engine.images.get(ARM64_IMAGE).attrs["Architecture"] == "arm64"
     return ARM64_IMAGE
 
