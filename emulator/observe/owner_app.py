@@ -16,13 +16,15 @@ from flask import Blueprint, Response, jsonify, request
 from emulator.observe.log import RequestLog
 
 if TYPE_CHECKING:
-    from emulator.endpoint import Endpoint
+    from emulator.containers.group import ContainerGroup
 
 LOG_TAIL, MAX_LOG_TAIL = 200, 5000
 
 
-def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "Endpoint"]]]) -> Blueprint:
-    """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too."""
+def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]],
+                 state: str = "unknown") -> Blueprint:
+    """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too;
+    `state`: which state the owner keeps (a folder, or none)."""
     routes = Blueprint("owner-introspection", __name__, url_prefix="/_emulator")
 
     @routes.errorhandler(BadParameter)
@@ -39,7 +41,7 @@ def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, 
 
     @routes.get("/pipelines")
     def pipelines() -> Response:
-        return jsonify({"endpoints": _pipelines(variants()),
+        return jsonify({"endpoints": _pipelines(variants()), "state": state,
                         "request_log": log and {"per_endpoint": log.per_endpoint, "body_limit": log.body_limit,
                                                 "dropped": log.dropped}})
 
@@ -57,7 +59,7 @@ def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, 
     return routes
 
 
-def _pipelines(variants: list[tuple[str, "Endpoint"]]) -> list[dict[str, Any]]:
+def _pipelines(variants: list[tuple[str, "ContainerGroup"]]) -> list[dict[str, Any]]:
     """Each endpoint with its variants, each variant's containers in the order a request passes them."""
     endpoints: dict[str, dict[str, Any]] = {}
     for variant, endpoint in variants:
@@ -66,8 +68,9 @@ def _pipelines(variants: list[tuple[str, "Endpoint"]]) -> list[dict[str, Any]]:
     return list(endpoints.values())
 
 
-def _containers(endpoint: "Endpoint") -> list[dict[str, Any]]:
-    health = endpoint.health() if all(c.id for c in endpoint.containers) else {}
+def _containers(endpoint: "ContainerGroup") -> list[dict[str, Any]]:
+    # Containers still starting are not asked: a page must not wait for a slow /ping of each.
+    health = endpoint.health() if endpoint.serving else {}
     containers = []
     for container in endpoint.containers:
         state = health.get(container.hostname, {"status": "starting", "healthy": False, "restarts": 0})

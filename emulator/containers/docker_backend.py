@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator import labels as L
+from emulator.artifacts import MODEL_MOUNT, MODELS_MOUNT
+from emulator.containers import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
-MODEL_MOUNT = "/opt/ml/model"
-MODELS_MOUNT = "/opt/ml/models"  # a multi-model container's models, one folder each (emulator.multimodel)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 MULTI_MODEL_LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 PORT_RETRIES = 5
@@ -28,7 +27,7 @@ class ContainerSpec:
     environment: dict[str, str]
     labels: dict[str, str]
     model_folder: Path | None = None
-    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.isolation)
+    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.containers.isolation)
     command: tuple[str, ...] = ("serve",)
     model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
@@ -79,15 +78,21 @@ class DockerBackend:
     # -- images -------------------------------------------------------------------------------------------------
     def image_labels(self, image: str) -> dict[str, str]:
         """The image's labels; a clear error when the image is not on this engine."""
+        return dict(self._image(image).labels or {})
+
+    def image_architecture(self, image: str) -> str:
+        """The architecture the image was built for, as Docker says it (amd64, arm64, ...)."""
+        return self._image(image).attrs.get("Architecture", "")
+
+    def _image(self, image: str) -> Any:
         from docker.errors import ImageNotFound  # noqa: PLC0415
 
         try:
-            found = self.client.images.get(image)
+            return self.client.images.get(image)
         except ImageNotFound:
             raise EmulatorError(
                 f"Image {image!r} is not on this Docker engine. Fix: build it (`docker build -t {image} .`) "
                 "or pull it, then try again.") from None
-        return dict(found.labels or {})
 
     def image_id(self, image: str) -> str:
         """The image's id (sha256:...), what a tag points to now."""
@@ -97,7 +102,7 @@ class DockerBackend:
     def run(self, spec: ContainerSpec) -> tuple[str, str | None]:
         """Start a container; returns (id, URL to reach its server from this host).
 
-        An isolated container has no URL (None): only its network namespace reaches it (emulator.isolation).
+        An isolated container has no URL (None): only its network namespace reaches it (emulator.containers.isolation).
         """
         from docker.errors import APIError  # noqa: PLC0415
 
