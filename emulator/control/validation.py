@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from typing import Any
 
 import regex  # the model's patterns are Java regular expressions, with \p{L} classes `re` cannot read
@@ -20,6 +21,7 @@ from emulator.control.errors import ValidationException
 MAX_REPORTED = 10  # problems listed in one message: a hostile request must not make a huge answer
 PATTERN_TIMEOUT = 0.05  # seconds; a pattern that backtracks that long on a value counts as not matched
 SHOWN_VALUE = 80
+LATEST_TIMESTAMP = 253402300799  # seconds: the end of year 9999, the last time a timestamp can say
 
 
 def validate(shape: Shape, params: Any) -> None:
@@ -101,15 +103,16 @@ def _string(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
 
 
 def _integer(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    bits = 64 if shape.type_name == "long" else 32  # Java's int and long, as AWS reads them
     if isinstance(value, bool) or not isinstance(value, int):
         problems.append(_failed(value, path, "Member must be an integer"))
-        return
-    _range_ok(shape, value, path, problems)
+    elif _range_ok(shape, value, path, problems) and not -2 ** (bits - 1) <= value < 2 ** (bits - 1):
+        problems.append(_failed(value, path, f"Member must be an integer of at most {bits} bits"))
 
 
 def _number(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(_failed(value, path, "Member must be a number"))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+        problems.append(_failed(value, path, "Member must be a finite number"))
         return
     _range_ok(shape, value, path, problems)
 
@@ -120,7 +123,8 @@ def _boolean(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
 
 
 def _timestamp(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or \
+            (not isinstance(value, str) and not (_finite(value) and abs(value) <= LATEST_TIMESTAMP)):
         problems.append(_failed(value, path, "Member must be a timestamp (seconds since the epoch)"))
 
 
@@ -134,6 +138,14 @@ _CHECKERS = {"structure": _structure, "list": _list, "map": _map, "string": _str
              "blob": _blob}
 
 
+def _finite(value: int | float) -> bool:
+    """A number a double holds: JSON's 1e400 reads as infinity, a 400-digit integer overflows."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _length_ok(shape: Shape, length: int, value: Any, path: str, problems: list[str]) -> bool:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
     if low is not None and length < low:
@@ -145,14 +157,15 @@ def _length_ok(shape: Shape, length: int, value: Any, path: str, problems: list[
     return True
 
 
-def _range_ok(shape: Shape, value: int | float, path: str, problems: list[str]) -> None:
+def _range_ok(shape: Shape, value: int | float, path: str, problems: list[str]) -> bool:
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if value != value:  # NaN: JSON cannot hold it, Python's parser reads it anyway
-        problems.append(_failed(value, path, "Member must be a number"))
-    elif low is not None and value < low:
+    if low is not None and value < low:
         problems.append(_failed(value, path, f"Member must have value greater than or equal to {low}"))
-    elif high is not None and value > high:
+        return False
+    if high is not None and value > high:
         problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
+        return False
+    return True
 
 
 def _matches(pattern: str, value: str) -> bool:

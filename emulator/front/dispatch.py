@@ -21,9 +21,10 @@ SAGEMAKER, RUNTIME, ASYNC_RUNTIME, S3 = "sagemaker", "runtime", "runtime-async",
 ASYNC_SUFFIX = "/async-invocations"
 RUNTIME_PATHS = ("/endpoints/", "/_emulator/")
 CONTROL_URL_ENV = "SAGEMAKER_EMULATOR_CONTROL_URL"
-SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/[^/,\s]*/([^/,\s]+)/aws4_request")
-QUERY_SCOPE = re.compile(r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)\d{8}(?:/|%2F)[^&/%]*(?:/|%2F)([^&/%]+)(?:/|%2F)aws4_request",
-                         re.IGNORECASE)
+SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]*)/(?P<service>[^/,\s]+)/aws4_request")
+QUERY_SCOPE = re.compile(r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)\d{8}(?:/|%2F)(?P<region>[^&/%]*)(?:/|%2F)"
+                         r"(?P<service>[^&/%]+)(?:/|%2F)aws4_request", re.IGNORECASE)
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # us-east-1, us-gov-west-1
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "trailers",
               "transfer-encoding", "upgrade"}
 FORWARD_TIMEOUT = urllib3.Timeout(connect=5.0, read=120.0)  # above the longest DescribeEndpoint wait
@@ -47,9 +48,20 @@ def service_of(environ: dict) -> str:
     return SAGEMAKER if scope == SAGEMAKER else S3
 
 
+def region_of(environ: dict) -> str | None:
+    """The region the request is signed for, when it names one that looks like an AWS region."""
+    match = _scope(environ)
+    region = match.group("region").lower() if match else ""
+    return region if REGION.fullmatch(region) else None
+
+
 def _scope_service(environ: dict) -> str | None:
-    match = SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or QUERY_SCOPE.search(environ.get("QUERY_STRING", ""))
-    return match.group(1).lower() if match else None
+    match = _scope(environ)
+    return match.group("service").lower() if match else None
+
+
+def _scope(environ: dict) -> re.Match[str] | None:
+    return SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or QUERY_SCOPE.search(environ.get("QUERY_STRING", ""))
 
 
 class Dispatch:

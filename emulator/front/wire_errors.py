@@ -4,6 +4,7 @@ and the one mapping from an invocation's failure to them."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from emulator.arns import ACCOUNT, log_stream_arn
@@ -12,6 +13,14 @@ from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed,
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
 MESSAGE_LIMIT = 2048
+# The header every AWS JSON answer carries, success or error; botocore reads it into ResponseMetadata.RequestId.
+REQUEST_ID = "x-amzn-RequestId"
+REST_JSON = "application/json"  # sagemaker-runtime (rest-json)
+JSON_1_1 = "application/x-amz-json-1.1"  # the sagemaker control plane, CloudWatch Logs (json 1.1)
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
 
 
 class ServiceError(Exception):
@@ -31,8 +40,8 @@ class ServiceError(Exception):
     def body(self) -> bytes:
         return json.dumps(self.to_dict()).encode()
 
-    def headers(self) -> dict[str, str]:
-        return {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
+    def headers(self, content_type: str = REST_JSON) -> dict[str, str]:
+        return {"x-amzn-ErrorType": self.code, "Content-Type": content_type}
 
 
 class InternalFailure(ServiceError):
