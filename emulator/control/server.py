@@ -24,7 +24,7 @@ from werkzeug.wsgi import get_input_stream
 from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
 from emulator.control.plane import ControlPlane
 from emulator.front.dispatch import SAGEMAKER, region_of, service_of
-from emulator.front.wire_errors import JSON_1_1, REQUEST_ID, ServiceError, new_request_id
+from emulator.front.wire_errors import JSON_1_1, REQUEST_ID, ServiceError, ensure_request_id, new_request_id
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # far above any real control-plane request
@@ -64,7 +64,8 @@ class InternalServer:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         service = service_of(environ)
         if service != SAGEMAKER and service in self._mounts:
-            return self._mounts[service](environ, start_response)
+            return self._mounts[service](environ, lambda status, headers, *more: start_response(
+                status, ensure_request_id(headers), *more))
         try:
             body = self._answer(environ, service)
             status, headers = "200 OK", {"Content-Type": JSON_1_1}

@@ -23,7 +23,7 @@ from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
 from emulator.front.response_stream import payload_events
 from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVariant, ServingTable
-from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
+from emulator.front.wire_errors import REQUEST_ID, InternalFailure, ServiceError, new_request_id, ValidationError, endpoint_not_found, traced_failure, wire_error
 from emulator.observe.channel import sender_from_environment
 from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
 from emulator.shapes import NAME_PATTERN, is_valid_name
@@ -125,6 +125,12 @@ def create_app(state_database: str | None = None, control_url: str | None = None
             return jsonify(traced)
         record_invocation(request_log, name, variant.name, started, clock, result.hops)
         return jsonify(result.to_dict(bodies))
+
+    @app.after_request
+    def with_request_id(response: Response) -> Response:
+        if not response.headers.get(REQUEST_ID):  # AWS sends one on every answer, success or error
+            response.headers[REQUEST_ID] = new_request_id()
+        return response
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response:

@@ -17,6 +17,8 @@ from urllib.parse import quote
 
 import urllib3
 
+from emulator.front.wire_errors import REQUEST_ID, new_request_id
+
 SAGEMAKER, RUNTIME, ASYNC_RUNTIME, S3 = "sagemaker", "runtime", "runtime-async", "s3"
 ASYNC_SUFFIX = "/async-invocations"
 RUNTIME_PATHS = ("/endpoints/", "/_emulator/")
@@ -97,6 +99,7 @@ def forward(environ: dict, start_response: Callable, pool: urllib3.HTTPConnectio
         answer = json.dumps({"__type": "ServiceUnavailable", "Message": message}).encode()
         start_response("503 Service Unavailable", [("Content-Type", "application/json"),
                                                    ("x-amzn-ErrorType", "ServiceUnavailable"),
+                                                   (REQUEST_ID, new_request_id()),
                                                    ("Content-Length", str(len(answer)))])
         return [answer]
     headers = [(name, value) for name, value in upstream.headers.items() if name.lower() not in HOP_BY_HOP]
@@ -117,10 +120,12 @@ def _chunks(stream) -> Iterator[bytes]:
 
 
 def _raw_target(environ: dict) -> str:
+    """The path and query as the client sent them; from the parsed path when the client sent no path (`OPTIONS *`,
+    or an absolute URL, whose host is not the one forwarded to)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")  # gunicorn, werkzeug: as the client sent it
-    if raw:
+    if raw and raw.startswith("/"):
         return raw
-    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/~!$&'()*+,;=:@")
+    path = "/" + quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/~!$&'()*+,;=:@").lstrip("/*")
     query = environ.get("QUERY_STRING")
     return f"{path}?{query}" if query else path
 

@@ -19,8 +19,18 @@ REST_JSON = "application/json"  # sagemaker-runtime (rest-json)
 JSON_1_1 = "application/x-amz-json-1.1"  # the sagemaker control plane, CloudWatch Logs (json 1.1)
 
 
+S3_REQUEST_ID = "x-amz-request-id"  # S3's own name for it
+
+
 def new_request_id() -> str:
     return str(uuid.uuid4())
+
+
+def ensure_request_id(headers: list[tuple[str, str]], name: str = REQUEST_ID) -> list[tuple[str, str]]:
+    """`headers` with a new request id under `name` when they carry none (of either name)."""
+    if any(header.lower() in (REQUEST_ID.lower(), S3_REQUEST_ID) for header, _ in headers):
+        return headers
+    return [*headers, (name, new_request_id())]
 
 
 class ServiceError(Exception):
