@@ -23,7 +23,8 @@ from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
 from emulator.front.introspection import introspection_routes, record_invocation
 from emulator.front.response_stream import payload_events
 from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVariant, ServingTable
-from emulator.front.wire_errors import REQUEST_ID, InternalFailure, ServiceError, new_request_id, ValidationError, endpoint_not_found, traced_failure, wire_error
+from emulator.front.wire_errors import (REQUEST_ID, InternalFailure, ServiceError, UnknownRoute, ValidationError,
+                                        new_request_id, endpoint_not_found, traced_failure, wire_error)
 from emulator.observe.channel import sender_from_environment
 from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
 from emulator.shapes import NAME_PATTERN, is_valid_name
@@ -144,9 +145,7 @@ def create_app(state_database: str | None = None, control_url: str | None = None
     def http_error(error: HTTPException) -> Response:
         if error.code is None or error.code >= 500:
             return unexpected(error)
-        body = json.dumps({"__type": "UnknownOperationException", "Message": f"{error.code} {error.name}: {request.path}"})
-        return Response(body, status=error.code, headers={"x-amzn-ErrorType": "UnknownOperationException"},
-                        content_type="application/json")
+        return service_error(UnknownRoute(error.code, error.name, request.path))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -62,6 +62,17 @@ class ValidationError(ServiceError):
     code, status = "ValidationError", 400
 
 
+class UnknownRoute(ServiceError):
+    """A path or method no operation answers (werkzeug's 404 or 405), its status kept: AWS's
+    UnknownOperationException, never a web page."""
+
+    code = "UnknownOperationException"
+
+    def __init__(self, status: int, reason: str, path: str):
+        super().__init__(f"{status} {reason}: {path}")
+        self.status = status
+
+
 class ModelError(ServiceError):
     code, status = "ModelError", 424
 

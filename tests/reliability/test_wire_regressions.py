@@ -260,6 +260,18 @@ def test_s3_mistakes_get_s3_s_errors(url, bucket, method, target, body, status, 
     assert_refused(response, code, "s3", status=status)
 
 
+def test_an_s3_error_quoting_a_control_character_is_still_xml(url, bucket):
+    response = requests.get(f"{url}/{bucket}/%1F", timeout=ANSWER_TIMEOUT)
+    assert_refused(response, "NoSuchKey", "s3", status=404)
+
+
+def test_a_wrong_method_on_an_asynchronous_invocation_is_json(url):
+    response = requests.get(f"{url}/endpoints/nowhere/async-invocations", headers={"Authorization": authorization("sagemaker")},
+                            timeout=ANSWER_TIMEOUT)
+    assert problems("runtime", response) == [] and response.status_code == 405
+    assert response.json()["__type"] == "UnknownOperationException"
+
+
 def test_a_scope_without_a_service_is_a_malformed_authorization(url):
     response = requests.get(f"{url}/", timeout=ANSWER_TIMEOUT, headers={
         "Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1//aws4_request, SignedHeaders=host, Signature=0"})
@@ -280,6 +292,8 @@ def test_logs_mistakes_get_logs_errors(url, target, body, code):
 @pytest.mark.parametrize("body, code", [
     ("Action=AssumeRole&Version=2011-06-15&RoleArn=arn:aws:iam::123456789012:role/r", "ValidationError"),
     ("Action=NoSuchAction&Version=2011-06-15", "InvalidAction"),
+    ("Action=GetFederationToken&Version=2011-06-15&Name=%08", "ValidationError"),
+    ("Action=GetFederationToken&Version=2011-06-15&Name=n&DurationSeconds=many", "ValidationError"),
 ])
 def test_sts_mistakes_get_sts_errors(url, body, code):
     assert_refused(requests.post(f"{url}/", data=body, headers=STS, timeout=ANSWER_TIMEOUT), code, "sts")
@@ -287,7 +301,10 @@ def test_sts_mistakes_get_sts_errors(url, body, code):
 
 def test_the_embedded_services_still_answer_botocore(url):
     """The checks in front of moto refuse nothing a real client sends."""
-    assert clients(url, "sts").get_caller_identity()["Account"] == "123456789012"
+    sts = clients(url, "sts")
+    assert sts.get_caller_identity()["Account"] == "123456789012"
+    role = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/r", RoleSessionName="session", DurationSeconds=900)
+    assert role["Credentials"]["AccessKeyId"]
     logs = clients(url, "logs")
     group = f"/wire/{uuid.uuid4().hex[:8]}"
     logs.create_log_group(logGroupName=group)

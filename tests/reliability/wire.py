@@ -43,8 +43,10 @@ def problems(service: str, response: requests.Response, method: str = "GET") -> 
     body = response.content
     if method == "HEAD" or not body.strip():
         return found
-    as_json = "json" in content_type or (response.status_code >= 400 and service in JSON_SERVICES)
-    as_xml = "xml" in content_type or (response.status_code >= 400 and not as_json)
+    # The emulator's container-log route answers plain text, its refusal too; every other error is its protocol's.
+    plain_text = service == "emulator" and content_type.startswith("text/plain")
+    as_json = "json" in content_type or (response.status_code >= 400 and service in JSON_SERVICES and not plain_text)
+    as_xml = "xml" in content_type or (response.status_code >= 400 and not as_json and not plain_text)
     try:
         if as_json:
             json.loads(body, parse_constant=_not_json)
