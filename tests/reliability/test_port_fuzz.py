@@ -20,7 +20,7 @@ from emulator.api import Emulator
 from tests.reliability.wire import ANSWER_TIMEOUT, authorization, problems
 
 pytestmark = pytest.mark.docker
-EXAMPLES = 1500  # requests per service; six services
+EXAMPLES = 400  # requests per service; six services, about a minute
 BUCKET, KEY = "fuzz-bucket", "in/object.csv"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
