@@ -23,10 +23,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from emulator.aws.embedded_errors import NOT_XML, AwsError
-from emulator.control.errors import ValidationException
-from emulator.control.validation import validate
-from emulator.front.dispatch import S3, SCOPE, service_of
-from emulator.front.wire_errors import REQUEST_ID, S3_REQUEST_ID, ensure_request_id, new_request_id
+from emulator.aws.validation import ModelViolation, validate
+from emulator.seam.services import S3, SCOPE, service_of
+from emulator.seam.wire_errors import REQUEST_ID, S3_REQUEST_ID, ensure_request_id, new_request_id
 
 # The services a request may sign for to be answered here; the front forwards these to the owner.
 SERVICES = frozenset({"s3", "sts", "logs"})
@@ -150,8 +149,8 @@ def _logs_refusal(environ: dict[str, Any]) -> AwsError | None:
         return AwsError("logs", 400, "SerializationException", "The request body is not a JSON object in UTF-8.")
     try:
         validate(model.operation_model(operation).input_shape, params)
-    except ValidationException as error:
-        return AwsError("logs", 400, "InvalidParameterException", error.message)
+    except ModelViolation as violation:
+        return AwsError("logs", 400, "InvalidParameterException", str(violation))
     return None
 
 
@@ -169,8 +168,8 @@ def _sts_refusal(environ: dict[str, Any]) -> AwsError | None:
     shape = model.operation_model(action).input_shape
     try:
         validate(shape, _query_members(shape, params))
-    except ValidationException as error:
-        return AwsError("sts", 400, "ValidationError", error.message)
+    except ModelViolation as violation:
+        return AwsError("sts", 400, "ValidationError", str(violation))
     return None
 
 

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from emulator.front.wire_errors import JSON_1_1, MESSAGE_LIMIT, REQUEST_ID, S3_REQUEST_ID
+from emulator.seam.wire_errors import JSON_1_1, MESSAGE_LIMIT, REQUEST_ID, S3_REQUEST_ID
 
 STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/"
 # Characters XML 1.0 cannot hold (controls, lone surrogates): a message quoting the request may carry them.

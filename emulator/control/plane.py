@@ -10,8 +10,9 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from emulator.control import operations, validation
-from emulator.control.errors import UnknownOperationException
+from emulator.aws import validation
+from emulator.control import operations
+from emulator.control.errors import UnknownOperationException, ValidationException
 from emulator.control.store import Store
 from emulator.arns import ACCOUNT, REGION
 
@@ -47,7 +48,7 @@ class ControlPlane:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.lifecycle: Any = None  # set by the owner (emulator.control.lifecycle.Lifecycle)
-        self.aws: Any = None  # set by the owner (emulator.aws.services.AwsServices)
+        self.aws: Any = None  # set by the owner (emulator.hosting.aws_services.AwsServices)
         self.transform_jobs: Any = None  # set by the owner (emulator.control.transform_jobs.TransformJobs)
 
     @functools.cached_property
@@ -65,7 +66,10 @@ class ControlPlane:
         if handler is None:
             raise self._unknown(name)
         if validate:
-            validation.validate(self.model.operation_model(name).input_shape, request)
+            try:
+                validation.validate(self.model.operation_model(name).input_shape, request)
+            except validation.ModelViolation as violation:
+                raise ValidationException(str(violation)) from None
         in_region = _REGION.set(region or REGION)
         try:
             with self.lock:

@@ -23,8 +23,8 @@ from werkzeug.wsgi import get_input_stream
 
 from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
 from emulator.control.plane import ControlPlane
-from emulator.front.dispatch import SAGEMAKER, region_of, service_of
-from emulator.front.wire_errors import JSON_1_1, REQUEST_ID, ServiceError, ensure_request_id, new_request_id
+from emulator.seam.services import SAGEMAKER, region_of, service_of
+from emulator.seam.wire_errors import JSON_1_1, REQUEST_ID, ServiceError, ensure_request_id, new_request_id
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # far above any real control-plane request

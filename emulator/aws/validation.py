@@ -1,4 +1,5 @@
-"""Server-side request validation from botocore's own service model, as AWS answers it.
+"""Server-side request validation from botocore's own service model, as AWS answers it (the sagemaker control
+plane's requests, and the embedded STS's and CloudWatch Logs' before moto sees them).
 
 boto3 checks only required members, types and minimums before sending; SageMaker itself enforces
 lengths, patterns, enums and ranges and answers `1 validation error detected: Value 'x' at
@@ -16,7 +17,6 @@ from typing import Any
 import regex  # the model's patterns are Java regular expressions, with \p{L} classes `re` cannot read
 from botocore.model import Shape
 
-from emulator.control.errors import ValidationException
 
 MAX_REPORTED = 10  # problems listed in one message: a hostile request must not make a huge answer
 PATTERN_TIMEOUT = 0.05  # seconds; a pattern that backtracks that long on a value counts as not matched
@@ -24,8 +24,12 @@ SHOWN_VALUE = 80
 LATEST_TIMESTAMP = 253402300799  # seconds: the end of year 9999, the last time a timestamp can say
 
 
+class ModelViolation(ValueError):
+    """What in a request its input shape refuses, in AWS's words; each service answers it with its own error code."""
+
+
 def validate(shape: Shape, params: Any) -> None:
-    """Raise a ValidationException listing what in `params` the input shape refuses."""
+    """Raise ModelViolation listing what in `params` the input shape refuses."""
     problems: list[str] = []
     if not isinstance(params, dict):
         problems.append(f"the request body is {_kind(params)}; it must be a JSON object of {shape.name} members")
@@ -36,7 +40,7 @@ def validate(shape: Shape, params: Any) -> None:
             problems.append("the request is nested too deeply")
     if problems:
         count = len(problems)
-        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: "
+        raise ModelViolation(f"{count} validation error{'s' if count > 1 else ''} detected: "
                                   + "; ".join(problems[:MAX_REPORTED]))
 
 

@@ -1,14 +1,16 @@
-"""The sagemaker-runtime errors, each with its AWS code and HTTP status, as botocore parses them,
-and the one mapping from an invocation's failure to them."""
+"""The service error every service on the port answers with, and its one rendering (moto's pattern); the
+sagemaker-runtime errors, each with its AWS code and HTTP status, as botocore parses them; and the one mapping
+from an invocation's failure to them."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Callable
 
 from emulator.arns import ACCOUNT, log_stream_arn
-from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
+from emulator.invocation.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
 
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
@@ -17,8 +19,6 @@ MESSAGE_LIMIT = 2048
 REQUEST_ID = "x-amzn-RequestId"
 REST_JSON = "application/json"  # sagemaker-runtime (rest-json)
 JSON_1_1 = "application/x-amz-json-1.1"  # the sagemaker control plane, CloudWatch Logs (json 1.1)
-
-
 S3_REQUEST_ID = "x-amz-request-id"  # S3's own name for it
 
 
@@ -53,9 +53,20 @@ class ServiceError(Exception):
     def headers(self, content_type: str = REST_JSON) -> dict[str, str]:
         return {"x-amzn-ErrorType": self.code, "Content-Type": content_type}
 
+    def wsgi(self, start_response: Callable) -> list[bytes]:
+        """The error as a WSGI answer, for the edges that are not Flask apps."""
+        body = self.body()
+        start_response(f"{self.status} {HTTPStatus(self.status).phrase}",
+                       [*self.headers().items(), (REQUEST_ID, new_request_id()), ("Content-Length", str(len(body)))])
+        return [body]
+
 
 class InternalFailure(ServiceError):
     """Something failed in the emulator itself (a bug): SageMaker's InternalFailure, 500."""
+
+
+class ServiceUnavailable(ServiceError):
+    code, status = "ServiceUnavailable", 503
 
 
 class ValidationError(ServiceError):
