@@ -62,6 +62,10 @@ def create_app() -> WsgiApp:
                 refused = _refused_after(environ, service, f"{type(exc).__name__}: {exc}")
             else:
                 refused = _refused_answer(environ, service, answer.status)
+                if refused is None and _is_put_policy(environ, service) and answer.status.startswith("200"):
+                    _close(body)  # moto says "True" (and calls it XML); S3 answers 204 with no body
+                    start_response("204 No Content", ensure_request_id([], S3_REQUEST_ID))
+                    return []
                 if refused is None:
                     headers = ensure_request_id(answer.headers, S3_REQUEST_ID if service == S3 else REQUEST_ID)
                     if service == "sts" or int(answer.status.split()[0]) >= 400:  # may quote the request's bytes
@@ -120,9 +124,28 @@ def _s3_refusal(environ: dict[str, Any]) -> AwsError | None:
         if not authorization.startswith("AWS "):
             return AwsError(S3, 400, "InvalidArgument", "Unsupported Authorization Type. Fix: sign with AWS "
                             "Signature Version 4 (AWS4-HMAC-SHA256), as botocore does.")
+    if _is_put_policy(environ, S3):
+        return _policy_refusal(environ)
     if environ.get("PATH_INFO", "/") == "/" and environ.get("REQUEST_METHOD") not in ("GET", "HEAD") \
             and _names_no_bucket(environ.get("HTTP_HOST", "")):
         return _method_not_allowed("SERVICE")  # no bucket in path or host: only ListBuckets (GET) is an operation
+    return None
+
+
+def _is_put_policy(environ: dict[str, Any], service: str) -> bool:
+    return service == S3 and environ.get("REQUEST_METHOD") == "PUT" and \
+        "policy" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+def _policy_refusal(environ: dict[str, Any]) -> AwsError | None:
+    """PutBucketPolicy: moto stores any body; S3 refuses one that is not a JSON object."""
+    raw = _read_whole(environ)
+    try:
+        policy = json.loads(raw or b"", parse_constant=_no_constant) if raw is not None else None
+    except (ValueError, RecursionError):
+        policy = None
+    if not isinstance(policy, dict):
+        return AwsError(S3, 400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
     return None
 
 

@@ -251,6 +251,8 @@ def test_an_empty_target_header_is_answered_as_s3(url):
     ("PUT", "new-bucket-{unique}", b"not xml", 400, "MalformedXML"),
     ("POST", "{bucket}?delete", b"<x/>", 400, "MalformedXML"),
     ("PUT", "{bucket}?acl", b"<x", 400, "MalformedACLError"),
+    ("PUT", "{bucket}?policy", b"", 400, "MalformedPolicy"),
+    ("PUT", "{bucket}?acl=&policy=", b"junk", 400, "MalformedPolicy"),
     ("PUT", "{bucket}/key?partNumber=1&uploadId=nope", b"x", 404, "NoSuchUpload"),
     ("POST", "{bucket}/key?uploadId=nope", b"<CompleteMultipartUpload/>", 404, "NoSuchUpload"),
 ])
@@ -314,3 +316,8 @@ def test_the_embedded_services_still_answer_botocore(url):
     assert [event["message"] for event in logs.get_log_events(logGroupName=group, logStreamName="s")["events"]] == ["m"]
     answer = logs.describe_log_groups(logGroupNamePrefix=group)
     assert answer["ResponseMetadata"]["RequestId"]
+    s3 = clients(url, "s3")
+    s3.create_bucket(Bucket="wire-policy")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": []})
+    assert s3.put_bucket_policy(Bucket="wire-policy", Policy=policy)["ResponseMetadata"]["HTTPStatusCode"] == 204
+    assert json.loads(s3.get_bucket_policy(Bucket="wire-policy")["Policy"]) == json.loads(policy)
