@@ -151,23 +151,21 @@ def _finite(value: int | float) -> bool:
 
 
 def _length_ok(shape: Shape, length: int, value: Any, path: str, problems: list[str]) -> bool:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and length < low:
-        problems.append(_failed(value, path, f"Member must have length greater than or equal to {low}"))
-        return False
-    if high is not None and length > high:
-        problems.append(_failed(value, path, f"Member must have length less than or equal to {high}"))
-        return False
-    return True
+    return _within(shape, length, "length", value, path, problems)
 
 
 def _range_ok(shape: Shape, value: int | float, path: str, problems: list[str]) -> bool:
+    return _within(shape, value, "value", value, path, problems)
+
+
+def _within(shape: Shape, measure: int | float, what: str, value: Any, path: str, problems: list[str]) -> bool:
+    """`measure` (the value's length or the value itself) within the shape's min and max, else a problem."""
     low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and value < low:
-        problems.append(_failed(value, path, f"Member must have value greater than or equal to {low}"))
+    if low is not None and measure < low:
+        problems.append(_failed(value, path, f"Member must have {what} greater than or equal to {low}"))
         return False
-    if high is not None and value > high:
-        problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
+    if high is not None and measure > high:
+        problems.append(_failed(value, path, f"Member must have {what} less than or equal to {high}"))
         return False
     return True
 
