@@ -20,6 +20,7 @@ from emulator.hosting.client_side import ClientSide
 from emulator.control import preload
 from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
 from emulator.control.lifecycle import Lifecycle, wait_for
+from emulator.control.endpoint_states import EndpointStates
 from emulator.control.plane import ControlPlane
 from emulator.control.server import InternalServer
 from emulator.control.store import Store
@@ -132,7 +133,8 @@ class Emulator(ClientSide):
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
-            self.asynchronous = AsyncInference(self.plane, self.request_log.add_finished if self.request_log else None)
+            self.asynchronous = AsyncInference(EndpointStates(self.store),
+                                               self.request_log.add_finished if self.request_log else None)
             self.internal.mount(ASYNC_RUNTIME, async_invocations.create_app(self.asynchronous))
             if self.front is not None:  # listening already (listen()): the front boots while the containers do
                 self._start_front(wait=False)
