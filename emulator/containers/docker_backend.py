@@ -106,6 +106,10 @@ class DockerBackend:
         """The architecture the image was built for, as Docker says it (amd64, arm64, ...)."""
         return self._image(image).attrs.get("Architecture", "")
 
+    def image_volumes(self, image: str) -> list[str]:
+        """The paths its Dockerfile declares as VOLUME."""
+        return list((self._image(image).attrs.get("Config") or {}).get("Volumes") or {})
+
     def _image(self, image: str) -> Any:
         from docker.errors import ImageNotFound  # noqa: PLC0415
 

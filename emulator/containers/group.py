@@ -43,6 +43,7 @@ class ContainerFailure:
     exit_code: int | None = None
     out_of_memory: bool = False  # the kernel killed it for memory
     timeout: float | None = None  # seconds it had to pass /ping
+    cpu_share: str | None = None  # what it started on: "2 vCPUs of ml.m5.large" (None: the whole machine)
     log_lines: str = ""  # its last lines, each on an indented line of its own
 
     def __str__(self) -> str:
@@ -53,7 +54,9 @@ class ContainerFailure:
             problem = (f"{what} exited with code {self.exit_code} during startup"
                        + (f", {OUT_OF_MEMORY}." if self.out_of_memory else "."))
         else:
-            problem = f"{what} did not pass /ping within {self.timeout:g} s."
+            problem = (f"{what} did not pass /ping within {self.timeout:g} s" if self.cpu_share is None else
+                       f"{what} did not pass /ping within {self.timeout:g} s with the {self.cpu_share}; "
+                       f"ContainerStartupHealthCheckTimeoutInSeconds is {self.timeout:g}") + "."
         return problem + (f" Its last log lines:{self.log_lines}" if self.log_lines else " It printed nothing.")
 
 Progress = Callable[[str], None]
@@ -293,7 +296,8 @@ class ContainerGroup:
         if isinstance(launched.stopped, Exited):
             return replace(failure, exit_code=launched.stopped.exit_code, out_of_memory=launched.stopped.out_of_memory,
                            log_lines=lines)
-        return replace(failure, timeout=self.startup_timeout, log_lines=lines)
+        share = f"{self.instance.vcpus} vCPUs of {self.instance.name}" if self.limits else None
+        return replace(failure, timeout=self.startup_timeout, cpu_share=share, log_lines=lines)
 
     def _failure_report(self, failures: list[ContainerFailure]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
