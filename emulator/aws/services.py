@@ -1,12 +1,12 @@
 """What the owner process runs for the AWS services around SageMaker: the embedded S3, STS and CloudWatch
-Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), and
-the shipping of every endpoint container's output to CloudWatch Logs."""
+Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), IAM,
+and the shipping of every endpoint container's output to CloudWatch Logs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from emulator.aws import clients, embedded
+from emulator.aws import clients, embedded, iam
 from emulator.aws.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup
@@ -22,6 +22,8 @@ class AwsServices:
         app = embedded.create_app()
         for service in embedded.SERVICES:
             internal.mount(service, app)
+        internal.mount(iam.SERVICE, iam.create_app())
+        internal.mount(iam.QUERY_PROTOCOL, iam.unanswered)
         self._url = internal.url
         clients.use_embedded(self._url)
         return self

@@ -1,0 +1,81 @@
+"""IAM and the other query-protocol services on the owner's real internal server, called with boto3 as the
+SageMaker SDK calls them before a deploy: every role exists, is trusted by SageMaker and is allowed; a service
+the emulator does not answer raises a ClientError naming it (not a parse error)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from emulator.aws.services import AwsServices
+from emulator.containers.docker_backend import DockerBackend
+from emulator.control.server import InternalServer
+
+
+@pytest.fixture(scope="module")
+def owner_url() -> Iterator[str]:
+    """The owner's internal server with the AWS services mounted as `serve` mounts them (no control plane)."""
+    internal = InternalServer(plane=None).start()
+    services = AwsServices(DockerBackend()).start(internal)
+    yield internal.url
+    services.stop()
+    internal.stop()
+
+
+@pytest.fixture(scope="module")
+def client(owner_url: str) -> Any:
+    def make(service: str) -> Any:
+        return boto3.client(service, endpoint_url=owner_url, region_name="us-east-1", aws_access_key_id="x",
+                            aws_secret_access_key="x", config=Config(retries={"total_max_attempts": 1}))
+    return make
+
+
+def test_a_role_never_created_exists_and_trusts_sagemaker(client):
+    iam = client("iam")
+    role = iam.get_role(RoleName="never-created")["Role"]
+    assert role["Arn"] == "arn:aws:iam::123456789012:role/never-created"
+    trust = role["AssumeRolePolicyDocument"]["Statement"]
+    assert {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"} in trust
+    assert iam.get_role(RoleName="never-created")["Role"]["RoleId"] == role["RoleId"]  # the same role each time
+
+
+def test_a_created_role_is_answered_as_created(client):
+    iam = client("iam")
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName="created", AssumeRolePolicyDocument=json.dumps(document))
+    assert iam.get_role(RoleName="created")["Role"]["AssumeRolePolicyDocument"] == document
+    assert "created" in [role["RoleName"] for role in iam.list_roles()["Roles"]]
+
+
+def test_every_action_simulated_is_allowed(client):
+    paginator = client("iam").get_paginator("simulate_principal_policy")
+    actions = ["ecr:GetAuthorizationToken", "s3:GetObject", "sagemaker:CreateEndpoint"]
+    results = [result for page in paginator.paginate(PolicySourceArn="arn:aws:iam::123456789012:role/any",
+                                                     ActionNames=actions) for result in page["EvaluationResults"]]
+    assert [(r["EvalActionName"], r["EvalDecision"]) for r in results] == [(a, "allowed") for a in actions]
+
+
+def test_an_iam_call_not_answered_is_a_client_error(client):
+    with pytest.raises(ClientError) as raised:
+        client("iam").simulate_custom_policy(PolicyInputList=["{}"], ActionNames=["s3:GetObject"])
+    assert raised.value.response["Error"]["Code"] == "InvalidAction"
+    assert "SimulateCustomPolicy" in raised.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("service, call, signing_name", [
+    ("sns", lambda c: c.list_topics(), "sns"),
+    ("cloudformation", lambda c: c.list_stacks(), "cloudformation"),
+    ("ec2", lambda c: c.describe_instances(), "ec2"),
+    ("elbv2", lambda c: c.describe_load_balancers(), "elasticloadbalancing")])
+def test_a_query_protocol_service_not_answered_is_a_client_error_naming_it(client, service, call, signing_name):
+    with pytest.raises(ClientError) as raised:
+        call(client(service))
+    error = raised.value.response["Error"]
+    assert error["Code"] == "InvalidAction"
+    assert f"does not answer {signing_name}" in error["Message"] and "AWS_ENDPOINT_URL_" in error["Message"]
