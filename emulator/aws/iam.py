@@ -107,7 +107,7 @@ def _action(environ: dict[str, Any]) -> str:
     fields = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" not in fields and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
         try:
-            length = min(int(environ.get("CONTENT_LENGTH") or 0), MAX_FORM_BYTES)
+            length = max(0, min(int(environ.get("CONTENT_LENGTH") or 0), MAX_FORM_BYTES))
         except ValueError:
             length = 0
         fields = parse_qs(environ["wsgi.input"].read(length).decode("utf-8", "replace"))

@@ -6,11 +6,18 @@ from __future__ import annotations
 
 import json
 from typing import Any, Iterator
+from urllib.parse import quote
+from xml.etree import ElementTree
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+
+from emulator.aws import iam
 
 from emulator.aws.services import AwsServices
 from emulator.containers.docker_backend import DockerBackend
@@ -79,3 +86,19 @@ def test_a_query_protocol_service_not_answered_is_a_client_error_naming_it(clien
     error = raised.value.response["Error"]
     assert error["Code"] == "InvalidAction"
     assert f"does not answer {signing_name}" in error["Message"] and "AWS_ENDPOINT_URL_" in error["Message"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(query=st.text(max_size=200), body=st.binary(max_size=2000), length=st.one_of(st.none(), st.text(max_size=8)))
+def test_any_query_request_not_answered_gets_one_xml_error(query, body, length):
+    """Whatever the form says (or claims as its length), the answer is one parseable ErrorResponse."""
+    environ = EnvironBuilder(method="POST", query_string=quote(query, safe="=&"), data=body,
+                             content_type="application/x-www-form-urlencoded").get_environ()
+    if length is not None:
+        environ["CONTENT_LENGTH"] = length
+    environ[iam.SERVICE_KEY] = "sns"
+    started: list[str] = []
+    answer = b"".join(iam.unanswered(environ, lambda status, headers: started.append(status)))
+    assert started == ["400 Error"]
+    error = ElementTree.fromstring(answer).find("Error")
+    assert error.findtext("Code") == "InvalidAction" and "does not answer sns" in error.findtext("Message")
