@@ -177,8 +177,7 @@ def invoke_direct(s: requests.Session, routes: list[Any], body: bytes, content_t
 
     current = content_type
     for index, route in enumerate(routes):
-        headers = hop_headers(index, len(routes), content_type=current, accept=accept,
-                              custom_attributes=None, inference_id=None)
+        headers = hop_headers(index, len(routes), current, accept, {})
         response = s.post(route.url + "/invocations", data=body, headers=headers, timeout=timeout)
         if response.status_code != 200:
             raise BenchError(f"{route.hostname} answered {response.status_code}: {response.text[:300]}")
@@ -266,7 +265,7 @@ def _running(container_id: str) -> bool:
 
 def model_dir(artifact: Path) -> Path:
     """The unpacked artifact, from the emulator's own cache (so baseline and emulator mount the same folder)."""
-    from emulator.containers.artifacts import model_folder
+    from emulator.artifacts import model_folder
 
     return model_folder(str(artifact))
 

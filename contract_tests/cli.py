@@ -32,7 +32,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import pytest  # noqa: PLC0415 - keeps `sagemaker-emulator --help` fast
 
-    from emulator.containers.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+    from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
 
     if not getattr(args, IMAGE.dest) and not getattr(args, DEFINITION.dest):
         raise EmulatorError("nothing to check. Fix: name one or more images, or pass --definition FILE.")

@@ -18,8 +18,9 @@ from contract_tests import calls
 from contract_tests.launch import Launched, launch
 from contract_tests.plan import Plan, Target
 from contract_tests.verdicts import NEEDS_SAMPLE, violation
-from emulator.containers.artifacts import model_folder
-from emulator.containers.docker_backend import MODELS_MOUNT, MULTI_MODEL_LABEL, DockerBackend
+from emulator.artifacts import model_folder
+from emulator.artifacts import MODELS_MOUNT
+from emulator.containers.docker_backend import MULTI_MODEL_LABEL, DockerBackend
 from emulator.errors import EmulatorError
 from emulator.containers.sagemaker_env import SINGLE_CONTAINER_PORT
 

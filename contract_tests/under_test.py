@@ -9,7 +9,7 @@ from pathlib import Path
 from contract_tests import model_tree
 from contract_tests.launch import Launched, launch
 from contract_tests.plan import Target
-from emulator.containers.artifacts import model_folder
+from emulator.artifacts import model_folder
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.sagemaker_env import SAFE_PORT_RANGE, SINGLE_CONTAINER_PORT
 from emulator.parallel import map_in_threads

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("definition", type=Path, nargs="?",
                        help="pipeline definition (YAML or JSON CreateModel request) whose endpoints are created at start")
     serve.add_argument("--state", type=Path, default=None,
-                       help="folder of the control plane's state (default: a per-user folder, printed at start)")
+                       help="folder of the control plane's state, kept across restarts (default with a definition "
+                            "file: none, the run serves exactly the file's endpoints; without one: a per-user folder)")
     serve.add_argument("--describe-wait", type=float, default=45.0,
                        help="seconds a DescribeEndpoint of a Creating or Updating endpoint may wait for the status to "
                             "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
@@ -172,10 +173,12 @@ def _progress(message: str) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
-    from emulator.containers.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+    from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
     from emulator.control.store import default_state_folder  # noqa: PLC0415
 
-    state = args.state or default_state_folder()
+    # A definition file is a run of its own: exactly its endpoints, nothing restored, nothing kept (and so two
+    # files can be served side by side). Without a file, the per-user state is the emulator's memory.
+    state = args.state or (None if args.definition else default_state_folder())
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
@@ -186,12 +189,13 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         emulator.listen(args.host, args.port, workers=args.workers, max_connections=args.max_connections)
         emulator.front.on_failure = lambda reason: (front_failed.append(reason), failed.set())
-        print(f"state: {state}", file=sys.stderr, flush=True)
+        print(f"state: {state}" if state else "state: none kept (a definition file's run; --state DIR keeps it)",
+              file=sys.stderr, flush=True)
         if emulator.definitions:
             print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve()
-        _print_ready(url, emulator)
+        _print_ready(url, emulator, kept=state is not None)
         try:
             failed.wait()
         except KeyboardInterrupt:
@@ -213,7 +217,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _print_ready(url: str, emulator: Any) -> None:
+def _print_ready(url: str, emulator: Any, kept: bool) -> None:
     print(f"\nServing on {url}", flush=True)
     for name, endpoint in emulator.endpoints.items():
         for variant in endpoint.served.variants:
@@ -225,7 +229,8 @@ def _print_ready(url: str, emulator: Any) -> None:
     if emulator.endpoints:
         first = next(iter(emulator.endpoints))
         print(f"then: sagemaker-emulator invoke {first} --url {url} --content-type text/csv --trace FILE", flush=True)
-    print("Ctrl-C stops everything; endpoints InService come back at the next start with the same --state.", flush=True)
+    print("Ctrl-C stops everything; endpoints InService come back at the next start with the same --state." if kept
+          else "Ctrl-C stops everything and keeps nothing (--state DIR keeps the endpoints for the next start).", flush=True)
 
 
 def _read_input(name: str) -> bytes:
@@ -354,18 +359,19 @@ def _list(args: argparse.Namespace) -> int:
     if not containers:
         print("no emulator containers on this engine.")
         return 0
-    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
+    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} {'name':40} state")
     for c in sorted(containers, key=lambda c: (c.labels.get(L.ENDPOINT, ""), c.name)):
         owner = "gone" if L.owner_is_gone(c.labels) else f"pid {c.labels.get(L.PID, '?')}"
         print(f"{c.labels.get(L.ENDPOINT, '?'):20} {c.labels.get(L.CONTAINER_HOSTNAME, '?'):16} {c.status:10} "
-              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name}")
+              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name:40} {L.state_of(c.labels)}")
     return 0
 
 
 def _list_endpoints(state: Path | None) -> None:
     """The endpoints a state folder records, with the containers each variant serves from."""
     from emulator.control.plane import ENDPOINT  # noqa: PLC0415
-    from emulator.control.store import connect, database_path, default_state_folder, read_all, read_serving  # noqa: PLC0415
+    from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
+    from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
     folder = state or default_state_folder()
     database = database_path(folder)
@@ -382,10 +388,11 @@ def _list_endpoints(state: Path | None) -> None:
         describe = document["Describe"]
         name = describe["EndpointName"]
         print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
-        routes = {variant["name"]: variant for variant in serving.get(name.lower(), {}).get("variants", [])}
+        spec = serving.get(name.lower())
+        routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
+        idle = "coming back after a restart" if spec and spec.starting else "not serving"
         for variant in (document.get("Deployed") or {}).get("Variants", []):
-            served = routes.get(variant["VariantName"], {})
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in served.get("routes", [])) or "not serving"
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or idle
             print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
         if describe.get("FailureReason"):
             print(f"    FailureReason: {describe['FailureReason']}")

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator, EmulatorError
-from emulator.front.wire_errors import wire_error
+from emulator.seam.wire_errors import wire_error
 from emulator.invocation.outcomes import InvocationFailed
 from emulator.errors import StartupError
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.artifacts import MODEL_MOUNT, MODELS_MOUNT
 from emulator.containers import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
-MODEL_MOUNT = "/opt/ml/model"
-MODELS_MOUNT = "/opt/ml/models"  # a multi-model container's models, one folder each (emulator.multimodel)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 MULTI_MODEL_LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 PORT_RETRIES = 5

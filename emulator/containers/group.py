@@ -8,13 +8,13 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
 from emulator.containers import labels as L
 from emulator.containers import reuse as kept
-from emulator.containers.artifacts import model_folder
+from emulator.artifacts import model_folder
 from emulator.invocation.container_http import pings
 from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
@@ -29,6 +29,27 @@ from emulator.containers.sagemaker_env import container_port, serving_environmen
 from emulator.containers.supervisor import Supervisor
 
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
+
+
+@dataclass(frozen=True)
+class ContainerFailure:
+    """Why one container did not become healthy: Docker refused to run it, it exited, or /ping timed out."""
+    hostname: str
+    image: str
+    start_error: str | None = None
+    exit_code: int | None = None
+    timeout: float | None = None  # seconds it had to pass /ping
+    log_lines: str = ""  # its last lines, each on an indented line of its own
+
+    def __str__(self) -> str:
+        what = f"{self.hostname} ({self.image})"
+        if self.start_error is not None:
+            return f"{what}: {self.start_error}"
+        if self.exit_code is not None:
+            problem = f"{what} exited with code {self.exit_code} during startup."
+        else:
+            problem = f"{what} did not pass /ping within {self.timeout:g} s."
+        return problem + (f" Its last log lines:{self.log_lines}" if self.log_lines else " It printed nothing.")
 
 Progress = Callable[[str], None]
 Events = Callable[[str, str, str, str], None]  # (endpoint, container hostname, event, detail): see RequestLog.event
@@ -50,11 +71,12 @@ class RunningContainer:
 class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
-                 reuse: bool = False, model_settings: ModelSettings | None = None):
+                 reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
-        container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
+        container's budget and load timeout (None: from the environment, ModelSettings.from_environment);
+        `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -69,6 +91,7 @@ class ContainerGroup:
         self._lock = threading.Lock()
         self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
         self.model_settings = model_settings
+        self.state = state
         self.model_managers: dict[str, ModelManager] = {}  # by hostname: the multi-model containers' (emulator.multimodel)
         self._claim: kept.Claim | None = None  # the kept group this process uses
         self._serving = False  # started healthy: with reuse, kept at stop
@@ -78,6 +101,11 @@ class ContainerGroup:
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def serving(self) -> bool:
+        """Every container passed its pings (it may be restarted since, by the supervisor)."""
+        return self._serving
 
     @property
     def routes(self) -> list[Route]:
@@ -92,9 +120,9 @@ class ContainerGroup:
                 self._watch()
                 return self
             results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, plans))
-            failures = [failure for failure in results if failure and failure is not CANCELLED]
+            failures = [failure for failure in results if isinstance(failure, ContainerFailure)]
             if failures:
-                raise StartupError(self._failure_report(failures))
+                raise StartupError(self._failure_report(failures), failures)
             if CANCELLED in results:
                 raise StartupError(f"Endpoint {self.name}: startup was interrupted; its containers were removed.")
             self._watch()
@@ -183,8 +211,8 @@ class ContainerGroup:
                         and L.HOST_PORT in c.labels for h, c in have.items())
                 and (not ping or all(pings(f"http://127.0.0.1:{c.labels[L.HOST_PORT]}") for c in found)))
 
-    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> str | None:
-        """Start and wait for one container; returns a failure description, or None when healthy."""
+    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> ContainerFailure | str | None:
+        """Start and wait for one container; returns its failure, CANCELLED, or None when healthy."""
         labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
         manager = self.model_managers.get(container.hostname)
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
@@ -225,25 +253,24 @@ class ContainerGroup:
         container.relay.check()
         return container.relay.start().url
 
-    def _describe_failure(self, container: RunningContainer, launched: Launch) -> str:
-        what = f"{container.hostname} ({container.definition.image})"
+    def _describe_failure(self, container: RunningContainer, launched: Launch) -> ContainerFailure:
+        failure = ContainerFailure(container.hostname, container.definition.image)
         if launched.start_error is not None:
-            return f"{what}: {launched.start_error}"
-        if isinstance(launched.stopped, Exited):
-            problem = f"{what} exited with code {launched.stopped.exit_code} during startup."
-        else:
-            problem = f"{what} did not pass /ping within {self.startup_timeout:g} s."
+            return replace(failure, start_error=launched.start_error)
         lines = last_log_lines(self.backend, launched.container_id)
-        return problem + (f" Its last log lines:{lines}" if lines else " It printed nothing.")
+        if isinstance(launched.stopped, Exited):
+            return replace(failure, exit_code=launched.stopped.exit_code, log_lines=lines)
+        return replace(failure, timeout=self.startup_timeout, log_lines=lines)
 
-    def _failure_report(self, failures: list[str]) -> str:
+    def _failure_report(self, failures: list[ContainerFailure]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
         return (f"Endpoint {self.name} failed to start ({len(failures)} of {len(self.containers)} containers), "
                 f"as SageMaker fails CreateEndpoint when any container fails its pings. All its containers were "
                 f"removed.\n{listing}\nFix: run the image by hand (`docker run IMAGE serve`) and read its logs.")
 
     def _labels(self, hostname: str) -> dict[str, str]:
-        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname}
+        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname,
+                **({L.STATE: self.state} if self.state else {})}
 
     # -- run time -----------------------------------------------------------------------------------------------
     def health(self) -> dict[str, dict]:

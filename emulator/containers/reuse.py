@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.containers import labels as L
-from emulator.containers.artifacts import cache_dir
+from emulator.artifacts import cache_dir
 from emulator.containers.docker_backend import ContainerInfo, DockerBackend
 
 KEY_VERSION = 1  # bump when what the key covers changes

@@ -21,8 +21,9 @@ from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
+from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.errors import EmulatorError
-from emulator.front.serving import variant_spec
+from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
@@ -95,11 +96,16 @@ class Lifecycle:
                 self.plane.store.delete(ENDPOINT, key(name))
             elif status == "Creating":
                 self.create(name)
-            elif status in ("InService", "Updating"):
+            elif status in ("InService", "Updating", "SystemUpdating"):
+                reason = describe.get("FailureReason")
                 if status == "Updating":
                     document.pop("Pending", None)
-                    self._record(name, "InService", "The emulator stopped during the update; the endpoint "
-                                                    "stays on its previous configuration.", document=document)
+                    reason = "The emulator stopped during the update; the endpoint stays on its previous configuration."
+                # Not InService until it serves again: DescribeEndpoint and its waiter wait, and invocations that
+                # arrive meanwhile wait for it in the front (seam.serving.ServingTable.started).
+                self._record(name, "SystemUpdating", reason, document=document)
+                self.plane.store.set_serving(key(name), EndpointSpec.coming_back(
+                    name, self._startup_timeout(document["Deployed"]["Variants"])))
                 back.append(name)
         map_in_threads(self._bring_back, back)
 
@@ -145,9 +151,16 @@ class Lifecycle:
         try:
             running = self._start(name, document["Deployed"]["Variants"])
         except EmulatorError as failure:
+            self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
-        self._adopt(name, running)
+        if self._adopt(name, running) is not None:
+            self._record(name, "InService", document["Describe"].get("FailureReason"))
+
+    def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
+        """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
+        return max(variant.get("StartupTimeout") or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT
+                   for variant in variants)
 
     def _update(self, name: str) -> None:
         document = self.plane.store.get(ENDPOINT, key(name))
@@ -215,11 +228,12 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = [variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                 self.invocation_timeout, endpoint.definition.is_multi_model) for variant, endpoint in running]
+        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
+                                      self.invocation_timeout, endpoint.definition.is_multi_model)
+                         for variant, endpoint in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
-        self.plane.store.set_serving(key(name), {"name": name, "variants": variants, "asynchronous": asynchronous})
+        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
     def _drain(self, replaced: Running) -> None:
         endpoints = [endpoint for _, endpoint in replaced]

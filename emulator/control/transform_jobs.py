@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
+from emulator.observe.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
 from emulator.aws.s3 import S3Error
 from emulator.aws.s3_transform import JobStopped, input_objects, run_s3_transform
 from emulator.invocation.chain_target import ChainTarget
@@ -106,7 +106,7 @@ def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> 
 
 
 def jobs(plane: ControlPlane) -> TransformJobs:
-    """The owner's job runner (emulator.api starts one with the plane)."""
+    """The owner's job runner (emulator.hosting.emulator starts one with the plane)."""
     runner = getattr(plane, "transform_jobs", None)
     if runner is None:
         raise EmulatorError("this control plane runs no transform jobs (no TransformJobs was attached to it).")

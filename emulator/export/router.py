@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT, Route
-from emulator.control.store import Store
 from emulator.shapes import is_valid_name
 from emulator.errors import EmulatorError
-from emulator.front.serving import variant_spec
+from emulator.seam import serving
+from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 
 VARIANT = "AllTraffic"
@@ -80,10 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         # The front reads its routes from a serving table, as under `serve`; here one written once.
-        store = Store(Path(tempfile.mkdtemp(prefix="sagemaker-router-")))
-        store.set_serving(endpoint.name.lower(), {"name": endpoint.name, "variants": [
-            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout)]})
-        front.start(store.path)
+        database = Path(tempfile.mkdtemp(prefix="sagemaker-router-")) / "serving.sqlite3"
+        connection = serving.connect(database)
+        connection.execute(serving.SCHEMA)
+        serving.write_serving(connection, endpoint.name.lower(), EndpointSpec(endpoint.name, (
+            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout),)))
+        connection.close()
+        front.start(database)
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from emulator.containers.artifacts import extract
+from emulator.artifacts import extract
 from emulator.errors import ArtifactError
 
 

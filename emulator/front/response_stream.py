@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Iterator
 
 from emulator.front import event_stream
-from emulator.front.wire_errors import InternalStreamFailure, StreamError, stream_error
+from emulator.seam.wire_errors import InternalStreamFailure, StreamError, stream_error
 from emulator.invocation.outcomes import Hop, StreamedResult, StreamInterrupted
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """What an emulator offers a test or a script that only talks to it: its endpoints by name, boto3 clients
-and the environment that points AWS SDKs at it. Shared by the in-process emulator (emulator.api) and the
+and the environment that points AWS SDKs at it. Shared by the in-process emulator (emulator.hosting.emulator) and the
 handle on a resident one (emulator.hosting.resident)."""
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from emulator.errors import EmulatorError
-from emulator.front.introspection import failed_invocation
-from emulator.front.serving import ServedEndpoint
-from emulator.observe.records import Finished, finished
-from emulator.invocation.outcomes import InvocationFailed, InvocationResult
+from emulator.invocation.outcomes import InvocationResult
+from emulator.invocation.request import InvocationRequest
+from emulator.observe.recording import Recorder
+from emulator.observe.records import Finished
+from emulator.seam.serving import ServedEndpoint
 
 if TYPE_CHECKING:
     from emulator.invocation.chain import Chain
@@ -25,7 +25,7 @@ class EmulatedEndpoint:
         emulator.hosting.resident); `record`: where its invocations go in the request log; `capture_bodies`: the
         log keeps bodies."""
         self.served, self.running = served, running
-        self._record, self._capture_bodies = record, capture_bodies
+        self._recorder, self._capture_bodies = Recorder(record, "api"), capture_bodies
 
     @property
     def name(self) -> str:
@@ -41,28 +41,14 @@ class EmulatedEndpoint:
         """The first variant's containers."""
         return self._running()[0][1]
 
-    def invoke(self, body: bytes | str, *, content_type: str | None = None, accept: str | None = None,
-               custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               target_variant: str | None = None, inference_id: str | None = None, target_model: str | None = None,
-               trace_bodies: bool = False) -> InvocationResult:
-        """Raises emulator.invocation.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
-        payload = body.encode() if isinstance(body, str) else body
-        variant = self.served.choose(target_variant)
-        started, clock = time.time(), time.perf_counter()
-        try:
-            result = variant.chain.invoke(payload, content_type=content_type, accept=accept,
-                                          custom_attributes=custom_attributes, inference_id=inference_id,
-                                          target_container_hostname=target_container_hostname,
-                                          capture_bodies=trace_bodies or self._capture_bodies, target_model=target_model)
-        except InvocationFailed as failure:
-            self._log(failed_invocation(self.name, variant.name, started, clock, failure, source="api"))
-            raise
-        self._log(finished(self.name, variant.name, started, clock, result.hops, source="api"))
-        return result
-
-    def _log(self, record: Finished) -> None:
-        if self._record is not None:
-            self._record(record)
+    def invoke(self, body: bytes | str, *, trace_bodies: bool = False, **members: str | None) -> InvocationResult:
+        """`members`: the request's headers as InvocationRequest names them (content_type, accept, custom_attributes,
+        target_container_hostname, target_variant, target_model, inference_id, ...). Raises
+        emulator.invocation.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
+        request = InvocationRequest.of(body, **members)
+        variant = self.served.choose(request.target_variant)
+        return self._recorder.invoke(self.name, variant.name, request, lambda: variant.chain.invoke(
+            request, capture_bodies=trace_bodies or self._capture_bodies))
 
     def health(self) -> dict[str, dict]:
         """Each container's health, by hostname (by `variant/hostname` when the endpoint has several variants)."""

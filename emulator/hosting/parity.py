@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator
+from emulator.hosting.emulator import Emulator
 from emulator.hosting.batch import job_from_options, transform
 from emulator.definition import EndpointDefinition
 from emulator.containers.group import Progress

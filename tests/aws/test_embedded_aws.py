@@ -8,7 +8,7 @@ import tarfile
 import boto3.s3.transfer
 import pytest
 
-from emulator.containers import artifacts
+from emulator import artifacts
 from emulator.errors import ArtifactError
 
 

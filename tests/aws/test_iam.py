@@ -18,17 +18,16 @@ from hypothesis import strategies as st
 from werkzeug.test import EnvironBuilder
 
 from emulator.aws import iam
-
-from emulator.aws.services import AwsServices
 from emulator.containers.docker_backend import DockerBackend
 from emulator.control.server import InternalServer
+from emulator.hosting.aws_services import AwsServices
 
 
 @pytest.fixture(scope="module")
-def owner_url() -> Iterator[str]:
+def owner_url(tmp_path_factory) -> Iterator[str]:
     """The owner's internal server with the AWS services mounted as `serve` mounts them (no control plane)."""
     internal = InternalServer(plane=None).start()
-    services = AwsServices(DockerBackend()).start(internal)
+    services = AwsServices(DockerBackend(), tmp_path_factory.mktemp("s3")).start(internal)
     yield internal.url
     services.stop()
     internal.stop()

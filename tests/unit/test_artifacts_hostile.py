@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from emulator.containers import artifacts
-from emulator.containers.artifacts import unpack
+from emulator import artifacts
+from emulator.artifacts import unpack
 from emulator.errors import ArtifactError
 
 Member = tuple[str, str, str]  # (kind, name, link target): kind is file, dir, symlink, hardlink, chr or fifo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.front.wire_errors import ValidationError, traced_failure, wire_error
+from emulator.seam.wire_errors import ValidationError, traced_failure, wire_error
 from emulator.invocation.outcomes import (AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop, InvalidRequest,
                                PayloadTooLarge)
 
