@@ -1,6 +1,7 @@
 """The SageMaker Python SDK v3, unchanged, against a served emulator with the example pipeline's real
 containers: sagemaker-core's Model, EndpointConfig and Endpoint, and ModelBuilder in SAGEMAKER_ENDPOINT mode
-(its role check calls IAM: SimulatePrincipalPolicy and GetRole), one container and a two-container pipeline.
+(its role check calls IAM: SimulatePrincipalPolicy and GetRole; given no role, STS GetCallerIdentity first),
+one container and a two-container pipeline.
 
 The SDK v3 cannot be installed beside the v2 the other tests use, so it lives in its own virtualenv
 (.venv-sdk3, made here when missing) and each flow runs there in a subprocess (tests/sdk3/flows.py), in the
@@ -84,6 +85,8 @@ def test_one_container_deploys_answers_and_deletes(sdk3_python, emulator, model_
     features = result["answer"].strip().split(",")
     assert len(features) > 4 and all(float(value) == float(value) for value in features)  # the scaled features
     assert result["variant"] == "AllTraffic"
+    if flow == "builder":  # given no role, the SDK took the caller's (STS), which IAM has and allows
+        assert result["role"] == "arn:aws:iam::123456789012:role/sagemaker-emulator"
 
 
 @pytest.mark.parametrize("flow", ["core", "builder"])

@@ -7,6 +7,9 @@ answers, its errors) and keeps the roles, policies and users a script creates. A
 never created is NoSuchEntity, and it has no SimulatePrincipalPolicy. So GetRole of an unknown role creates
 it (trusted by SageMaker) before answering, and SimulatePrincipalPolicy allows every action asked about.
 
+STS is moto's too, but a caller with credentials moto did not issue (the dummy ones) is the role
+`sagemaker-emulator`, assumed, rather than moto's IAM user: the SDK v3 takes the caller's role when none is given.
+
 Every other query-protocol service the emulator does not answer gets an XML error (`unanswered`), so an
 AWS SDK raises its service error (a botocore ClientError) instead of failing to parse a JSON answer.
 """
@@ -22,6 +25,7 @@ from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 SERVICE = "iam"
+CALLER_ROLE, CALLER_SESSION = "sagemaker-emulator", "emulator"  # who the caller is: a role, assumed
 QUERY_PROTOCOL = "query-protocol"  # mount name: query-protocol requests of services without a mount of their own
 SERVICE_KEY = "emulator.service"  # the environ entry where the owner's server names the service it routed to
 SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -34,7 +38,18 @@ _log = logging.getLogger(__name__)
 
 
 def create_app() -> WsgiApp:
-    """IAM's query API: moto's, with every role existing and every action allowed. moto is imported at the
+    """IAM's query API: moto's, with every role existing and every action allowed."""
+    return _moto_app("IAM", _iam_responses)
+
+
+def create_sts_app() -> WsgiApp:
+    """STS: moto's, where the caller (any credentials moto did not issue) is a role, assumed: SageMaker's SDK v3
+    takes the caller's role as the execution role when none is given, and refuses an IAM user."""
+    return _moto_app("STS", _sts_responses)
+
+
+def _moto_app(label: str, responses_class: Callable[[], type]) -> WsgiApp:
+    """A WSGI app answering with the moto responses class `responses_class()` builds. moto is imported at the
     first request, so an emulator that never sees one pays nothing."""
     responses: list[type] = []
 
@@ -42,21 +57,21 @@ def create_app() -> WsgiApp:
         from werkzeug.wrappers import Request  # noqa: PLC0415 - with moto, at the first request
 
         if not responses:
-            responses.append(_responses_class())
+            responses.append(responses_class())
         request = Request(environ)
         try:
             status, headers, body = responses[0].dispatch(request, request.url, dict(request.headers))
         except NotImplementedError:
             action = request.values.get("Action", "")[:100]
             return _answer(start_response, 400, _error_body(
-                "InvalidAction", f"The emulator does not answer IAM's {action}. It answers every IAM call moto "
-                "implements, with every role existing and allowed. Fix: leave the call out when it runs here, or "
-                "send IAM calls to AWS (AWS_ENDPOINT_URL_IAM=https://iam.amazonaws.com)."))
+                "InvalidAction", f"The emulator does not answer {label}'s {action}. It answers every {label} call "
+                "moto implements, with every role existing and allowed. Fix: leave the call out when it runs here, "
+                f"or send {label} calls to AWS (AWS_ENDPOINT_URL_{label}=https://{label.lower()}.amazonaws.com)."))
         except Exception as exc:  # a moto bug must not take the owner's server down or print a traceback
-            _log.exception("IAM (moto) failed on %s", request.values.get("Action"))
+            _log.exception("%s (moto) failed on %s", label, request.values.get("Action"))
             return _answer(start_response, 500, _error_body(
-                "ServiceFailure", f"The emulator's IAM (moto) failed on this request: {str(exc)[:300]}. Fix: retry; "
-                "if it persists, leave the call out when it runs here."))
+                "ServiceFailure", f"The emulator's {label} (moto) failed on this request: {str(exc)[:300]}. Fix: "
+                "retry; if it persists, leave the call out when it runs here."))
         body = body.encode() if isinstance(body, str) else body
         headers = {name: str(value) for name, value in headers.items() if name.lower() not in ("status", "content-length")}
         return _answer(start_response, int(status), body, headers)
@@ -74,7 +89,7 @@ def unanswered(environ: dict[str, Any], start_response: Callable[..., Any]) -> I
         "(AWS_ENDPOINT_URL_<SERVICE>, which takes precedence over AWS_ENDPOINT_URL)."))
 
 
-def _responses_class() -> type:
+def _iam_responses() -> type:
     from moto.iam.exceptions import NotFoundException  # noqa: PLC0415 - heavy
     from moto.iam.responses import IamResponse  # noqa: PLC0415
 
@@ -100,6 +115,24 @@ def _responses_class() -> type:
                 for action in actions for resource in resources]})
 
     return EveryRoleAllowed
+
+
+def _sts_responses() -> type:
+    from moto.core.responses import ActionResult  # noqa: PLC0415 - heavy
+    from moto.iam.models import iam_backends  # noqa: PLC0415
+    from moto.sts.responses import TokenResponse  # noqa: PLC0415
+
+    class CallerIsARole(TokenResponse):
+        def get_caller_identity(self) -> Any:
+            key = self.get_access_key()
+            if (self.backend.get_assumed_role_from_access_key(key)
+                    or iam_backends[self.current_account][self.partition].get_user_from_access_key_id(key)):
+                return super().get_caller_identity()  # credentials moto issued: their own identity
+            return ActionResult({"UserId": f"AROAEMULATOREXAMPLE:{CALLER_SESSION}", "Account": self.current_account,
+                                 "Arn": f"arn:{self.partition}:sts::{self.current_account}:assumed-role/"
+                                        f"{CALLER_ROLE}/{CALLER_SESSION}"})
+
+    return CallerIsARole
 
 
 def _action(environ: dict[str, Any]) -> str:

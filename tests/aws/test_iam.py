@@ -101,3 +101,21 @@ def test_any_query_request_not_answered_gets_one_xml_error(query, body, length):
     assert started == ["400 Error"]
     error = ElementTree.fromstring(answer).find("Error")
     assert error.findtext("Code") == "InvalidAction" and "does not answer sns" in error.findtext("Message")
+
+
+def test_the_caller_is_a_role_that_exists(client):
+    """The SDK v3 takes the caller's role when none is given: STS names an assumed role, IAM has it."""
+    identity = client("sts").get_caller_identity()
+    assert identity["Account"] == "123456789012"
+    assert identity["Arn"] == "arn:aws:sts::123456789012:assumed-role/sagemaker-emulator/emulator"
+    role = client("iam").get_role(RoleName=identity["Arn"].split("/")[1])["Role"]
+    assert role["Arn"] == "arn:aws:iam::123456789012:role/sagemaker-emulator"
+
+
+def test_credentials_sts_issued_keep_their_own_identity(client):
+    assumed = client("sts").assume_role(RoleArn="arn:aws:iam::123456789012:role/deployer", RoleSessionName="ci")
+    keys = assumed["Credentials"]
+    sts = boto3.client("sts", endpoint_url=client("sts").meta.endpoint_url, region_name="us-east-1",
+                       aws_access_key_id=keys["AccessKeyId"], aws_secret_access_key=keys["SecretAccessKey"],
+                       aws_session_token=keys["SessionToken"])
+    assert sts.get_caller_identity()["Arn"] == "arn:aws:sts::123456789012:assumed-role/deployer/ci"

@@ -53,8 +53,8 @@ def core_resources(name: str, shape: str, preprocessor_data: str, model_data: st
 
 def model_builder(name: str, shape: str, preprocessor_data: str, model_data: str) -> dict:
     """ModelBuilder in SAGEMAKER_ENDPOINT mode, deploy(wait=False) then wait_for_status: single (an image of the
-    user's own and its model data: ModelBuilder's passthrough build) or pipeline (ModelBuilder(model=[two core
-    Models]), the SDK v3's inference pipeline)."""
+    user's own and its model data: ModelBuilder's passthrough build, with the caller's role) or pipeline
+    (ModelBuilder(model=[two core Models]), the SDK v3's inference pipeline)."""
     from sagemaker.core.resources import Model
     from sagemaker.serve.mode.function_pointers import Mode
     from sagemaker.serve.model_builder import ModelBuilder
@@ -66,9 +66,9 @@ def model_builder(name: str, shape: str, preprocessor_data: str, model_data: str
         builder = ModelBuilder(model=parts, role_arn=ROLE, instance_type=INSTANCE, mode=Mode.SAGEMAKER_ENDPOINT)
     else:
         parts = []
+        # no role_arn: the SDK takes the caller's own role (STS GetCallerIdentity, then IAM GetRole)
         builder = ModelBuilder(image_uri=pair[0].image, s3_model_data_url=preprocessor_data,
-                               env_vars=pair[0].environment, role_arn=ROLE, instance_type=INSTANCE,
-                               mode=Mode.SAGEMAKER_ENDPOINT)
+                               env_vars=pair[0].environment, instance_type=INSTANCE, mode=Mode.SAGEMAKER_ENDPOINT)
     built = builder.build(model_name=name)
     started = time.perf_counter()
     endpoint = builder.deploy(endpoint_name=name, initial_instance_count=1, wait=False)
@@ -78,7 +78,8 @@ def model_builder(name: str, shape: str, preprocessor_data: str, model_data: str
     endpoint.wait_for_delete(poll=1, timeout=120)
     for model in [built, *parts]:
         model.delete()
-    return {**result, "containers": len(built.containers) if isinstance(built.containers, list) else 1}
+    return {**result, "containers": len(built.containers) if isinstance(built.containers, list) else 1,
+            "role": built.execution_role_arn}
 
 
 def invoked(endpoint, started: float) -> dict:
