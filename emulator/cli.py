@@ -91,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("--trace", action="store_true", help="print each hop as a table on standard error")
     invoke.add_argument("--bodies", action="store_true", help="with --trace: also print what each container received and returned")
     invoke.add_argument("--startup-timeout", type=float, help="with --definition: seconds to wait for /ping")
+    _add_instance_type(invoke)
     invoke.set_defaults(run=_invoke)
 
     batch = commands.add_parser("transform", help="run a batch transform job on a pipeline (or one image)")
@@ -165,6 +166,12 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping (default 240, or the definition's)")
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT,
                         help="seconds a container may take to answer (default 60)")
+    _add_instance_type(parser)
+
+
+def _add_instance_type(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instance-type", help="the SageMaker instance type the definition's containers are checked "
+                                                "against (over its InstanceType; default ml.m5.large)")
 
 
 def _progress(message: str) -> None:
@@ -174,6 +181,7 @@ def _progress(message: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
     from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+    from emulator.instances import ASSUMED  # noqa: PLC0415
     from emulator.control.store import default_state_folder  # noqa: PLC0415
 
     # A definition file is a run of its own: exactly its endpoints, nothing restored, nothing kept (and so two
@@ -181,7 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
     state = args.state or (None if args.definition else default_state_folder())
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
-                        log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
+                        log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
+                        instance_type=args.instance_type)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
@@ -193,6 +202,10 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr, flush=True)
         if emulator.definitions:
             print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
+        assumed = [d.name for d in emulator.definitions if not d.instance_type]
+        if assumed:
+            print(f"instance type: {ASSUMED} assumed for {', '.join(assumed)} (InstanceType in the definition, or "
+                  "--instance-type, chooses another)", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve()
         _print_ready(url, emulator, kept=state is not None)
@@ -284,7 +297,7 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
     from emulator.api import Emulator  # noqa: PLC0415
 
     with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
-                  progress=_progress) as emulator:
+                  progress=_progress, instance_type=args.instance_type) as emulator:
         return _invoke_url(args, body, emulator.serve())
 
 

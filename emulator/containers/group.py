@@ -20,6 +20,7 @@ from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
+from emulator.instances import ARM64, ASSUMED, X86_64, architecture_of, instance
 from emulator.containers.isolation import NamespaceRelay
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.multimodel import registry as model_managers
@@ -140,11 +141,12 @@ class ContainerGroup:
                                       ).start()
 
     def _prepare(self) -> list[Path | None]:
-        """Checks that need no container: images present, labels, artifacts unpacked."""
+        """Checks that need no container: images present, built for the instance, labels; artifacts unpacked."""
         folders = []
         for container in self.containers:
             image = container.definition.image
             image_labels = self.backend.image_labels(image)
+            self._check_architecture(container)
             if self.definition.is_pipeline and image_labels.get(BIND_TO_PORT_LABEL) != "true":
                 raise EmulatorError(
                     f"{self.definition.source}: endpoint {self.name}, container {container.hostname}: image {image} "
@@ -159,6 +161,23 @@ class ContainerGroup:
             self._progress(f"{self.name}/{container.hostname}: preparing model for {image}")
             folders.append(model_folder(container.definition.model_data))
         return folders
+
+    def _check_architecture(self, container: RunningContainer) -> None:
+        """An image built for another processor fails on the instance with `exec format error`, minutes later."""
+        target = instance(self.definition.instance_type or ASSUMED)
+        image = container.definition.image
+        built_for = architecture_of(self.backend.image_architecture(image))
+        if built_for == target.architecture:
+            return
+        assumed = "" if self.definition.instance_type else " (assumed: the definition sets no InstanceType)"
+        graviton = "ml.c7g.large" if built_for == ARM64 else ASSUMED
+        raise EmulatorError(
+            f"{self.definition.source}: endpoint {self.name}, container {container.hostname}: image {image} is built for "
+            f"{built_for}, but the instance {target.describe()}{assumed} runs {target.architecture}: SageMaker would "
+            f"fail the endpoint with `exec format error`. Fix: build the image for linux/"
+            f"{'amd64' if target.architecture == X86_64 else 'arm64'} (`docker buildx build --platform "
+            f"linux/{'amd64' if target.architecture == X86_64 else 'arm64'} ...`), or choose an instance type of "
+            f"its architecture (InstanceType: {graviton}).")
 
     def _prepare_multi_model(self, container: RunningContainer, image_labels: dict[str, str]) -> None:
         image = container.definition.image

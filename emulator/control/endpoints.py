@@ -35,6 +35,7 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
         variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+                         "InstanceType": variant.get("InstanceType"),
                          "Model": model["Describe"], "Source": model.get("Source")})
     return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
             "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}

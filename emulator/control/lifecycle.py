@@ -188,7 +188,8 @@ class Lifecycle:
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
         """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source")),
+        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
+                                            variant.get("InstanceType")),
                               self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
                               **self.endpoint_options) for variant in variants]
         with self._lock:

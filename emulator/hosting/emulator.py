@@ -9,6 +9,7 @@ import atexit
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from emulator.hosting.client_side import ClientSide
 from emulator.control import preload
 from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
 from emulator.control.lifecycle import Lifecycle, wait_for
+from emulator.control.endpoint_states import EndpointStates
 from emulator.control.plane import ControlPlane
 from emulator.control.server import InternalServer
 from emulator.control.store import Store
@@ -29,6 +31,7 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
+from emulator.instances import instance
 from emulator.front import async_invocations
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.containers.leftovers import remove_dead_runs
@@ -53,14 +56,18 @@ class Emulator(ClientSide):
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
-                 model_settings: ModelSettings | None = None):
+                 model_settings: ModelSettings | None = None, instance_type: str | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
         the containers running at stop and adopt matching kept ones at start (emulator.containers.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
-        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
+        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
+        the instance every endpoint of the definition is checked against, over its own InstanceType."""
         self.definitions = definitions_of(source, names) if source is not None else []
+        if instance_type is not None:
+            instance(instance_type)  # an unknown type is refused with the known ones
+            self.definitions = [replace(definition, instance_type=instance_type) for definition in self.definitions]
         self.backend = DockerBackend(docker_host)
         self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
@@ -126,7 +133,8 @@ class Emulator(ClientSide):
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
-            self.asynchronous = AsyncInference(self.plane, self.request_log.add_finished if self.request_log else None)
+            self.asynchronous = AsyncInference(EndpointStates(self.store),
+                                               self.request_log.add_finished if self.request_log else None)
             self.internal.mount(ASYNC_RUNTIME, async_invocations.create_app(self.asynchronous))
             if self.front is not None:  # listening already (listen()): the front boots while the containers do
                 self._start_front(wait=False)

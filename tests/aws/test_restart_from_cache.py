@@ -3,15 +3,13 @@ from S3 by then: the artifact was kept by content when it was first fetched."""
 
 from __future__ import annotations
 
-import io
 import signal
-import tarfile
 
 import pytest
 
 from emulator.containers import labels
 from emulator.containers.docker_backend import free_port
-from tests.conftest import ECHO_IMAGE
+from tests.conftest import ECHO_IMAGE, tar_of
 from tests.control.conftest import clients
 from tests.reliability.support import containers_of, serve_in_child
 
@@ -19,12 +17,7 @@ pytestmark = pytest.mark.docker
 
 
 def tarball() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("weights.txt")
-        info.size = 2
-        tar.addfile(info, io.BytesIO(b"42"))
-    return buffer.getvalue()
+    return tar_of({"weights.txt": b"42"}, "gz")
 
 
 def test_a_crashed_serve_brings_back_an_endpoint_whose_model_data_was_on_its_embedded_s3(
