@@ -42,20 +42,29 @@ def create_app() -> WsgiApp:
     moto_app: list[WsgiApp] = []
     lock = threading.Lock()
 
+    def moto(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not moto_app:
+            with lock:
+                if not moto_app:
+                    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - heavy
+                        DomainDispatcherApplication, create_backend_app)
+                    moto_app.append(DomainDispatcherApplication(create_backend_app))
+        return moto_app[0](environ, start_response)
+
+    return guarded(moto)
+
+
+def guarded(moto: WsgiApp) -> WsgiApp:
+    """`moto` (an app of moto's answering S3, STS or Logs) behind the checks AWS makes: bad input is refused before
+    it, and its failures and its 5xx become the 4xx AWS answers, with a request id."""
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         service = service_of(environ)
         request_id = new_request_id()
         refused = _refused_before(environ, service)
         if refused is None:
-            if not moto_app:
-                with lock:
-                    if not moto_app:
-                        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - heavy
-                            DomainDispatcherApplication, create_backend_app)
-                        moto_app.append(DomainDispatcherApplication(create_backend_app))
             answer = _Answer()
             try:
-                body = moto_app[0](environ, answer.start_response)
+                body = moto(environ, answer.start_response)
             except Exception as exc:  # moto failed on input AWS refuses: that refusal, not a 500
                 _log.debug("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"),
                            environ.get("PATH_INFO"), exc_info=True)
