@@ -146,7 +146,7 @@ def leaf(value: Any, dtype: np.dtype) -> Any:
     if not fits or (kind in "fi" and isinstance(value, bool)):
         raise PredictError(f"JSON Value: {to_text(value)} Type: {json_type(value)} is not of expected type: "
                            f"{type_name(dtype)}")
-    if kind == "f" and np.isfinite(value) and abs(value) > np.finfo(dtype).max:
+    if kind == "f" and np.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
         raise PredictError(f"Cannot convert JSON value: {to_text(value)} to {type_name(dtype)} without loss of "
                            "precision.")
     return value.encode() if kind in "SO" else value
