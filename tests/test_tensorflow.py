@@ -153,9 +153,12 @@ def test_the_model_refuses_as_tensorflow_serving_does(client, body, content_type
 @pytest.fixture(scope="module")
 def checks(featurized, tmp_path_factory) -> dict[str, Report]:
     folder = tmp_path_factory.mktemp("tensorflow-check")
+    features = folder / "features.csv"
+    features.write_text("".join(",".join(map(str, row)) + "\n" for row in featurized))
     runs = {
         "pipeline": ["--definition", str(EXAMPLES / PIPELINE), "--sample", str(HOLDOUT)],
         "csv": ["--definition", str(EXAMPLES / CSV_PIPELINE), "--sample", str(HOLDOUT), "-k", "chain"],
+        "parity": [TENSORFLOW, "--model-data", str(MODEL_DATA), "--parity-data", str(features), "-k", "parity"],
     }
     return run_checks(runs, folder)
 
@@ -176,3 +179,12 @@ def test_check_fails_the_csv_variant_at_the_model(checks):
     assert outcome.status == "failed", report.output
     assert report.returncode != 0
     assert "'text/csv; charset=utf-8'" in outcome.message
+
+
+@pytest.mark.slow
+def test_the_parity_check_shows_one_answer_per_request_not_per_record(checks, featurized):
+    """AWS's TensorFlow Serving container answers one {"predictions": [...]} per request, so a MultiRecord batch
+    transform writes one line per mini-batch (aws/sagemaker-tensorflow-serving-container#154): the check says so."""
+    outcome = checks["parity"].of(TENSORFLOW)["test_realtime_equals_batch_transform"]
+    assert outcome.status == "failed", checks["parity"].output
+    assert f"{len(featurized)} records" in outcome.message and "1 output lines" in outcome.message
