@@ -100,6 +100,10 @@ def create_app() -> Flask:
             return serving.error_response(str(error), error.status)
         return Response(body, content_type=invocations.answer_content_type(request.headers.get("Accept")))
 
+    @app.errorhandler(404)
+    def not_found(_):  # as the container's nginx answers any other path (no /execution-parameters either)
+        return serving.error_response("Not Found", 404)
+
     return app
 
 
