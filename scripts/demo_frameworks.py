@@ -47,8 +47,8 @@ def main() -> int:
             answers[endpoint] = species_of(endpoint, answer["Body"].read().decode(), species)
             traces[endpoint] = json.loads(answer["ResponseMetadata"]["HTTPHeaders"]["x-emulator-trace"])
 
-        print("\nThe same held-out rows (no model trained on them), classified by each (XGBoost's class index -> name,\n"
-              "TensorFlow's {\"predictions\": [{\"species\": ..}]} -> the species):")
+        print("\nThe same held-out rows (no model trained on them), classified by each\n"
+              "(XGBoost's class index -> name, TensorFlow's {\"predictions\": [{\"species\": ..}]} -> the species):")
         header = f"  {'row':38} " + " ".join(f"{PIPELINES[e][1]:12}" for e in PIPELINES) + " true species"
         print(header)
         for number in (round(i * (len(rows) - 1) / (SHOWN - 1)) for i in range(SHOWN)):  # first to last: all species
@@ -81,8 +81,8 @@ def main() -> int:
             print(f"  boto3: ModelError: {error.response['Error']['Message']}")
         print("  SageMaker's TensorFlow Serving container accepts exactly application/json, application/jsonlines,\n"
               "  application/jsons or text/csv. The fix, in pipeline-tensorflow.yaml: the preprocessor answers JSON\n"
-              "  instances (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: application/json), {\"instances\": [{\"features\": [..]}]},\n"
-              "  which TF Serving maps to the SavedModel's input named `features`.")
+              "  instances (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: application/json),\n"
+              "  {\"instances\": [{\"features\": [..]}]}, which TF Serving maps to the SavedModel's input named `features`.")
     print("\nStopped; no container is left.")
     return 0
 

@@ -17,7 +17,8 @@ from tests.conftest import EXAMPLES
 
 
 def load(name: str):
-    spec = importlib.util.spec_from_file_location(f"tensorflow_image_{name}", EXAMPLES / "model-tensorflow" / f"{name}.py")
+    path = EXAMPLES / "model-tensorflow" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"tensorflow_image_{name}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)

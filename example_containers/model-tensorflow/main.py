@@ -67,7 +67,8 @@ def newest_version() -> str:
     versions = [entry.name for entry in serving.MODEL_DIR.iterdir()
                 if entry.name.isdigit() and (entry / "saved_model.pb").is_file()]
     if not versions:
-        raise SystemExit(f"no SavedModel under {serving.MODEL_DIR}: expected {serving.MODEL_DIR}/<version>/saved_model.pb")
+        raise SystemExit(f"no SavedModel under {serving.MODEL_DIR}: "
+                         f"expected {serving.MODEL_DIR}/<version>/saved_model.pb")
     return max(versions, key=int)
 
 
@@ -94,11 +95,12 @@ def create_app() -> Flask:
     @app.post("/invocations")
     def invoke():
         try:
-            text = invocations.tfs_request(request.get_data().decode("utf-8", "replace"), request.headers.get("Content-Type"))
-            body = rest_predict.predict(text, signatures, run)
+            body = request.get_data().decode("utf-8", "replace")
+            answer = rest_predict.predict(invocations.tfs_request(body, request.headers.get("Content-Type")),
+                                          signatures, run)
         except (invocations.UnsupportedMediaType, rest_predict.PredictError) as error:
             return serving.error_response(str(error), error.status)
-        return Response(body, content_type=invocations.answer_content_type(request.headers.get("Accept")))
+        return Response(answer, content_type=invocations.answer_content_type(request.headers.get("Accept")))
 
     @app.errorhandler(404)
     def not_found(_):  # as the container's nginx answers any other path (no /execution-parameters either)

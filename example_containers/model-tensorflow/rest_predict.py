@@ -30,7 +30,8 @@ def to_text(value: Any) -> str:
     return json.dumps(value, indent=4) if isinstance(value, (dict, list)) else json.dumps(value)
 
 
-def parse_request(text: str, signatures: Mapping[str, Mapping[str, np.dtype]]) -> tuple[str, bool, dict[str, np.ndarray]]:
+def parse_request(text: str,
+                  signatures: Mapping[str, Mapping[str, np.dtype]]) -> tuple[str, bool, dict[str, np.ndarray]]:
     """(signature name, row format?, input arrays) from a predict request's JSON text.
 
     `signatures` maps each signature's name to its inputs' names and dtypes.
