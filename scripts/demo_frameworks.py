@@ -82,7 +82,8 @@ def main() -> int:
         print("  SageMaker's TensorFlow Serving container accepts exactly application/json, application/jsonlines,\n"
               "  application/jsons or text/csv. The fix, in pipeline-tensorflow.yaml: the preprocessor answers JSON\n"
               "  instances (SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT: application/json),\n"
-              "  {\"instances\": [{\"features\": [..]}]}, which TF Serving maps to the SavedModel's input named `features`.")
+              "  {\"instances\": [{\"features\": [..]}]}, which TF Serving maps to the SavedModel's input\n"
+              "  named `features`.")
     print("\nStopped; no container is left.")
     return 0
 
