@@ -173,12 +173,11 @@ def invoke_front(s: requests.Session, url: str, endpoint: str, body: bytes, cont
 def invoke_direct(s: requests.Session, routes: list[Any], body: bytes, content_type: str,
                   accept: str | None = None, timeout: float = 70) -> bytes:
     """The floor: the same containers called in sequence by one client, with the headers the emulator sends."""
-    from emulator.content_types import hop_headers
+    from emulator.invocation.content_types import hop_headers
 
     current = content_type
     for index, route in enumerate(routes):
-        headers = hop_headers(index, len(routes), content_type=current, accept=accept,
-                              custom_attributes=None, inference_id=None)
+        headers = hop_headers(index, len(routes), current, accept, {})
         response = s.post(route.url + "/invocations", data=body, headers=headers, timeout=timeout)
         if response.status_code != 200:
             raise BenchError(f"{route.hostname} answered {response.status_code}: {response.text[:300]}")

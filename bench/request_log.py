@@ -78,7 +78,7 @@ def _hook_cost() -> float:
     this process on a two-hop invocation; the sender's thread is not started, so nothing else runs."""
     import timeit
 
-    from emulator.outcomes import Hop
+    from emulator.invocation.outcomes import Hop
     from emulator.front.introspection import record_invocation
     from emulator.observe.channel import Sender
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import harness as h
 
-from emulator import resident
+from emulator.hosting import resident
 
 TARGET_S = 0.5
 FIRST_TEST = "test_a_gentoo_is_recognised"

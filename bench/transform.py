@@ -104,8 +104,8 @@ def _job(payload_mb: int, concurrency: int) -> Any:
 
 # -- throughput -----------------------------------------------------------------------------------------------------
 def throughput(model: dict, source: Path, payload_mb: int, rounds: int) -> dict[str, Any]:
-    from emulator.batch import load_model, with_batch_environment
-    from emulator.chain_target import ChainTarget
+    from emulator.hosting.batch import load_model, with_batch_environment
+    from emulator.invocation.chain_target import ChainTarget
     from emulator.transform import run_transform
 
     split_started = h.clock()

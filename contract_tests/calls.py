@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import urllib3
 
-from emulator.chain import CONNECT_TIMEOUT, DEFAULT_INVOCATION_TIMEOUT
-from emulator.container_http import PING_TIMEOUT, pool
+from emulator.invocation.chain import CONNECT_TIMEOUT, DEFAULT_INVOCATION_TIMEOUT
+from emulator.invocation.container_http import PING_TIMEOUT, pool
 
 PREVIEW_BYTES = 300
 PINGS_AFTER_STRESS = 3  # a server still finishing a heavy request may miss one ping; SageMaker tolerates that too

@@ -7,7 +7,7 @@ from typing import NoReturn
 
 from contract_tests.pipeline_runs import SampleRun
 from contract_tests.verdicts import caution, violation
-from emulator.content_types import base_type
+from emulator.invocation.content_types import base_type
 from emulator.definition import EndpointDefinition
 
 ON_SAGEMAKER_REFUSED = ("SageMaker would fail every such invocation with ModelError (424): "

@@ -13,9 +13,9 @@ from contract_tests.pipeline_runs import PipelineRuns
 from contract_tests.plan import Plan, Target, make_plan
 from contract_tests.samples import Sample
 from contract_tests.verdicts import NEEDS_SAMPLE, NO_PIPELINE, NO_TARGET, NOT_SERVING, SAMPLES_REFUSED
-from emulator.docker_backend import DockerBackend
+from emulator.containers.docker_backend import DockerBackend
 from emulator.errors import DockerUnavailable, EmulatorError
-from emulator.leftovers import remove_dead_runs
+from emulator.containers.leftovers import remove_dead_runs
 
 PLAN = pytest.StashKey[Plan]()
 USAGE_ERROR = pytest.StashKey[pytest.UsageError]()

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from contract_tests import calls
 from contract_tests.slow_pings import PingWatch
-from emulator import labels as L
-from emulator.docker_backend import ContainerSpec, DockerBackend
-from emulator.launcher import Exited, last_log_lines, launch as launch_container
+from emulator.containers import labels as L
+from emulator.containers.docker_backend import ContainerSpec, DockerBackend
+from emulator.containers.launcher import Exited, last_log_lines, launch as launch_container
 
 EXPECTED_PORT_GRACE = 2.0  # after another port answered, how long the expected one may still take
 OTHER_PORT = "answered on another port"

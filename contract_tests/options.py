@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.env_option import env_entry
-from emulator.launcher import DEFAULT_STARTUP_TIMEOUT
+from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from itertools import cycle
 from typing import Any
 
 from contract_tests.samples import Sample
-from emulator.content_types import base_type
+from emulator.invocation.content_types import base_type
 
 UNSUPPORTED_CONTENT_TYPE = "application/x-contract-test-unsupported"
 # Invalid UTF-8 and truncated JSON at once: malformed as CSV, JSON, NumPy or image data alike.

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from contract_tests import calls
 from contract_tests.samples import Sample
 from emulator.api import Emulator
-from emulator.emulated_endpoint import EmulatedEndpoint
-from emulator.content_types import base_type
+from emulator.hosting.emulated_endpoint import EmulatedEndpoint
+from emulator.invocation.content_types import base_type
 from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
-from emulator.outcomes import Hop, InvocationFailed
+from emulator.invocation.outcomes import Hop, InvocationFailed
 
 
 @dataclass(frozen=True)

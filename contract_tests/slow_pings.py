@@ -5,7 +5,7 @@ a few such answers and says how slow they were."""
 from __future__ import annotations
 
 from contract_tests import calls
-from emulator.container_http import PING_TIMEOUT
+from emulator.invocation.container_http import PING_TIMEOUT
 
 MEASURE_TIMEOUT = 10.0  # how long a ping over SageMaker's limit is still waited for, to measure it
 SLOW_ANSWERS_TO_FAIL = 3

@@ -6,7 +6,7 @@ import pytest
 
 from contract_tests.plan import Target
 from contract_tests.verdicts import violation
-from emulator.docker_backend import BIND_TO_PORT_LABEL, DockerBackend
+from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, DockerBackend
 from emulator.errors import EmulatorError
 
 

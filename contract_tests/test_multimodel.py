@@ -19,9 +19,10 @@ from contract_tests.launch import Launched, launch
 from contract_tests.plan import Plan, Target
 from contract_tests.verdicts import NEEDS_SAMPLE, violation
 from emulator.artifacts import model_folder
-from emulator.docker_backend import MODELS_MOUNT, MULTI_MODEL_LABEL, DockerBackend
+from emulator.artifacts import MODELS_MOUNT
+from emulator.containers.docker_backend import MULTI_MODEL_LABEL, DockerBackend
 from emulator.errors import EmulatorError
-from emulator.sagemaker_env import SINGLE_CONTAINER_PORT
+from emulator.containers.sagemaker_env import SINGLE_CONTAINER_PORT
 
 NOT_MULTI_MODEL = f"the image does not carry {MULTI_MODEL_LABEL}=true: no multi-model checks"
 NEEDS_MODEL = "needs a model to load: pass --sagemaker-model-data PATH (a model.tar.gz or its folder)"

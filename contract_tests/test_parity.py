@@ -8,8 +8,8 @@ import pytest
 from contract_tests.plan import Plan, Target
 from emulator.definition import parse
 from emulator.errors import EmulatorError
-from emulator.outcomes import InvocationFailed
-from emulator.parity import compare
+from emulator.invocation.outcomes import InvocationFailed
+from emulator.hosting.parity import compare
 
 
 def test_realtime_equals_batch_transform(target: Target, plan: Plan) -> None:

@@ -15,8 +15,8 @@ from contract_tests.plan import Plan, Target
 from contract_tests.samples import Sample
 from contract_tests.under_test import BIND_TO_PORT, UnderTest
 from contract_tests.verdicts import caution, violation
-from emulator.container_http import PING_TIMEOUT
-from emulator.docker_backend import DockerBackend
+from emulator.invocation.container_http import PING_TIMEOUT
+from emulator.containers.docker_backend import DockerBackend
 from emulator.parallel import map_in_threads
 from emulator.transform.errors import ExecutionParametersError
 from emulator.transform.job import TransformJob

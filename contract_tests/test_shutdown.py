@@ -9,8 +9,8 @@ import pytest
 from contract_tests.plan import Target
 from contract_tests.under_test import UnderTest
 from contract_tests.verdicts import NOT_SERVING, violation
-from emulator.docker_backend import STOP_GRACE_SECONDS as STOP_TIMEOUT
-from emulator.docker_backend import DockerBackend
+from emulator.containers.docker_backend import STOP_GRACE_SECONDS as STOP_TIMEOUT
+from emulator.containers.docker_backend import DockerBackend
 
 KILLED = 137  # 128 + SIGKILL
 

@@ -10,8 +10,8 @@ from contract_tests import model_tree
 from contract_tests.launch import Launched, launch
 from contract_tests.plan import Target
 from emulator.artifacts import model_folder
-from emulator.docker_backend import DockerBackend
-from emulator.sagemaker_env import SAFE_PORT_RANGE, SINGLE_CONTAINER_PORT
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.sagemaker_env import SAFE_PORT_RANGE, SINGLE_CONTAINER_PORT
 from emulator.parallel import map_in_threads
 
 BIND_TO_PORT = 9123  # not 8080, so a container that ignores SAGEMAKER_BIND_TO_PORT shows it

@@ -7,7 +7,7 @@ pytest run): the names below load on first use, and Docker is reached only when 
 from importlib import import_module
 from typing import Any
 
-_PUBLIC = {"Emulator": "emulator.api", "EmulatedEndpoint": "emulator.emulated_endpoint", "EmulatorError": "emulator.errors"}
+_PUBLIC = {"Emulator": "emulator.api", "EmulatedEndpoint": "emulator.hosting.emulated_endpoint", "EmulatorError": "emulator.errors"}
 __all__ = sorted(_PUBLIC)
 
 

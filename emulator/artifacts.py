@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from emulator.errors import ArtifactError, EmulatorError
+from emulator.settings import Settings
 
+# Where a container finds its model data: a single model's folder, or a multi-model container's models, one
+# folder each (emulator.multimodel).
+MODEL_MOUNT, MODELS_MOUNT = "/opt/ml/model", "/opt/ml/models"
 DEFAULT_MAX_UNPACKED_BYTES = 20 * 1024**3
 MAX_MEMBERS = 200_000
 # tarfile's "data" filter came with Python 3.11.4 and 3.10.12 (Debian 12 has 3.11.2): without it,
@@ -31,9 +35,7 @@ FILTER_ERRORS = getattr(tarfile, "FilterError", ())
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("SAGEMAKER_EMULATOR_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sagemaker-emulator")
-    return Path(root)
+    return Settings.from_environment().cache_folder
 
 
 def model_folder(model_data: str | None, *, max_bytes: int = DEFAULT_MAX_UNPACKED_BYTES) -> Path | None:

@@ -13,14 +13,14 @@ from urllib.parse import urlencode
 
 import urllib3
 
-from emulator import labels as L
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.containers import labels as L
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.env_option import env_entry, env_mapping
 from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
 from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
-from emulator.outcomes import InvocationFailed
+from emulator.invocation.outcomes import InvocationFailed
 from emulator.trace import format_event, format_hops, format_invocation
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -308,7 +308,7 @@ def _trace(args: argparse.Namespace) -> int:
 
 def _model(args: argparse.Namespace) -> Any:
     """The model of `transform` and `parity`: an endpoint of a definition, or one image."""
-    from emulator.batch import load_model  # noqa: PLC0415
+    from emulator.hosting.batch import load_model  # noqa: PLC0415
 
     if args.image:
         model_data = {"ModelDataUrl": str(Path(args.model_data).resolve())} if args.model_data else {}
@@ -321,7 +321,7 @@ def _model(args: argparse.Namespace) -> Any:
 
 
 def _parity(args: argparse.Namespace) -> int:
-    from emulator.parity import check_parity  # noqa: PLC0415
+    from emulator.hosting.parity import check_parity  # noqa: PLC0415
 
     report = check_parity(_model(args), args.data, content_type=args.content_type, accept=args.accept,
                           tolerance=args.tolerance, startup_timeout=args.startup_timeout, progress=_progress)
@@ -330,7 +330,7 @@ def _parity(args: argparse.Namespace) -> int:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from emulator.batch import job_from_options, transform  # noqa: PLC0415
+    from emulator.hosting.batch import job_from_options, transform  # noqa: PLC0415
 
     model = _model(args)
     options = {key: getattr(args, key) for key in (
@@ -347,7 +347,7 @@ def _transform(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+    from emulator.containers.docker_backend import DockerBackend  # noqa: PLC0415
 
     _list_endpoints(args.state)
     containers = DockerBackend().list_managed()
@@ -365,7 +365,8 @@ def _list(args: argparse.Namespace) -> int:
 def _list_endpoints(state: Path | None) -> None:
     """The endpoints a state folder records, with the containers each variant serves from."""
     from emulator.control.plane import ENDPOINT  # noqa: PLC0415
-    from emulator.control.store import connect, database_path, default_state_folder, read_all, read_serving  # noqa: PLC0415
+    from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
+    from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
     folder = state or default_state_folder()
     database = database_path(folder)
@@ -382,17 +383,17 @@ def _list_endpoints(state: Path | None) -> None:
         describe = document["Describe"]
         name = describe["EndpointName"]
         print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
-        routes = {variant["name"]: variant for variant in serving.get(name.lower(), {}).get("variants", [])}
+        spec = serving.get(name.lower())
+        routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
         for variant in (document.get("Deployed") or {}).get("Variants", []):
-            served = routes.get(variant["VariantName"], {})
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in served.get("routes", [])) or "not serving"
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or "not serving"
             print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
         if describe.get("FailureReason"):
             print(f"    FailureReason: {describe['FailureReason']}")
 
 
 def _logs(args: argparse.Namespace) -> int:
-    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
+    from emulator.containers.docker_backend import DockerBackend  # noqa: PLC0415
 
     backend = DockerBackend()
     filters = {L.ENDPOINT: args.endpoint}
@@ -419,9 +420,9 @@ def _logs(args: argparse.Namespace) -> int:
 
 
 def _prune(args: argparse.Namespace) -> int:
-    from emulator.docker_backend import DockerBackend  # noqa: PLC0415
-    from emulator import resident  # noqa: PLC0415
-    from emulator.leftovers import prune, remove_dead_runs  # noqa: PLC0415
+    from emulator.containers.docker_backend import DockerBackend  # noqa: PLC0415
+    from emulator.hosting import resident  # noqa: PLC0415
+    from emulator.containers.leftovers import prune, remove_dead_runs  # noqa: PLC0415
 
     backend = DockerBackend()
     used: list[str] = []

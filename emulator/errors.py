@@ -19,7 +19,12 @@ class DockerUnavailable(EmulatorError):
 
 
 class StartupError(EmulatorError):
-    """An endpoint could not start; its containers have been removed."""
+    """An endpoint could not start; its containers have been removed. `failures`: each container's, when
+    containers failed (emulator.containers.group.ContainerFailure: hostname, image, exit code, last log lines)."""
+
+    def __init__(self, message: str, failures: list | None = None):
+        super().__init__(message)
+        self.failures = failures or []
 
 
 class ArtifactError(EmulatorError):

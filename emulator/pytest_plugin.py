@@ -21,7 +21,7 @@ import pytest
 
 if TYPE_CHECKING:
     from emulator.api import Emulator
-    from emulator.resident import ResidentEmulator
+    from emulator.hosting.resident import ResidentEmulator
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -70,7 +70,7 @@ def sagemaker_endpoints(sagemaker_startup_timeout: float | None, sagemaker_docke
 
     Each call starts its own containers; all are removed at the end of the session,
     also when a test fails or the run is interrupted. With reuse, a definition file's endpoints are
-    served by a resident emulator that stays for the next run instead (emulator.resident).
+    served by a resident emulator that stays for the next run instead (emulator.hosting.resident).
     """
     started: list[Emulator | ResidentEmulator] = []
     _interrupt_on_sigterm()
@@ -135,8 +135,8 @@ def sagemaker_pipeline(request: pytest.FixtureRequest, sagemaker_endpoints: Call
 
 def _resident(source: str | Path, options: dict[str, Any]) -> "ResidentEmulator | None":
     """With reuse, a definition file is served by a resident emulator that outlives the run, so the next
-    run's first answer comes in milliseconds (emulator.resident); None when another live run holds it."""
-    from emulator import resident  # noqa: PLC0415
+    run's first answer comes in milliseconds (emulator.hosting.resident); None when another live run holds it."""
+    from emulator.hosting import resident  # noqa: PLC0415
 
     return resident.attach(source, options) if resident.serializable(options) else None
 

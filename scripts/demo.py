@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from emulator import Emulator
-from emulator.batch import load_model
-from emulator.parity import check_parity
+from emulator.hosting.batch import load_model
+from emulator.hosting.parity import check_parity
 from emulator.trace import format_hops
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "example_containers"

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from emulator import Emulator
-from emulator.chain import InvocationFailed
+from emulator.invocation.chain import InvocationFailed
 from emulator.definition import load_file
 from emulator.trace import format_hops
 

@@ -40,7 +40,7 @@ def private_state_folder(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def docker_engine():
-    from emulator.docker_backend import DockerBackend
+    from emulator.containers.docker_backend import DockerBackend
     from emulator.errors import DockerUnavailable
 
     try:
@@ -62,8 +62,8 @@ def example_images(docker_engine) -> Path:
 @pytest.hookimpl(trylast=True)  # after pytest has torn down the session-scoped fixtures
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """No container of this test run may outlive it: a leftover fails the run, naming the containers."""
-    from emulator import labels
-    from emulator.docker_backend import DockerBackend
+    from emulator.containers import labels
+    from emulator.containers.docker_backend import DockerBackend
     from emulator.errors import DockerUnavailable
 
     try:

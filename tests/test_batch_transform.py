@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from emulator import Emulator
-from emulator.batch import job_from_options, load_model, transform
+from emulator.hosting.batch import job_from_options, load_model, transform
 from emulator.transform import with_batch_environment
-from emulator.parity import check_parity
+from emulator.hosting.parity import check_parity
 from emulator.transform import TransformFailed
 from emulator.transform.records import encode_recordio, encode_tfrecord
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE

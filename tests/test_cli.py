@@ -9,8 +9,8 @@ import sys
 
 import pytest
 
-from emulator import labels
-from emulator.docker_backend import free_port
+from emulator.containers import labels
+from emulator.containers.docker_backend import free_port
 from tests.conftest import EXAMPLES, PIPELINE
 
 pytestmark = pytest.mark.docker

@@ -18,8 +18,8 @@ from contract_tests.payloads import near_limit
 from contract_tests.pipeline_runs import SampleRun
 from contract_tests.samples import Sample, SampleError, load
 from contract_tests.verdicts import ContractWarning
-from emulator import labels
-from emulator.outcomes import Hop
+from emulator.containers import labels
+from emulator.invocation.outcomes import Hop
 from emulator.definition import parse
 from tests.check_runs import CHECK, Report, run_checks
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE

@@ -13,8 +13,8 @@ import json
 
 import pytest
 
-from emulator import labels
-from emulator.chain import InvocationFailed
+from emulator.containers import labels
+from emulator.invocation.chain import InvocationFailed
 from emulator.definition import load_file, parse
 from tests.conftest import EXAMPLES
 # The contract suite's own tests run `check` this way; these runs are judged the same.

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator, EmulatorError
-from emulator.front.wire_errors import wire_error
-from emulator.outcomes import InvocationFailed
+from emulator.seam.wire_errors import wire_error
+from emulator.invocation.outcomes import InvocationFailed
 from emulator.errors import StartupError
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
@@ -161,7 +161,7 @@ def test_two_endpoints_side_by_side(docker_engine):
 
 def _ours(docker_engine) -> list:
     """This session's containers of the unnamed endpoints these tests start (a dict definition is `endpoint`)."""
-    from emulator import labels
+    from emulator.containers import labels
 
     wanted = [f"{labels.SESSION}={labels.session_id()}", f"{labels.ENDPOINT}=endpoint"]
     return docker_engine.containers.list(all=True, filters={"label": wanted})

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from emulator import labels
+from emulator.containers import labels
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
 
 pytest_plugins = ["pytester"]

@@ -54,6 +54,20 @@ def test_a_model_error_names_the_container_and_its_answer(emulator):
     assert record["error"]["OriginalStatusCode"] == 418
 
 
+def test_an_inference_id_is_logged_with_its_invocation(emulator):
+    since = read_log(emulator.url)["next"]
+    client(emulator.url).invoke_endpoint(EndpointName="traced", ContentType="text/csv", Body=b"1", InferenceId="order-42")
+    emulator["traced"].invoke(b"2", content_type="text/csv", inference_id="order-43")
+    records: list[dict] = []
+    for _ in range(3):  # the front's record comes by datagram, the Python API's at once: either may be first
+        answer = read_log(emulator.url, since, wait="3", endpoint="traced")
+        records, since = records + answer["invocations"], answer["next"]
+        if len(records) == 2:
+            break
+    assert sorted((record["source"], record.get("inference_id")) for record in records) == [
+        ("api", "order-43"), ("front", "order-42")]
+
+
 def test_python_api_invocations_are_logged_too(emulator):
     since = read_log(emulator.url)["next"]
     emulator["traced"].invoke(b"x", content_type="text/plain")

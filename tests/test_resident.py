@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator import resident
+from emulator.hosting import resident
 from emulator.errors import StartupError
 from tests.conftest import ECHO_IMAGE, PIPELINE
 from tests.test_pytest_plugin import ours

@@ -10,10 +10,10 @@ import uuid
 
 import pytest
 
-from emulator import labels
+from emulator.containers import labels
 from emulator.api import Emulator
-from emulator.docker_backend import DockerBackend
-from emulator.leftovers import remove_dead_runs
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.leftovers import remove_dead_runs
 from tests.reliability.support import containers_of, echo, wait_for
 
 pytestmark = pytest.mark.docker

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator import Emulator
-from emulator.chain import REALTIME_LIMITS
+from emulator.invocation.chain import REALTIME_LIMITS
 from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import client, echo
 

@@ -9,13 +9,14 @@ looks for an object that start already wrote, so a restart never writes a second
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Protocol
+from typing import Callable, Protocol
 
 from emulator.asynchronous.queue import Claimed
 from emulator.asynchronous.requests import AsyncRequest
 from emulator.aws import s3
 from emulator.aws.s3 import S3Error, S3Url
-from emulator.outcomes import MB, InvocationFailed, InvocationResult
+from emulator.invocation.outcomes import MB, InvocationFailed, InvocationResult
+from emulator.invocation.request import InvocationRequest
 
 MAX_INPUT_BYTES = 1024 * MB  # SageMaker's limit for an asynchronous request's payload
 
@@ -25,7 +26,7 @@ class Unavailable(Exception):
 
 
 class Invoker(Protocol):
-    def invoke(self, body: bytes, **members: Any) -> InvocationResult: ...
+    def invoke(self, request: InvocationRequest) -> InvocationResult: ...
 
 
 ChainFor = Callable[[AsyncRequest], Invoker]  # raises Unavailable
@@ -50,8 +51,9 @@ def run(claimed: Claimed, chain_for: ChainFor, *, stopping: Callable[[], bool] =
     except S3Error as error:
         return _fail(request, f"Could not read the request's input: {error}")
     try:
-        result = chain.invoke(body, content_type=request.content_type, accept=request.accept,
-                              custom_attributes=request.custom_attributes, inference_id=request.inference_id)
+        result = chain.invoke(InvocationRequest(body, content_type=request.content_type, accept=request.accept,
+                                                custom_attributes=request.custom_attributes,
+                                                inference_id=request.inference_id))
     except InvocationFailed as failure:
         return None if stopping() else _fail(request, failure.message)
     if stopping():

@@ -1,4 +1,4 @@
-"""The durable queue of asynchronous requests: a table in the state database (emulator.control.store's
+"""The durable queue of asynchronous requests: a table in the state database (the control plane's
 file, on a connection of its own), so accepting a request is a committed row and a restart loses none.
 
 A row is `queued`, then `running` while a worker has it; it is deleted once its output or failure object
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emulator.asynchronous.requests import AsyncRequest
-from emulator.control.store import connect
+from emulator.seam.serving import connect
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS async_requests (

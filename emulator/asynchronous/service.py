@@ -21,10 +21,12 @@ from emulator.asynchronous.invoker import AsyncInvoker
 from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
-from emulator.chain import Chain, PayloadLimits
+from emulator.invocation.chain import CallPolicy, PayloadLimits
 from emulator.control.plane import ENDPOINT, ControlPlane, key
-from emulator.front.serving import build
+from emulator.multimodel.loader import ModelLoader
+from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
+from emulator.seam.serving import build
 
 # The default when ClientConfig.MaxConcurrentInvocationsPerInstance is not set: SageMaker "chooses an
 # optimal value" (botocore's model); 4 is the emulator's pick, UNCONFIRMED.
@@ -50,7 +52,7 @@ def async_config(document: dict[str, Any] | None) -> dict[str, Any] | None:
 class AsyncInference:
     def __init__(self, plane: ControlPlane, record: Callable[[Finished], None] | None = None):
         """`record`: where each invocation goes when it ends (the owner's request log), if anywhere."""
-        self.plane, self.record = plane, record
+        self.plane, self.recorder = plane, Recorder(record, "async")
         self.clock = time.time  # what the workers compare RequestTTLSeconds with (tests move it on)
         self.queue = DurableQueue(plane.store.path)
         self.slots = Slots()
@@ -102,11 +104,10 @@ class AsyncInference:
             status = document["Describe"]["EndpointStatus"] if document else "deleted"
             raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
                                          f"the endpoint is {status}.")
-        variant = build(spec).choose()
-        chain = Chain(spec["name"], variant.chain.routes, variant.chain.mode, timeout=request.timeout,
-                      limits=ASYNC_LIMITS, models=variant.chain.models)
+        variant = build(spec, models=ModelLoader).choose()
         document = self.plane.store.get(ENDPOINT, key(request.endpoint))
-        return AsyncInvoker(chain, self.slots.of(key(request.endpoint), _max_concurrent(document)), variant.name, self.record)
+        return AsyncInvoker(variant.chain, CallPolicy(request.timeout, ASYNC_LIMITS),
+                            self.slots.of(key(request.endpoint), _max_concurrent(document)), variant.name, self.recorder)
 
     def _run(self, claimed: Claimed) -> None:
         try:

@@ -9,20 +9,15 @@ Container logs always go to the embedded CloudWatch Logs: the emulator never wri
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any
 
 from emulator.arns import REGION
 from emulator.errors import EmulatorError
+from emulator.settings import S3_CHOICE, S3_ENDPOINTS, Settings
 
-CHOICE_VARIABLE = "SAGEMAKER_EMULATOR_S3"
-ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
-# What boto3 reads from the environment to build a client; a client built under other values is not reused.
-SETTINGS_VARIABLES = (*ENDPOINT_VARIABLES, "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                      "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_CONFIG_FILE",
-                      "AWS_SHARED_CREDENTIALS_FILE")
+CHOICE_VARIABLE, ENDPOINT_VARIABLES = S3_CHOICE, S3_ENDPOINTS
 EMBEDDED_REGION = REGION
 # Any signature is accepted by the embedded services; these keys map to moto's default account.
 EMBEDDED_KEYS = {"aws_access_key_id": "emulator", "aws_secret_access_key": "emulator"}
@@ -62,18 +57,19 @@ class S3Access:
 
 
 def s3() -> S3Access:
-    choice = os.environ.get(CHOICE_VARIABLE, "").strip().lower()
+    settings = Settings.from_environment()
+    choice = settings.s3_choice
     if choice not in ("", "embedded", "aws"):
         raise EmulatorError(f"{CHOICE_VARIABLE}={choice!r} is not a choice. Fix: set it to `embedded` (the emulator's "
                             "own S3) or `aws` (boto3's settings: credentials, AWS_ENDPOINT_URL_S3), or unset it.")
-    configured = next((name for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
+    configured = settings.s3_endpoint
     url = embedded_url()
     if choice == "embedded" or (choice == "" and configured is None and url is not None):
         if url is None:
             raise EmulatorError(f"{CHOICE_VARIABLE}=embedded, but no embedded S3 runs in this process. Fix: use "
                                 "`sagemaker-emulator serve`, or unset it to use boto3's settings.")
         return S3Access(_client("s3", url), "the emulator's embedded S3")
-    where = f"the S3 at {os.environ[configured]} ({configured})" if configured else "AWS S3 (boto3's credentials)"
+    where = f"the S3 at {configured[1]} ({configured[0]})" if configured else "AWS S3 (boto3's credentials)"
     return S3Access(_client("s3", None), where)
 
 
@@ -86,7 +82,7 @@ def logs(region: str = EMBEDDED_REGION) -> Any | None:
 def _client(service: str, url: str | None, region: str | None = None) -> Any:
     """boto3 clients are thread-safe and costly to build: one per service, URL and region (and, for boto3's own
     settings, per environment: `Emulator.redirected()` and tests change it within one process)."""
-    settings = () if url is not None else tuple(os.environ.get(name) for name in SETTINGS_VARIABLES)
+    settings = () if url is not None else Settings.from_environment().boto3_s3
     key = (service, url, region or "", settings)
     with _lock:
         client = _clients.get(key)

@@ -1,6 +1,6 @@
 """The sagemaker control plane's errors, each with its AWS code and HTTP status (moto's pattern).
 
-They serialize as every AWS error does (`emulator.front.wire_errors.ServiceError`): botocore's JSON 1.1
+They serialize as every AWS error does (`emulator.seam.wire_errors.ServiceError`): botocore's JSON 1.1
 parser reads the code from `__type` and the text from `Message`. Missing or duplicate resources are
 ValidationExceptions in SageMaker's own words, not the modeled ResourceNotFound.
 """
@@ -8,7 +8,7 @@ ValidationExceptions in SageMaker's own words, not the modeled ResourceNotFound.
 from __future__ import annotations
 
 # InternalFailure is the runtime's own class, re-exported: one error, one place.
-from emulator.front.wire_errors import InternalFailure, ServiceError  # noqa: F401
+from emulator.seam.wire_errors import InternalFailure, ServiceError  # noqa: F401
 
 
 class ValidationException(ServiceError):

@@ -16,32 +16,32 @@ import time
 import traceback
 from typing import Any, Callable
 
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
-from emulator.docker_backend import DockerBackend
-from emulator.endpoint import Endpoint, Progress
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.group import ContainerGroup, Progress
 from emulator.errors import EmulatorError
-from emulator.front.serving import variant_spec
+from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
-Running = list[tuple[dict[str, Any], Endpoint]]  # (deployed variant, its containers)
+Running = list[tuple[dict[str, Any], ContainerGroup]]  # (deployed variant, its containers)
 
 
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
                  **endpoint_options: Any):
-        """`endpoint_options`: more for each Endpoint (the request log's `events`, `reuse`)."""
+        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
         self.plane, self.backend = plane, backend
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress = progress or (lambda message: None)
         self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
         self._running: dict[str, Running] = {}
-        self._starting: dict[str, list[Endpoint]] = {}
-        self._draining: list[Endpoint] = []
+        self._starting: dict[str, list[ContainerGroup]] = {}
+        self._draining: list[ContainerGroup] = []
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
@@ -74,7 +74,7 @@ class Lifecycle:
         with self._lock:
             return list(self._running.get(key(name), []))
 
-    def variants(self) -> list[tuple[str, Endpoint]]:
+    def variants(self) -> list[tuple[str, ContainerGroup]]:
         """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
@@ -175,7 +175,7 @@ class Lifecycle:
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
         """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [Endpoint(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source")),
+        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source")),
                               self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
                               **self.endpoint_options) for variant in variants]
         with self._lock:
@@ -215,11 +215,12 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = [variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                 self.invocation_timeout, endpoint.definition.is_multi_model) for variant, endpoint in running]
+        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
+                                      self.invocation_timeout, endpoint.definition.is_multi_model)
+                         for variant, endpoint in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
-        self.plane.store.set_serving(key(name), {"name": name, "variants": variants, "asynchronous": asynchronous})
+        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
     def _drain(self, replaced: Running) -> None:
         endpoints = [endpoint for _, endpoint in replaced]
@@ -254,7 +255,7 @@ class Lifecycle:
             self.plane.changed.notify_all()
 
 
-def _start_one(endpoint: Endpoint) -> str | None:
+def _start_one(endpoint: ContainerGroup) -> str | None:
     try:
         endpoint.start()
     except EmulatorError as failure:

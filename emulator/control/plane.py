@@ -44,7 +44,7 @@ class ControlPlane:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.lifecycle: Any = None  # set by the owner (emulator.control.lifecycle.Lifecycle)
-        self.aws: Any = None  # set by the owner (emulator.aws.services.AwsServices)
+        self.aws: Any = None  # set by the owner (emulator.hosting.aws_services.AwsServices)
         self.transform_jobs: Any = None  # set by the owner (emulator.control.transform_jobs.TransformJobs)
 
     @functools.cached_property

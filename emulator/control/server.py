@@ -21,8 +21,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
 from emulator.control.plane import ControlPlane
-from emulator.front.dispatch import SAGEMAKER, service_of
-from emulator.front.wire_errors import ServiceError
+from emulator.seam.services import SAGEMAKER, service_of
+from emulator.seam.wire_errors import ServiceError
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # far above any real control-plane request

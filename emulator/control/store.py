@@ -16,29 +16,23 @@ from pathlib import Path
 from typing import Any
 
 from emulator.errors import EmulatorError
+from emulator.settings import Settings
+from emulator.seam import serving
+from emulator.seam.serving import EndpointSpec, connect, read_serving
 
 DATABASE = "state.sqlite3"
 LOCK = "owner.lock"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
-CREATE TABLE IF NOT EXISTS serving (endpoint TEXT PRIMARY KEY, spec TEXT NOT NULL);
-"""
+""" + serving.SCHEMA
 
 
 def default_state_folder() -> Path:
-    root = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
-    return Path(root) / "sagemaker-emulator"
+    return Settings.from_environment().default_state_folder
 
 
 def database_path(folder: Path) -> Path:
     return folder / DATABASE
-
-
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-    connection = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None, timeout=30)
-    connection.execute("PRAGMA busy_timeout = 30000")
-    return connection
 
 
 class Store:
@@ -83,15 +77,12 @@ class Store:
         with self._mutex:
             return read_all(self._db, kind)
 
-    def set_serving(self, endpoint: str, spec: dict[str, Any] | None) -> None:
+    def set_serving(self, endpoint: str, spec: EndpointSpec | None) -> None:
         """What the front routes `endpoint`'s invocations to; None: nothing (not found)."""
         with self._mutex:
-            if spec is None:
-                self._db.execute("DELETE FROM serving WHERE endpoint = ?", (endpoint,))
-            else:
-                self._db.execute("INSERT OR REPLACE INTO serving VALUES (?, ?)", (endpoint, json.dumps(spec)))
+            serving.write_serving(self._db, endpoint, spec)
 
-    def serving(self) -> dict[str, dict[str, Any]]:
+    def serving(self) -> dict[str, EndpointSpec]:
         with self._mutex:
             return read_serving(self._db)
 
@@ -104,10 +95,6 @@ class Store:
 def read_all(connection: sqlite3.Connection, kind: str) -> list[dict[str, Any]]:
     rows = connection.execute("SELECT body FROM resources WHERE kind = ? ORDER BY key", (kind,)).fetchall()
     return [json.loads(row[0]) for row in rows]
-
-
-def read_serving(connection: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-    return {name: json.loads(spec) for name, spec in connection.execute("SELECT endpoint, spec FROM serving")}
 
 
 def _take_lock(folder: Path):

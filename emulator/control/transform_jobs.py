@@ -18,19 +18,19 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from emulator.aws.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
+from emulator.observe.log_shipping import TRANSFORM_JOBS_GROUP, Destination, LogShipper, instance_id, transform_stream
 from emulator.aws.s3 import S3Error
 from emulator.aws.s3_transform import JobStopped, input_objects, run_s3_transform
-from emulator.chain_target import ChainTarget
-from emulator.chain import Chain
+from emulator.invocation.chain_target import ChainTarget
+from emulator.invocation.chain import Chain
 from emulator.control import resources
 from emulator.control.errors import ResourceInUse, ResourceNotFound, ValidationException
 from emulator.control.models import runnable
 from emulator.control.operations import operation
 from emulator.control.plane import MODEL, ControlPlane, arn, key, now
 from emulator.definition import EndpointDefinition
-from emulator.docker_backend import DockerBackend
-from emulator.endpoint import Endpoint
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.group import ContainerGroup
 from emulator.errors import DefinitionError, EmulatorError
 from emulator.transform import (JobConfigError, TransformFailed, TransformJob, TransformTarget, from_request,
                                with_batch_environment)
@@ -106,7 +106,7 @@ def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> 
 
 
 def jobs(plane: ControlPlane) -> TransformJobs:
-    """The owner's job runner (emulator.api starts one with the plane)."""
+    """The owner's job runner (emulator.hosting.emulator starts one with the plane)."""
     runner = getattr(plane, "transform_jobs", None)
     if runner is None:
         raise EmulatorError("this control plane runs no transform jobs (no TransformJobs was attached to it).")
@@ -119,7 +119,7 @@ class TransformJobs:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, logs: LogShipper, *,
                  startup_timeout: float | None = None):
         self.plane, self.backend, self.logs, self.startup_timeout = plane, backend, logs, startup_timeout
-        self._running: dict[str, tuple[threading.Event, Endpoint | None]] = {}
+        self._running: dict[str, tuple[threading.Event, ContainerGroup | None]] = {}
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._fail_orphans()
@@ -165,7 +165,7 @@ class TransformJobs:
 
     # -- one job, on its thread ---------------------------------------------------------------------------------
     def _run(self, name: str, job: TransformJob, definition: EndpointDefinition, stopped: threading.Event) -> None:
-        endpoint = Endpoint(with_batch_environment(definition, job), self.backend, startup_timeout=self.startup_timeout)
+        endpoint = ContainerGroup(with_batch_environment(definition, job), self.backend, startup_timeout=self.startup_timeout)
         instance = instance_id()
         status, reason = "Completed", None
         try:
@@ -195,7 +195,7 @@ class TransformJobs:
                 self._threads.discard(threading.current_thread())
         self.record(name, "Stopped" if stopped.is_set() else status, reason)
 
-    def _ship_logs(self, name: str, instance: str, endpoint: Endpoint) -> None:
+    def _ship_logs(self, name: str, instance: str, endpoint: ContainerGroup) -> None:
         for container in endpoint.containers:
             hostname = container.hostname if endpoint.definition.is_pipeline else None
             self.logs.follow(container.id, Destination(TRANSFORM_JOBS_GROUP, transform_stream(name, instance, hostname)))

@@ -14,11 +14,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from emulator.artifacts import model_folder
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.errors import EmulatorError
 from emulator.export.instance_types import requests_per_container
-from emulator.sagemaker_env import container_port, serving_environment
+from emulator.containers.sagemaker_env import container_port, serving_environment
 
 ROUTER_IMAGE = "sagemaker-emulator/router:1"
 AWS_CLI_IMAGE = "amazon/aws-cli:2.15.30"  # fetches s3:// model data in an init container
@@ -241,7 +241,6 @@ def route_arguments(definition: EndpointDefinition) -> list[str]:
 
 
 def _deployment_notes(definition: EndpointDefinition, options: ExportOptions) -> list[str]:
-    name = kubernetes_name(definition.name, "endpoint")
     notes = [f"Endpoint {definition.name} ({definition.source}): one pod = one SageMaker instance.",
              f"  InitialInstanceCount {options.instance_count} -> replicas: {options.instance_count}."]
     if options.instance_type:
@@ -258,7 +257,7 @@ def _deployment_notes(definition: EndpointDefinition, options: ExportOptions) ->
         where = f"Containers[{index}]" if definition.is_pipeline else "PrimaryContainer"
         notes.append(f"  {where} {container.hostname}: container {kubernetes_name(container.hostname, 'container')}, "
                      f"args [serve], listening on {port}"
-                     + (f" (SAGEMAKER_BIND_TO_PORT; SAGEMAKER_SAFE_PORT_RANGE)" if definition.is_pipeline else "")
+                     + (" (SAGEMAKER_BIND_TO_PORT; SAGEMAKER_SAFE_PORT_RANGE)" if definition.is_pipeline else "")
                      + "; Environment -> env.")
         if container.model_data:
             notes.append(f"    ModelDataUrl {container.model_data} -> {_model_data_note(container.model_data)}")

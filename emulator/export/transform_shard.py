@@ -15,17 +15,17 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import yaml
 
-from emulator.chain_target import ChainTarget
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, Route
-from emulator.container_http import pings
+from emulator.invocation.chain_target import ChainTarget
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT, Chain, Route
+from emulator.invocation.container_http import pings
 from emulator.errors import EmulatorError
-from emulator.router import parse_routes
+from emulator.export.router import parse_routes
 from emulator.transform import from_request, run_transform
+from emulator.waiting import wait_until
 
 STARTUP_TIMEOUT = 240.0  # SageMaker's default wait for /ping
 PING_INTERVAL = 0.5
@@ -91,14 +91,14 @@ def _read_request(path: Path) -> dict:
 def _wait_healthy(routes: tuple[Route, ...], timeout: float) -> None:
     """Every container answers /ping before the first invocation, as in SageMaker (a cluster's startup probes
     already hold this container back; a cluster without native sidecars, or a test, does not)."""
-    deadline = time.monotonic() + timeout
     waiting = list(routes)
-    while waiting:
-        waiting = [route for route in waiting if not pings(route.url)]
-        if waiting and time.monotonic() > deadline:
-            raise EmulatorError(f"{', '.join(r.hostname for r in waiting)} did not answer /ping within {timeout:g} s.")
-        if waiting:
-            time.sleep(PING_INTERVAL)
+
+    def all_healthy() -> bool:
+        waiting[:] = [route for route in waiting if not pings(route.url)]
+        return not waiting
+
+    if not wait_until(all_healthy, timeout=timeout, interval=PING_INTERVAL).ready:
+        raise EmulatorError(f"{', '.join(r.hostname for r in waiting)} did not answer /ping within {timeout:g} s.")
 
 
 if __name__ == "__main__":

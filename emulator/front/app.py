@@ -8,86 +8,91 @@ process by the Dispatch middleware (emulator/front/dispatch.py).
 from __future__ import annotations
 
 import json
-import os
-import time
+from dataclasses import replace
 from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from emulator.chain import MAX_PAYLOAD_BYTES, Chain
-from emulator.container_http import pings
+from emulator.invocation.chain import MAX_PAYLOAD_BYTES
+from emulator.invocation.request import InvocationRequest
+from emulator.invocation.container_http import pings
 from emulator.front import event_stream
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
-from emulator.front.dispatch import CONTROL_URL_ENV, Dispatch
-from emulator.front.introspection import introspection_routes, record_invocation
+from emulator.front.dispatch import Dispatch
+from emulator.front.introspection import introspection_routes
 from emulator.front.response_stream import payload_events
-from emulator.front.serving import STATE_DATABASE_ENV, ServedEndpoint, ServedVariant, ServingTable
-from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure, wire_error
-from emulator.observe.channel import sender_from_environment
-from emulator.outcomes import InvocationFailed, InvocationResult, StreamedResult
+from emulator.multimodel.loader import ModelLoader
+from emulator.seam.owner import OwnerClient
+from emulator.seam.serving import ServedEndpoint, ServedVariant, ServingTable
+from emulator.seam.worker_settings import WorkerSettings
+from emulator.seam.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure
+from emulator.observe.channel import Sender
+from emulator.observe.recording import Recorder, Recording
+from emulator.invocation.outcomes import InvocationFailed, InvocationResult, StreamedResult
 from emulator.shapes import NAME_PATTERN, is_valid_name
 
 TRACE_HEADER = "X-Emulator-Trace"
+# InvokeEndpointWithResponseStream takes Accept as X-Amzn-SageMaker-Accept (botocore's model).
+STREAMING_ACCEPT = {"accept": "X-Amzn-SageMaker-Accept"}
 
 
-def create_app(state_database: str | None = None, control_url: str | None = None) -> Flask:
-    """The front of the emulator whose serving table is in `state_database` and whose control plane
-    answers at `control_url` (by default: the environment the owner process starts gunicorn with)."""
+def create_app(settings: WorkerSettings | None = None) -> Flask:
+    """The front of the emulator whose serving table and owner `settings` name (by default: the settings the
+    owner process starts gunicorn with)."""
     app = Flask("sagemaker-emulator")
-    database = state_database or os.environ.get(STATE_DATABASE_ENV)
-    if not database:
-        raise RuntimeError(f"{STATE_DATABASE_ENV} is not set: start the front with `sagemaker-emulator serve`.")
-    table = ServingTable(database)
-    app.wsgi_app = Dispatch(app.wsgi_app, control_url or os.environ.get(CONTROL_URL_ENV))
+    settings = settings or WorkerSettings.from_environment()
+    owner = OwnerClient(settings.control_url)
+    table = ServingTable(settings.state_database, models=lambda: ModelLoader(owner))
+    app.wsgi_app = Dispatch(app.wsgi_app, owner)
     # One byte over the limit is enough to know the body is too large: a chunked body (no Content-Length)
     # is cut there, a declared one refused before it is read.
     app.config["MAX_CONTENT_LENGTH"] = MAX_PAYLOAD_BYTES + 1
-    request_log = sender_from_environment()  # None: the owner keeps no request log
+    channel = settings.request_log
+    request_log = Sender(channel.socket, channel.body_limit) if channel else None  # None: the owner keeps no log
     keep_bodies = request_log is not None and request_log.capture_bodies
-    app.register_blueprint(introspection_routes())
+    app.register_blueprint(introspection_routes(owner))
 
-    def answer_invocation(name: str, input_shape: str,
-                          respond: Callable[[ServedVariant, Callable[..., None]], Response]) -> Response:
+    recorder = Recorder(request_log.add if request_log else None, "front")
+
+    def answer_invocation(name: str, input_shape: str, parsed: InvocationRequest,
+                          respond: Callable[[ServedVariant, Recording], Response]) -> Response:
         """The part both invocation routes share: the endpoint, its headers and variant, and the request log
-        (`respond(variant, record)` calls `record(hops, error=None)` once its invocation has ended)."""
-        started, clock = time.time(), time.perf_counter()
-        variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
+        (`respond(variant, recording)` ends the recording once its invocation has ended)."""
+        recording = recorder.begin(name, parsed)
         try:
             endpoint = _endpoint_for(table, name)
             if endpoint.asynchronous:
                 raise _asynchronous(name)
             check_headers(request.headers, input_shape)
-            variant = endpoint.choose(variant_name)
-            variant_name = variant.name
-            return respond(variant, lambda hops, error=None: record_invocation(
-                request_log, name, variant.name, started, clock, hops, error))
+            variant = endpoint.choose(parsed.target_variant)
+            recording.variant = variant.name
+            return respond(variant, recording)
         except InvocationFailed as failure:
-            error = wire_error(failure)
-            record_invocation(request_log, name, variant_name, started, clock, failure.hops, error)
-            raise error from None
+            raise recording.failed(failure) from None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
-            record_invocation(request_log, name, variant_name, started, clock, [], error)
+            recording.ended([], error)
             raise
 
     # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
-        def respond(variant: ServedVariant, record: Callable[..., None]) -> Response:
-            result = _invoke(variant.chain, capture_bodies=keep_bodies)
-            record(result.hops)
+        def respond(variant: ServedVariant, recording: Recording) -> Response:
+            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=keep_bodies)
+            recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
-        return answer_invocation(name, INVOKE, respond)
+        return answer_invocation(name, INVOKE, InvocationRequest.from_headers(request.headers), respond)
 
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
-        def respond(variant: ServedVariant, record: Callable[..., None]) -> Response:
-            result = _invoke(variant.chain, accept_header="X-Amzn-SageMaker-Accept", streaming=True)
-            response = Response(payload_events(result, record), status=200, content_type=event_stream.CONTENT_TYPE)
+        def respond(variant: ServedVariant, recording: Recording) -> Response:
+            result = variant.chain.invoke_streaming(_with_body(recording.request))
+            response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
-        return answer_invocation(name, INVOKE_STREAMING, respond)
+        return answer_invocation(name, INVOKE_STREAMING, InvocationRequest.from_headers(request.headers, **STREAMING_ACCEPT),
+                                 respond)
 
     @app.get("/ping")
     def ping() -> Response:
@@ -113,17 +118,15 @@ def create_app(state_database: str | None = None, control_url: str | None = None
         bodies = request.args.get("bodies", "false").lower() in ("1", "true", "yes")
         endpoint = _endpoint_for(table, name)
         check_headers(request.headers)
-        started, clock = time.time(), time.perf_counter()
-        variant_name = request.headers.get("X-Amzn-SageMaker-Target-Variant") or ""
+        recording = recorder.begin(name, InvocationRequest.from_headers(request.headers))
         try:
-            variant = endpoint.choose(variant_name)
-            variant_name = variant.name
-            result = _invoke(variant.chain, capture_bodies=bodies or keep_bodies)
+            variant = endpoint.choose(recording.request.target_variant)
+            recording.variant = variant.name
+            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
-            traced = traced_failure(failure, bodies)
-            record_invocation(request_log, name, variant_name, started, clock, failure.hops, wire_error(failure))
-            return jsonify(traced)
-        record_invocation(request_log, name, variant.name, started, clock, result.hops)
+            recording.failed(failure)
+            return jsonify(traced_failure(failure, bodies))
+        recording.ended(result.hops)
         return jsonify(result.to_dict(bodies))
 
     @app.errorhandler(ServiceError)
@@ -172,20 +175,12 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     return endpoint
 
 
-def _invoke(chain: Chain, *, capture_bodies: bool = False, accept_header: str = "Accept",
-            streaming: bool = False) -> InvocationResult | StreamedResult:
-    headers = request.headers
+def _with_body(parsed: InvocationRequest) -> InvocationRequest:
+    """The invocation with this request's body, read within the payload limit."""
     body = _read_body()
     if len(body) > MAX_PAYLOAD_BYTES:
         raise _payload_too_large()
-    members = dict(content_type=headers.get("Content-Type"), accept=headers.get(accept_header),
-                   custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
-                   target_container_hostname=headers.get("X-Amzn-SageMaker-Target-Container-Hostname"),
-                   inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"))
-    if streaming:
-        return chain.invoke_streaming(body, **members)
-    return chain.invoke(body, capture_bodies=capture_bodies, target_model=headers.get("X-Amzn-SageMaker-Target-Model"),
-                        **members)
+    return replace(parsed, body=body)
 
 
 def _with_answer_headers(response: Response, variant: ServedVariant, result: InvocationResult | StreamedResult) -> Response:

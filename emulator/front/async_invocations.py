@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from emulator.asynchronous.requests import NotAccepted, UnknownEndpoint
 from emulator.asynchronous.service import AsyncInference
 from emulator.front.headers import INVOKE_ASYNC, check_headers
-from emulator.front.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found
+from emulator.seam.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found
 from emulator.shapes import NAME_PATTERN, is_valid_name
 
 

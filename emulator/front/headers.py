@@ -11,7 +11,7 @@ from functools import lru_cache
 
 import botocore.loaders
 
-from emulator.front.wire_errors import ValidationError
+from emulator.seam.wire_errors import ValidationError
 
 VISIBLE_ASCII = re.compile(r"[\x20-\x7e]*")
 INTEGER = re.compile(r"-?[0-9]{1,18}")

@@ -13,12 +13,12 @@ import signal
 import threading
 from typing import Any
 
-LIFELINE_ENV = "SAGEMAKER_EMULATOR_FRONT_LIFELINE"
+from emulator.seam.worker_settings import WorkerSettings
 
 
 def when_ready(server: Any) -> None:
     """gunicorn hook, in the master once it listens (its signal handlers are installed by then)."""
-    descriptor = int(os.environ[LIFELINE_ENV])
+    descriptor = WorkerSettings.from_environment().lifeline
     threading.Thread(target=_quit_when_closed, args=(descriptor,), name="lifeline", daemon=True).start()
 
 

@@ -7,8 +7,8 @@ import logging
 from collections.abc import Callable, Iterator
 
 from emulator.front import event_stream
-from emulator.front.wire_errors import InternalStreamFailure, StreamError, stream_error
-from emulator.outcomes import Hop, StreamedResult, StreamInterrupted
+from emulator.seam.wire_errors import InternalStreamFailure, StreamError, stream_error
+from emulator.invocation.outcomes import Hop, StreamedResult, StreamInterrupted
 
 logger = logging.getLogger(__name__)
 # botocore's documentation of InternalStreamFailure, which is what SageMaker says.

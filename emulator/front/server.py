@@ -15,9 +15,7 @@ from pathlib import Path
 import urllib3
 
 from emulator.errors import EmulatorError
-from emulator.front.dispatch import CONTROL_URL_ENV
-from emulator.front.lifeline import LIFELINE_ENV
-from emulator.front.serving import STATE_DATABASE_ENV
+from emulator.seam.worker_settings import CLIENT_TIMEOUT, RequestLogChannel, WorkerSettings
 from emulator.waiting import wait_until
 
 START_TIMEOUT = 30.0
@@ -32,9 +30,6 @@ MAX_HEADER_BYTES = 65536
 MAX_CONNECTIONS = 2048
 # Idle time between kept-alive requests, and the time a client has to send a request's headers.
 KEEP_ALIVE = 75
-# Silence allowed while a client sends a body or reads an answer, per read or write (worker.py reads it).
-CLIENT_TIMEOUT = 60.0
-CLIENT_TIMEOUT_ENV = "SAGEMAKER_EMULATOR_FRONT_CLIENT_TIMEOUT"
 
 
 class FrontServer:
@@ -51,7 +46,7 @@ class FrontServer:
         self._process: subprocess.Popen | None = None
         self._lifeline: int | None = None  # write end of the pipe whose closing stops the front
         self._ready = False
-        self._launch: tuple[list[str], dict[str, str]] | None = None  # to start gunicorn again
+        self._launch: tuple[list[str], WorkerSettings] | None = None  # to start gunicorn again
         self._watcher: threading.Thread | None = None
         self._stopping = threading.Lock()  # a restart by the watcher and stop() never interleave
         self.on_failure: Callable[[str], None] | None = None  # told when a dead front could not be restarted
@@ -76,10 +71,10 @@ class FrontServer:
         return self
 
     def start(self, state_database: Path, control_url: str | None = None,
-              environment: dict[str, str] | None = None, *, wait: bool = True) -> "FrontServer":
+              request_log: RequestLogChannel | None = None, *, wait: bool = True) -> "FrontServer":
         """Serve the endpoints of the serving table in `state_database`; forward the rest to `control_url`
-        (None: there is no control plane, as in an exported pod's router). `environment`: more for the
-        workers (the request log's socket). `wait=False`: return once gunicorn is started, and call
+        (None: there is no control plane, as in an exported pod's router). `request_log`: where the workers
+        send their invocations (None: nowhere). `wait=False`: return once gunicorn is started, and call
         wait_ready() later (the emulator boots the front while its containers boot)."""
         listener = self.listen()._listener
         per_worker = -(-self.max_connections // self.workers)
@@ -89,11 +84,8 @@ class FrontServer:
                    "--graceful-timeout", "5", "--keep-alive", str(self.keep_alive),
                    "--limit-request-field_size", str(MAX_HEADER_BYTES), "--config", "python:emulator.front.lifeline",
                    "--log-level", "warning", "emulator.front.app:create_app()"]
-        environment = {**os.environ, **(environment or {}), STATE_DATABASE_ENV: str(state_database),
-                       CLIENT_TIMEOUT_ENV: str(self.client_timeout)}
-        if control_url:
-            environment[CONTROL_URL_ENV] = control_url
-        self._launch = (command, environment)
+        settings = WorkerSettings(str(state_database), control_url, self.client_timeout, request_log)
+        self._launch = (command, settings)
         self._spawn()
         if wait:
             self.wait_ready()
@@ -102,9 +94,9 @@ class FrontServer:
     def _spawn(self) -> None:
         """Start gunicorn on our socket. We keep the socket (bound before any container started, so the
         port is known at once and no other process can take it) to start gunicorn again if it dies."""
-        command, environment = self._launch
+        command, settings = self._launch
         lifeline, self._lifeline = os.pipe()
-        self._process = subprocess.Popen(command, env={**environment, LIFELINE_ENV: str(lifeline)},
+        self._process = subprocess.Popen(command, env=settings.with_lifeline(lifeline).child_environment(),
                                          pass_fds=[self._listener.fileno(), lifeline],
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         os.close(lifeline)

@@ -12,7 +12,6 @@ server facing the internet:
 
 from __future__ import annotations
 
-import os
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +20,8 @@ from typing import Any
 import gevent
 from gevent import monkey, socket
 from gunicorn.workers.ggevent import GeventWorker
+
+from emulator.seam.worker_settings import WorkerSettings
 
 # The workers connect only to numeric loopback addresses (containers, the owner): resolving them in
 # gevent's default thread pool would add a thread hand-off to every new connection, for nothing.
@@ -39,10 +40,7 @@ class FrontWorker(GeventWorker):
         # gevent's poll takes 15 times as long for it (27 us against 1.7, twice per request).
         monkey.patch_all(select=False)
         self.sockets = [socket.socket(s.FAMILY, socket.SOCK_STREAM, fileno=s.sock.detach()) for s in self.sockets]
-        # Imported only now, as the app is: urllib3 (which server.py imports) must see gevent's socket and ssl.
-        from emulator.front.server import CLIENT_TIMEOUT_ENV  # noqa: PLC0415
-
-        self.client_timeout = float(os.environ[CLIENT_TIMEOUT_ENV])
+        self.client_timeout = WorkerSettings.from_environment().client_timeout
 
     @contextmanager
     def timeout_ctx(self) -> Iterator[None]:

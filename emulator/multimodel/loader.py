@@ -3,16 +3,14 @@ asking the owner over its internal server (see owner_routes)."""
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Any
 
 import urllib3
 
-from emulator.front.dispatch import CONTROL_URL_ENV
 from emulator.multimodel import registry
 from emulator.multimodel.manager import Loaded
-from emulator.outcomes import Hop, InvocationFailed, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.invocation.outcomes import Hop, InvocationFailed, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.seam.owner import OwnerClient, OwnerUnreachable
 
 ENSURE_PATH = "/_emulator/multimodel/ensure"
 # The owner gives up on a load at its load timeout; this only guards against an owner that hangs.
@@ -21,30 +19,22 @@ _FAILURES = {cls.kind: cls for cls in (ModelNotFound, ModelLoadFailed, ModelNotR
 
 
 class ModelLoader:
-    def __init__(self, control_url: str | None = None):
-        self.control_url = control_url or os.environ.get(CONTROL_URL_ENV)
-        self._pool: urllib3.HTTPConnectionPool | None = None
+    def __init__(self, owner: OwnerClient | None = None):
+        """`owner`: how a front worker reaches the owner process (None: in the owner itself)."""
+        self.owner = owner
 
     def ensure(self, endpoint: str, url: str, target: str, reload: bool = False) -> Loaded:
         """The model `target` loaded in the container at `url`; raises the failure outcomes of ModelManager."""
         manager = registry.manager_for(url)
         if manager is not None:
             return manager.ensure(target, reload)
-        if not self.control_url:
+        if self.owner is None or not self.owner.present:
             raise ModelLoadFailed(endpoint, target, 0, "no model manager runs for this container in this process")
-        return self._ask_owner(endpoint, url, target, reload)
-
-    def _ask_owner(self, endpoint: str, url: str, target: str, reload: bool) -> Loaded:
-        if self._pool is None:  # per worker process: created after gunicorn's fork
-            self._pool = urllib3.connection_from_url(self.control_url, maxsize=64, block=False)
-        body = json.dumps({"endpoint": endpoint, "url": url, "target": target, "reload": reload}).encode()
+        question = {"endpoint": endpoint, "url": url, "target": target, "reload": reload}
         try:
-            response = self._pool.urlopen("POST", ENSURE_PATH, body=body, headers={"Content-Type": "application/json"},
-                                          timeout=OWNER_TIMEOUT, retries=False)
-            answer = json.loads(response.data)
-        except (urllib3.exceptions.HTTPError, ValueError) as exc:
-            raise ModelLoadFailed(endpoint, target, 0, f"the emulator's owner process did not answer ({exc})") from None
-        return loaded_from_dict(answer)
+            return loaded_from_dict(self.owner.ask(ENSURE_PATH, question, OWNER_TIMEOUT))
+        except OwnerUnreachable as exc:
+            raise ModelLoadFailed(endpoint, target, 0, str(exc)) from None
 
 
 def loaded_to_dict(loaded: Loaded) -> dict[str, Any]:

@@ -14,16 +14,15 @@ from pathlib import Path
 
 import urllib3
 
-from emulator import container_http
-from emulator.artifacts import cache_dir, extract
-from emulator.docker_backend import MODELS_MOUNT
+from emulator.invocation import container_http
+from emulator.artifacts import MODELS_MOUNT, cache_dir, extract
 from emulator.errors import EmulatorError
 from emulator.multimodel.lru import LoadedModels
 from emulator.multimodel.target import BadTargetModel, model_name, model_path
-from emulator.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.invocation.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.settings import MAX_LOADED_MODELS, MODEL_LOAD_TIMEOUT, Settings
 
 DEFAULT_LOAD_TIMEOUT = 60.0  # SageMaker answers ModelNotReadyException past it (developer guide, invoke-multi-model-endpoint)
-BUDGET_ENV, LOAD_TIMEOUT_ENV = "SAGEMAKER_EMULATOR_MAX_LOADED_MODELS", "SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT"
 UNLOAD_TIMEOUT = urllib3.Timeout(connect=2.0, read=30.0)
 INSUFFICIENT_STORAGE = 507  # the container has no room for the model: unload one and try again
 
@@ -36,12 +35,12 @@ class ModelSettings:
     @classmethod
     def from_environment(cls) -> "ModelSettings":
         """What `serve` is started with: SAGEMAKER_EMULATOR_MAX_LOADED_MODELS, SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT."""
-        budget = os.environ.get(BUDGET_ENV)
-        timeout = os.environ.get(LOAD_TIMEOUT_ENV)
+        settings = Settings.from_environment()
+        budget, timeout = settings.max_loaded_models, settings.model_load_timeout
         try:
             return cls(int(budget) if budget else None, float(timeout) if timeout else DEFAULT_LOAD_TIMEOUT)
         except ValueError:
-            raise EmulatorError(f"{BUDGET_ENV}={budget!r} / {LOAD_TIMEOUT_ENV}={timeout!r}: not numbers. Fix: give "
+            raise EmulatorError(f"{MAX_LOADED_MODELS}={budget!r} / {MODEL_LOAD_TIMEOUT}={timeout!r}: not numbers. Fix: give "
                                 "a whole number of models and a number of seconds.") from None
 
 

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from emulator.multimodel import registry
 from emulator.multimodel.loader import ENSURE_PATH, failure_to_dict, loaded_to_dict
-from emulator.outcomes import InvocationFailed, ModelLoadFailed
+from emulator.invocation.outcomes import InvocationFailed, ModelLoadFailed
 
 
 def owner_routes() -> Blueprint:

@@ -20,7 +20,6 @@ from typing import Any
 
 from emulator.observe.records import Finished, invocation_record
 
-LOG_ENV = "SAGEMAKER_EMULATOR_REQUEST_LOG"  # to the front's workers: {"socket": PATH, "body_limit": BYTES}
 FLUSH_INTERVAL = 0.1  # seconds: a request shows in `trace --follow` well within a second
 PENDING_LIMIT = 2000  # records waiting for the next flush; beyond, a request's record is dropped
 DATAGRAM_LIMIT = 200_000  # bytes (below the default socket buffer, 212,992)
@@ -81,19 +80,6 @@ class Sender:
                 self._socket.sendto(payload, self.path)
             except OSError:  # queue full (EAGAIN), owner gone (ECONNREFUSED, ENOENT): drop, never wait
                 self._dropped += dropped + len(batch)
-
-
-def sender_from_environment() -> Sender | None:
-    """The worker's sender, or None when the owner keeps no request log."""
-    text = os.environ.get(LOG_ENV)
-    if not text:
-        return None
-    settings = json.loads(text)
-    return Sender(settings["socket"], int(settings["body_limit"]))
-
-
-def environment(path: str, body_limit: int) -> dict[str, str]:
-    return {LOG_ENV: json.dumps({"socket": path, "body_limit": body_limit})}
 
 
 def _batches(records: list[dict[str, Any]]) -> list[list[str]]:

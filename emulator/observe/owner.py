@@ -14,13 +14,14 @@ from flask import Flask
 from emulator.observe import channel
 from emulator.observe.log import RequestLog
 from emulator.observe.owner_app import owner_routes
+from emulator.seam.worker_settings import RequestLogChannel
 
 if TYPE_CHECKING:
-    from emulator.endpoint import Endpoint
+    from emulator.containers.group import ContainerGroup
 
 
 class Observer:
-    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "Endpoint"]]]):
+    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]]):
         """`variants`: (variant name, its containers) of every endpoint now."""
         self.log = log
         self.app = Flask("sagemaker-emulator-introspection")  # a WSGI app for the owner's internal server
@@ -28,14 +29,14 @@ class Observer:
         self._folder: Path | None = None
         self._receiver: channel.Receiver | None = None
 
-    def start(self) -> dict[str, str]:
-        """Starts receiving; returns the environment the front's workers need (none when the log is off)."""
+    def start(self) -> RequestLogChannel | None:
+        """Starts receiving; returns where other processes send their invocations (None: the log is off)."""
         if self.log is None:
-            return {}
+            return None
         if self._receiver is None:
             self._folder = Path(tempfile.mkdtemp(prefix="sagemaker-emulator-"))  # mode 0700: only this user
             self._receiver = channel.Receiver(str(self._folder / "requests.sock"), self.log.add).start()
-        return channel.environment(self._receiver.path, self.log.body_limit)
+        return RequestLogChannel(self._receiver.path, self.log.body_limit)
 
     def stop(self) -> None:
         receiver, self._receiver = self._receiver, None

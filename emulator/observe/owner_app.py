@@ -16,12 +16,12 @@ from flask import Blueprint, Response, jsonify, request
 from emulator.observe.log import RequestLog
 
 if TYPE_CHECKING:
-    from emulator.endpoint import Endpoint
+    from emulator.containers.group import ContainerGroup
 
 LOG_TAIL, MAX_LOG_TAIL = 200, 5000
 
 
-def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "Endpoint"]]]) -> Blueprint:
+def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]]) -> Blueprint:
     """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too."""
     routes = Blueprint("owner-introspection", __name__, url_prefix="/_emulator")
 
@@ -57,7 +57,7 @@ def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, 
     return routes
 
 
-def _pipelines(variants: list[tuple[str, "Endpoint"]]) -> list[dict[str, Any]]:
+def _pipelines(variants: list[tuple[str, "ContainerGroup"]]) -> list[dict[str, Any]]:
     """Each endpoint with its variants, each variant's containers in the order a request passes them."""
     endpoints: dict[str, dict[str, Any]] = {}
     for variant, endpoint in variants:
@@ -66,7 +66,7 @@ def _pipelines(variants: list[tuple[str, "Endpoint"]]) -> list[dict[str, Any]]:
     return list(endpoints.values())
 
 
-def _containers(endpoint: "Endpoint") -> list[dict[str, Any]]:
+def _containers(endpoint: "ContainerGroup") -> list[dict[str, Any]]:
     health = endpoint.health() if all(c.id for c in endpoint.containers) else {}
     containers = []
     for container in endpoint.containers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, NamedTuple
 
-from emulator.outcomes import Hop
+from emulator.invocation.outcomes import Hop
 
 
 class Finished(NamedTuple):
@@ -19,17 +19,18 @@ class Finished(NamedTuple):
     hops: list[Hop]
     error: dict[str, Any] | None = None  # {"code", "message", and the error's members, e.g. OriginalMessage}
     source: str = "front"  # front | api (the Python API, in the owner process) | async (InvokeEndpointAsync's workers)
+    request: dict[str, str] | None = None  # the request's own members the log shows (InvocationRequest.described)
 
 
 def finished(endpoint: str, variant: str, started: float, clock: float, hops: list[Hop], error: Any = None,
-             source: str = "front") -> Finished:
+             source: str = "front", request: dict[str, str] | None = None) -> Finished:
     """`started`: time.time() and `clock`: time.perf_counter() at the request's start; `error`: the service
     error answered (its code, message, status and members), None for a 200."""
     ms = round((time.perf_counter() - clock) * 1000, 3)
     if error is None:
-        return Finished(started, endpoint, variant, 200, ms, hops, None, source)
+        return Finished(started, endpoint, variant, 200, ms, hops, None, source, request or None)
     summary = {"code": error.code, "message": error.message, **error.members}
-    return Finished(started, endpoint, variant, error.status, ms, hops, summary, source)
+    return Finished(started, endpoint, variant, error.status, ms, hops, summary, source, request or None)
 
 
 def invocation_record(finished: Finished, body_limit: int) -> dict[str, Any]:
@@ -39,6 +40,8 @@ def invocation_record(finished: Finished, body_limit: int) -> dict[str, Any]:
               "status": finished.status, "ms": finished.ms, "source": finished.source, "hops": hops}
     if finished.error is not None:
         record["error"] = finished.error
+    if finished.request:
+        record.update(finished.request)
     return record
 
 

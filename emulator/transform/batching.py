@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from emulator.container_http import StreamedFile
+from emulator.invocation.container_http import StreamedFile
 
 from emulator.transform.job import SplitType
 from emulator.transform.records import Record, too_large

@@ -12,7 +12,7 @@ import json
 from enum import Enum
 from typing import Any
 
-from emulator.content_types import base_type
+from emulator.invocation.content_types import base_type
 from emulator.transform.errors import DataProcessingError
 from emulator.transform.job import CSV_TYPE, JSON_TYPES, JoinSource, TransformJob
 from emulator.transform.jsonpath import JsonPath, JsonPathError

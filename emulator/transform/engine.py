@@ -14,7 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.container_http import StreamedFile
+from emulator.invocation.container_http import StreamedFile
 from emulator.transform.batching import Batch, make_batches
 from emulator.transform.dataprocessing import RecordProcessor
 from emulator.transform.errors import (DataProcessingError, InvocationError, RecordError, TransformError,

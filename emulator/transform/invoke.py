@@ -6,9 +6,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from emulator.container_http import StreamedFile
+from emulator.invocation.container_http import StreamedFile
 
-from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable, InvocationFailed
+from emulator.invocation.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable, InvocationFailed
 from emulator.transform.errors import InvocationError
 from emulator.transform.job import ModelClientConfig
 from emulator.transform.target import TransformTarget

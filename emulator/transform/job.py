@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
-from emulator.content_types import base_type
+from emulator.invocation.content_types import base_type
 from emulator.shapes import Cursor, check_integer, is_valid_name
 from emulator.transform.errors import JobConfigError
 from emulator.transform.jsonpath import JsonPath, JsonPathError

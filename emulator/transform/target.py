@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from emulator.container_http import StreamedFile
+from emulator.invocation.container_http import StreamedFile
 
 
 @runtime_checkable
@@ -16,7 +16,7 @@ class TransformTarget(Protocol):
                timeout: float) -> tuple[str | None, bytes]:
         """POST /invocations; returns (response Content-Type, body).
 
-        Raises the chain's outcomes (emulator.outcomes): ContainerError when the container answers
+        Raises the chain's outcomes (emulator.invocation.outcomes): ContainerError when the container answers
         4xx/5xx, ContainerTimedOut when it does not answer within `timeout` seconds, ContainerUnreachable
         when it cannot be reached, InvalidRequest when the request cannot be sent.
         """

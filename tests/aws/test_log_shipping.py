@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from emulator import labels
-from emulator.aws.log_shipping import (MAX_BYTES_PER_PUT, MAX_EVENTS_PER_PUT, Destination, LogShipper, _batches,
+from emulator.containers import labels
+from emulator.observe.log_shipping import (MAX_BYTES_PER_PUT, MAX_EVENTS_PER_PUT, Destination, LogShipper, _batches,
                                        endpoint_group, endpoint_stream, parse_line)
-from emulator.docker_backend import ContainerSpec, DockerBackend
+from emulator.containers.docker_backend import ContainerSpec, DockerBackend
 
 from tests.conftest import ECHO_IMAGE
 

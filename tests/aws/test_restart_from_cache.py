@@ -9,8 +9,8 @@ import tarfile
 
 import pytest
 
-from emulator import labels
-from emulator.docker_backend import free_port
+from emulator.containers import labels
+from emulator.containers.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.control.conftest import clients
 from tests.reliability.support import containers_of, serve_in_child

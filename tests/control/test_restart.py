@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from emulator import labels
-from emulator.docker_backend import free_port
+from emulator.containers import labels
+from emulator.containers.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.control.conftest import clients
 from tests.reliability.support import CLI, containers_of, port_is_free, serve_in_child, wait_for

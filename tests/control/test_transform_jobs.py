@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator import labels
-from emulator.docker_backend import DockerBackend
+from emulator.containers import labels
+from emulator.containers.docker_backend import DockerBackend
 
 from tests.conftest import ECHO_IMAGE
 from tests.control.conftest import clients

@@ -13,7 +13,7 @@ from emulator.definition import parse
 from emulator.errors import EmulatorError
 from emulator.export.kubernetes import ExportOptions, endpoint_manifests
 from emulator.export.render import to_yaml
-from emulator.router import parse_routes
+from emulator.export.router import parse_routes
 from tests.kube import k8s_schema
 
 

@@ -13,9 +13,10 @@ from typing import Iterator
 
 import pytest
 
-from emulator import Emulator, labels
-from emulator.batch import job_from_options, load_model, transform
-from emulator.docker_backend import DockerBackend
+from emulator import Emulator
+from emulator.containers import labels
+from emulator.hosting.batch import job_from_options, load_model, transform
+from emulator.containers.docker_backend import DockerBackend
 from emulator.errors import DockerUnavailable
 from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE, ROOT
 from tests.kube.podman import load_from_docker, podman, require_podman

@@ -15,7 +15,7 @@ import urllib3
 import yaml
 
 from emulator import Emulator
-from emulator.docker_backend import free_port
+from emulator.containers.docker_backend import free_port
 from tests.conftest import EXAMPLES, PIPELINE
 from tests.kube import k8s_schema
 from tests.kube.podman import kube_played, load_from_docker, require_podman

@@ -11,10 +11,11 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from emulator import Emulator, labels
-from emulator.batch import load_model
+from emulator import Emulator
+from emulator.containers import labels
+from emulator.hosting.batch import load_model
 from emulator.transform import with_batch_environment
-from emulator.chain_target import ChainTarget
+from emulator.invocation.chain_target import ChainTarget
 from emulator.cli import main
 from emulator.definition import parse
 from emulator.errors import EmulatorError

@@ -13,7 +13,7 @@ import boto3
 import docker.errors
 from botocore.config import Config
 
-from emulator import labels
+from emulator.containers import labels
 from tests.conftest import ECHO_IMAGE
 
 CLI = [sys.executable, "-m", "emulator.cli"]

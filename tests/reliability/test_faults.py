@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from emulator import Emulator
-from emulator.front.wire_errors import wire_error
-from emulator.outcomes import InvocationFailed
+from emulator.seam.wire_errors import wire_error
+from emulator.invocation.outcomes import InvocationFailed
 from tests.reliability.support import client, echo, wait_for
 
 pytestmark = pytest.mark.docker

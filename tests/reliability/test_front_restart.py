@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from emulator import Emulator
-from emulator.docker_backend import free_port
+from emulator.containers.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import CLI, wait_for
 

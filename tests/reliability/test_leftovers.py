@@ -9,8 +9,10 @@ import uuid
 
 import pytest
 
-from emulator import Emulator, labels, leftovers
-from emulator.docker_backend import DockerBackend, free_port
+from emulator import Emulator
+from emulator.containers import labels
+from emulator.containers import leftovers
+from emulator.containers.docker_backend import DockerBackend, free_port
 from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import containers_of, port_is_free, serve_in_child, wait_for
 

@@ -11,7 +11,7 @@ import uuid
 import pytest
 
 from emulator import Emulator, EmulatorError
-from emulator.docker_backend import free_port
+from emulator.containers.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import CLI, containers_of, echo
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emulator import Emulator
-from emulator.chain import MAX_PAYLOAD_BYTES
+from emulator.invocation.chain import MAX_PAYLOAD_BYTES
 from tests.reliability.support import client, echo
 
 pytestmark = pytest.mark.docker

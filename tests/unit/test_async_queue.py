@@ -17,8 +17,11 @@ from emulator.asynchronous.invoker import AsyncInvoker
 from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.front.headers import INVOKE_ASYNC, check_headers
-from emulator.front.wire_errors import ValidationError
-from emulator.outcomes import InvocationResult
+from emulator.seam.wire_errors import ValidationError
+from emulator.invocation.chain import CallPolicy
+from emulator.invocation.outcomes import InvocationResult
+from emulator.invocation.request import InvocationRequest
+from emulator.observe.recording import Recorder
 
 
 def request(number: int = 0, endpoint: str = "ep", **changes) -> AsyncRequest:
@@ -100,18 +103,18 @@ def test_at_most_the_limit_of_container_calls_at_once_whatever_runs_around_them(
     class SlowChain:
         endpoint = "ep"
 
-        def invoke(self, body, **_):
+        def invoke(self, request, **_):
             with lock:
                 calls[0] += 1
                 most[0] = max(most[0], calls[0])
             time.sleep(0.05)
             with lock:
                 calls[0] -= 1
-            return InvocationResult(body, None, None, [])
+            return InvocationResult(request.body, None, None, [])
 
     records = []
-    invoker = AsyncInvoker(SlowChain(), slots.of("ep", 2), "AllTraffic", records.append)
-    threads = [threading.Thread(target=invoker.invoke, args=(b"x",)) for _ in range(6)]
+    invoker = AsyncInvoker(SlowChain(), CallPolicy(), slots.of("ep", 2), "AllTraffic", Recorder(records.append, "async"))
+    threads = [threading.Thread(target=invoker.invoke, args=(InvocationRequest(b"x"),)) for _ in range(6)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -137,9 +140,9 @@ class FakeS3:
 class EchoChain:
     calls = 0
 
-    def invoke(self, body, **_):
+    def invoke(self, request):
         self.calls += 1
-        return InvocationResult(body, "text/plain", None, [])
+        return InvocationResult(request.body, "text/plain", None, [])
 
 
 @pytest.fixture

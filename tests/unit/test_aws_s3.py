@@ -177,7 +177,7 @@ def test_s3_to_engine_to_s3(bucket, tmp_path):
 
 
 def test_a_failed_file_gets_no_output_and_the_others_do(bucket, tmp_path):
-    from emulator.outcomes import ContainerError
+    from emulator.invocation.outcomes import ContainerError
 
     def answer(body: bytes) -> bytes:
         if b"bad" in body:

@@ -8,10 +8,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from emulator.chain import BATCH_LIMITS, REALTIME_LIMITS, Chain, PayloadLimits, Route
-from emulator.content_types import base_type, charset_warning, hop_headers
-from emulator.front.wire_errors import wire_error
-from emulator.outcomes import AnswerTooLarge, InvocationFailed
+from emulator.invocation.chain import BATCH_LIMITS, REALTIME_LIMITS, CallPolicy, Chain, PayloadLimits, Route
+from emulator.invocation.content_types import base_type, charset_warning, hop_headers
+from emulator.seam.wire_errors import wire_error
+from emulator.invocation.outcomes import AnswerTooLarge, InvocationFailed
+from emulator.invocation.request import InvocationRequest
 
 
 class FakeContainer(BaseHTTPRequestHandler):
@@ -51,8 +52,9 @@ def containers():
 
 
 def test_hop_headers_give_accept_only_to_the_last():
-    first = hop_headers(0, 3, content_type="text/csv", accept="application/json", custom_attributes="a", inference_id="i")
-    last = hop_headers(2, 3, content_type="text/csv", accept="application/json", custom_attributes=None, inference_id=None)
+    forwarded = InvocationRequest(custom_attributes="a", inference_id="i").forwarded()
+    first = hop_headers(0, 3, "text/csv", "application/json", forwarded)
+    last = hop_headers(2, 3, "text/csv", "application/json", InvocationRequest().forwarded())
     assert "Accept" not in first and first["X-Amzn-SageMaker-Custom-Attributes"] == "a"
     assert last == {"Content-Type": "text/csv", "Accept": "application/json"}
 
@@ -65,7 +67,7 @@ def test_charset_warning_only_for_parameters():
 
 def test_serial_chain_passes_each_response_on(containers):
     chain = Chain("e", [containers("one", content_type="text/csv; charset=utf-8"), containers("two")])
-    result = chain.invoke(b"raw", content_type="text/plain", accept="application/json")
+    result = chain.invoke(InvocationRequest.of(b"raw", content_type="text/plain", accept="application/json"))
     last = json.loads(result.body)
     assert last["name"] == "two" and last["accept"] == "application/json"
     assert last["content_type"] == "text/csv; charset=utf-8"  # verbatim, parameters included
@@ -77,7 +79,7 @@ def test_serial_chain_passes_each_response_on(containers):
 def test_a_failing_second_container_is_a_model_error_naming_it(containers):
     chain = Chain("e", [containers("one"), containers("two", status=415)])
     with pytest.raises(InvocationFailed) as caught:
-        chain.invoke(b"x", content_type="text/plain")
+        chain.invoke(InvocationRequest.of(b"x", content_type="text/plain"))
     error = wire_error(caught.value)
     assert (error.code, error.status, error.original_status) == ("ModelError", 424, 415)
     assert error.message.startswith("Received client error (415) from two with message")
@@ -86,42 +88,44 @@ def test_a_failing_second_container_is_a_model_error_naming_it(containers):
 
 def test_single_container_is_called_primary(containers):
     with pytest.raises(InvocationFailed) as caught:
-        Chain("e", [containers("primary", status=503)]).invoke(b"x")
+        Chain("e", [containers("primary", status=503)]).invoke(InvocationRequest.of(b"x"))
     assert wire_error(caught.value).message.startswith("Received server error (503) from primary")
 
 
 def test_unreachable_container_fails_at_once_with_its_name():
     with pytest.raises(InvocationFailed) as caught:
-        Chain("e", [Route("gone", "http://127.0.0.1:9")]).invoke(b"x")
+        Chain("e", [Route("gone", "http://127.0.0.1:9")]).invoke(InvocationRequest.of(b"x"))
     assert wire_error(caught.value).original_status == 0 and "Container primary is not reachable" in wire_error(caught.value).message
 
 
 def test_direct_mode_routes_by_hostname_and_validates(containers):
     chain = Chain("e", [containers("a"), containers("b")], "Direct")
-    assert json.loads(chain.invoke(b"x", target_container_hostname="b").body)["name"] == "b"
+    assert json.loads(chain.invoke(InvocationRequest.of(b"x", target_container_hostname="b")).body)["name"] == "b"
     for target, words in ((None, "must set TargetContainerHostname"), ("c", "not found")):
         with pytest.raises(InvocationFailed, match=words) as caught:
-            chain.invoke(b"x", target_container_hostname=target)
+            chain.invoke(InvocationRequest.of(b"x", target_container_hostname=target))
         assert wire_error(caught.value).code == "ValidationError"
 
 
 def test_payload_limits_request_between_containers_and_response(containers):
-    chain = Chain("e", [containers("one"), containers("two")], limits=PayloadLimits(request=50, between=45, response=None))
+    chain = Chain("e", [containers("one"), containers("two")])
+    policy = CallPolicy(limits=PayloadLimits(request=50, between=45, response=None))
     with pytest.raises(InvocationFailed, match="exceeds the maximum of 50 bytes") as caught:
-        chain.invoke(b"x" * 51)
+        chain.invoke(InvocationRequest.of(b"x" * 51), policy=policy)
     assert wire_error(caught.value).code == "ValidationError"
     # one answers its JSON view of the request (over 45 bytes) to two: SageMaker's ModelError
     with pytest.raises(AnswerTooLarge) as caught:
-        chain.invoke(b"x")
+        chain.invoke(InvocationRequest.of(b"x"), policy=policy)
     error = wire_error(caught.value)
     assert (error.code, error.status, error.original_status) == ("ModelError", 424, 200)
     assert error.message.startswith("Received response from one with status code 200. However, the request payload "
                                     "from one to two is ")
     assert "which has exceeded the maximum limit of 45 bytes. See https://" in error.message
     # the last container's answer to the caller
-    chain = Chain("e", [containers("one"), containers("two")], limits=PayloadLimits(request=None, between=None, response=60))
+    chain = Chain("e", [containers("one"), containers("two")])
+    policy = CallPolicy(limits=PayloadLimits(request=None, between=None, response=60))
     with pytest.raises(AnswerTooLarge, match="However, the response payload from two is .* bytes"):
-        chain.invoke(b"x")
+        chain.invoke(InvocationRequest.of(b"x"), policy=policy)
 
 
 def test_realtime_limits_are_sagemakers():

@@ -11,7 +11,7 @@ import pytest
 
 from emulator.front import event_stream
 from emulator.front.response_stream import payload_events
-from emulator.outcomes import StreamedResult, StreamInterrupted
+from emulator.invocation.outcomes import StreamedResult, StreamInterrupted
 
 header_names = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=20).filter(
     lambda name: len(name.encode()) < 256)

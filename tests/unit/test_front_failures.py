@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from emulator.front.app import create_app
+from emulator.seam.worker_settings import WorkerSettings
 
 
 def test_an_unexpected_failure_in_the_front_is_internal_failure(tmp_path):
     broken = tmp_path / "state.db"
     broken.write_bytes(b"this is not a SQLite database" * 100)
-    app = create_app(state_database=str(broken), control_url="http://127.0.0.1:9")
+    app = create_app(WorkerSettings(str(broken), "http://127.0.0.1:9"))
     response = app.test_client().post("/endpoints/anything/invocations", data=b"x")
     assert response.status_code == 500
     assert response.headers["x-amzn-ErrorType"] == "InternalFailure"
@@ -16,6 +17,6 @@ def test_an_unexpected_failure_in_the_front_is_internal_failure(tmp_path):
 
 
 def test_an_unknown_route_stays_an_unknown_operation(tmp_path):
-    app = create_app(state_database=str(tmp_path / "state.db"), control_url="http://127.0.0.1:9")
+    app = create_app(WorkerSettings(str(tmp_path / "state.db"), "http://127.0.0.1:9"))
     response = app.test_client().get("/endpoints/anything/invocations")
     assert response.status_code == 405 and response.headers["x-amzn-ErrorType"] == "UnknownOperationException"

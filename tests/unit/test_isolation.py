@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from emulator.errors import EmulatorError
-from emulator.isolation import NamespaceRelay
+from emulator.containers.isolation import NamespaceRelay
 
 
 def test_a_namespace_it_cannot_enter_is_one_clear_error_and_stop_frees_the_port():

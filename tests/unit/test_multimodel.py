@@ -13,8 +13,8 @@ from emulator.multimodel.loader import failure_to_dict, loaded_from_dict, loaded
 from emulator.multimodel.lru import LoadedModels
 from emulator.multimodel.manager import Loaded
 from emulator.multimodel.target import NAME_LENGTH, BadTargetModel, model_name, model_path
-from emulator.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
-from emulator.sagemaker_env import serving_environment
+from emulator.invocation.outcomes import Hop, ModelLoadFailed, ModelNotFound, ModelNotReady
+from emulator.containers.sagemaker_env import serving_environment
 from emulator.trace import format_hops
 
 

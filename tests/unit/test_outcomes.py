@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from emulator.front.wire_errors import ValidationError, traced_failure, wire_error
-from emulator.outcomes import (AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop, InvalidRequest,
+from emulator.seam.wire_errors import ValidationError, traced_failure, wire_error
+from emulator.invocation.outcomes import (AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop, InvalidRequest,
                                PayloadTooLarge)
 
 ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/e"

@@ -8,7 +8,7 @@ import time
 
 from flask import Flask
 
-from emulator.outcomes import Hop
+from emulator.invocation.outcomes import Hop
 from emulator.observe import channel
 from emulator.observe.log import MAX_ENDPOINTS, RequestLog
 from emulator.observe.owner_app import owner_routes

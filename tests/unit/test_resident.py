@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator import resident
+from emulator.hosting import resident
 from emulator.errors import EmulatorError
 
 

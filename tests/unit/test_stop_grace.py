@@ -5,8 +5,8 @@ from __future__ import annotations
 import inspect
 
 from contract_tests import test_shutdown
-from emulator.docker_backend import STOP_GRACE_SECONDS, DockerBackend
-from emulator.endpoint import Endpoint
+from emulator.containers.docker_backend import STOP_GRACE_SECONDS, DockerBackend
+from emulator.containers.group import ContainerGroup
 
 
 class RecordingApi:
@@ -28,5 +28,5 @@ def test_removing_a_container_gives_it_sagemakers_30_s_after_sigterm():
 
 
 def test_endpoints_and_the_contract_suite_use_the_same_grace():
-    assert inspect.signature(Endpoint.stop).parameters["timeout"].default == STOP_GRACE_SECONDS
+    assert inspect.signature(ContainerGroup.stop).parameters["timeout"].default == STOP_GRACE_SECONDS
     assert test_shutdown.STOP_TIMEOUT == STOP_GRACE_SECONDS

@@ -13,8 +13,8 @@ import pytest
 from emulator.transform import (AssembleWith, BatchStrategy, DataProcessing, ExecutionParametersError,
                                 JoinSource, ModelClientConfig, SplitType, TransformError,
                                 TransformFailed, TransformJob, run_transform)
-from emulator.container_http import StreamedFile
-from emulator.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable
+from emulator.invocation.container_http import StreamedFile
+from emulator.invocation.outcomes import ContainerError, ContainerTimedOut, ContainerUnreachable
 from emulator.transform.records import encode_recordio, encode_tfrecord
 
 Answer = Callable[[bytes], "bytes | tuple[str, bytes]"]

@@ -22,9 +22,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator import labels as L
+from emulator.containers import labels as L
 from emulator.artifacts import cache_dir
-from emulator.docker_backend import ContainerInfo, DockerBackend
+from emulator.containers.docker_backend import ContainerInfo, DockerBackend
 
 KEY_VERSION = 1  # bump when what the key covers changes
 

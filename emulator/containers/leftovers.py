@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from emulator import labels as L
-from emulator.docker_backend import ContainerInfo, DockerBackend
-from emulator.reuse import Claim
+from emulator.containers import labels as L
+from emulator.containers.docker_backend import ContainerInfo, DockerBackend
+from emulator.containers.reuse import Claim
 
 
 def remove_dead_runs(backend: DockerBackend) -> list[str]:
     """Remove containers whose owning process on this host has died, except those kept for reuse
-    (emulator.reuse: the next run adopts or replaces them); returns their names."""
+    (emulator.containers.reuse: the next run adopts or replaces them); returns their names."""
     removed = []
     for container in backend.list_managed():
         if L.owner_is_gone(container.labels) and L.REUSE_KEY not in container.labels:

@@ -1,7 +1,7 @@
-"""The resident emulator's process (see emulator.resident): `python -m emulator.resident_server FOLDER`.
+"""The resident emulator's process (see emulator.hosting.resident): `python -m emulator.hosting.resident_server FOLDER`.
 
 It serves the definition and options in FOLDER/resident.json with reuse on, and answers one-line JSON
-questions on a unix socket only its user may reach (emulator.resident.socket_path):
+questions on a unix socket only its user may reach (emulator.hosting.resident.socket_path):
 - `attach`: is what it serves still what the file says now? With its front's URL, state folder and request log;
 - `ping`: it lives;
 - `stop`: stop (keeping the containers, for the next resident to adopt) and exit.
@@ -16,18 +16,18 @@ import socketserver
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator, definitions_of
+from emulator.hosting.emulator import Emulator, definitions_of
 from emulator.definition import EndpointDefinition
-from emulator.docker_backend import DockerBackend
-from emulator.endpoint import fingerprint
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.group import fingerprint
 from emulator.errors import EmulatorError
-from emulator.observe.channel import LOG_ENV
-from emulator.resident import FAILURE, code_stamp, hold, socket_path
+from emulator.hosting.resident import FAILURE, code_stamp, hold, socket_path
+from emulator.settings import Settings
 
-IDLE_ENV = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds without a run or an invocation before it stops
 DEFAULT_IDLE = 3600.0
 IDLE_CHECK = 30.0  # seconds between two looks (or a quarter of the limit, if shorter)
 
@@ -44,8 +44,8 @@ class Resident:
                                 "this one. Fix: pass only Emulator's keyword arguments.") from None
         self.serving = self._fingerprints(self.emulator.definitions)  # taken before the start: a change meanwhile shows
         self.stopping = threading.Event()
-        self.code = code_stamp()  # the code this process runs (emulator.resident compares it with its own)
-        self.idle_limit = float(os.environ.get(IDLE_ENV) or DEFAULT_IDLE)
+        self.code = code_stamp()  # the code this process runs (emulator.hosting.resident compares it with its own)
+        self.idle_limit = float(Settings.from_environment().resident_idle or DEFAULT_IDLE)
         self.active = time.monotonic()  # the last attach or invocation
         self.expired = False  # stopped for being idle: nobody will rerun soon, so its containers go too
 
@@ -128,12 +128,12 @@ class Resident:
 
     def _log_settings(self) -> dict[str, Any] | None:
         """Where a run's in-process invocations go, to show in the resident's request log."""
-        settings = self.emulator.request_log_environment().get(LOG_ENV)
-        return json.loads(settings) if settings else None
+        channel = self.emulator.request_log_channel()
+        return asdict(channel) if channel else None
 
 
 def _held(lock: Path) -> bool:
-    """A run holds the resident (emulator.resident.attach): it may invoke at any moment. (A run attaching in the
+    """A run holds the resident (emulator.hosting.resident.attach): it may invoke at any moment. (A run attaching in the
     microseconds this probe holds the lock finds it held, and starts its own emulator: slower, never wrong.)"""
     descriptor = hold(lock)
     if descriptor is None:

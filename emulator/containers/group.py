@@ -1,4 +1,4 @@
-"""An endpoint's containers: start them as SageMaker does, wait until healthy, stop them.
+"""One variant's containers (a container group): start them as SageMaker does, wait until healthy, stop them.
 
 One process owns an endpoint's containers; request handlers only reach them by URL.
 """
@@ -8,27 +8,48 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from emulator import labels as L
-from emulator import reuse as kept
+from emulator.containers import labels as L
+from emulator.containers import reuse as kept
 from emulator.artifacts import model_folder
-from emulator.container_http import pings
-from emulator.chain import Route
+from emulator.invocation.container_http import pings
+from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
-from emulator.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
+from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
-from emulator.isolation import NamespaceRelay
-from emulator.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
+from emulator.containers.isolation import NamespaceRelay
+from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.multimodel import registry as model_managers
 from emulator.multimodel.manager import ModelManager, ModelSettings
 from emulator.parallel import map_in_threads
-from emulator.sagemaker_env import container_port, serving_environment
-from emulator.supervisor import Supervisor
+from emulator.containers.sagemaker_env import container_port, serving_environment
+from emulator.containers.supervisor import Supervisor
 
 CANCELLED = "cancelled"  # another container failed first, or the endpoint was stopped
+
+
+@dataclass(frozen=True)
+class ContainerFailure:
+    """Why one container did not become healthy: Docker refused to run it, it exited, or /ping timed out."""
+    hostname: str
+    image: str
+    start_error: str | None = None
+    exit_code: int | None = None
+    timeout: float | None = None  # seconds it had to pass /ping
+    log_lines: str = ""  # its last lines, each on an indented line of its own
+
+    def __str__(self) -> str:
+        what = f"{self.hostname} ({self.image})"
+        if self.start_error is not None:
+            return f"{what}: {self.start_error}"
+        if self.exit_code is not None:
+            problem = f"{what} exited with code {self.exit_code} during startup."
+        else:
+            problem = f"{what} did not pass /ping within {self.timeout:g} s."
+        return problem + (f" Its last log lines:{self.log_lines}" if self.log_lines else " It printed nothing.")
 
 Progress = Callable[[str], None]
 Events = Callable[[str, str, str, str], None]  # (endpoint, container hostname, event, detail): see RequestLog.event
@@ -47,11 +68,11 @@ class RunningContainer:
         return self.definition.hostname
 
 
-class Endpoint:
+class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
                  reuse: bool = False, model_settings: ModelSettings | None = None):
-        """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.reuse); not with
+        """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
         container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
@@ -84,7 +105,7 @@ class Endpoint:
         return [Route(c.hostname, c.url) for c in self.containers]
 
     # -- start --------------------------------------------------------------------------------------------------
-    def start(self) -> "Endpoint":
+    def start(self) -> "ContainerGroup":
         """Start every container in parallel and wait for all pings; on any failure remove them all."""
         try:
             plans = self._plan(self._prepare())
@@ -92,9 +113,9 @@ class Endpoint:
                 self._watch()
                 return self
             results = map_in_threads(lambda pair: self._start_one(*pair), zip(self.containers, plans))
-            failures = [failure for failure in results if failure and failure is not CANCELLED]
+            failures = [failure for failure in results if isinstance(failure, ContainerFailure)]
             if failures:
-                raise StartupError(self._failure_report(failures))
+                raise StartupError(self._failure_report(failures), failures)
             if CANCELLED in results:
                 raise StartupError(f"Endpoint {self.name}: startup was interrupted; its containers were removed.")
             self._watch()
@@ -148,7 +169,7 @@ class Endpoint:
         return plan(self.definition, folders, self.backend.image_id if self.reuse else lambda image: "")
 
     def _adopt(self, plans: list[kept.Planned]) -> bool:
-        """Take over a kept group that matches (see emulator.reuse); remove the kept ones that cannot serve.
+        """Take over a kept group that matches (see emulator.containers.reuse); remove the kept ones that cannot serve.
         Otherwise claim a new group for the containers about to start."""
         scope, key = kept.scope(self.definition.source), kept.key(self.name, self.definition.mode, plans)
         self._reuse_labels = kept.labels(scope, key, self._suffix)
@@ -183,8 +204,8 @@ class Endpoint:
                         and L.HOST_PORT in c.labels for h, c in have.items())
                 and (not ping or all(pings(f"http://127.0.0.1:{c.labels[L.HOST_PORT]}") for c in found)))
 
-    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> str | None:
-        """Start and wait for one container; returns a failure description, or None when healthy."""
+    def _start_one(self, container: RunningContainer, plan: kept.Planned) -> ContainerFailure | str | None:
+        """Start and wait for one container; returns its failure, CANCELLED, or None when healthy."""
         labels = {**self._labels(container.hostname), **(self._reuse_labels if self.reuse else {})}
         manager = self.model_managers.get(container.hostname)
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
@@ -225,18 +246,16 @@ class Endpoint:
         container.relay.check()
         return container.relay.start().url
 
-    def _describe_failure(self, container: RunningContainer, launched: Launch) -> str:
-        what = f"{container.hostname} ({container.definition.image})"
+    def _describe_failure(self, container: RunningContainer, launched: Launch) -> ContainerFailure:
+        failure = ContainerFailure(container.hostname, container.definition.image)
         if launched.start_error is not None:
-            return f"{what}: {launched.start_error}"
-        if isinstance(launched.stopped, Exited):
-            problem = f"{what} exited with code {launched.stopped.exit_code} during startup."
-        else:
-            problem = f"{what} did not pass /ping within {self.startup_timeout:g} s."
+            return replace(failure, start_error=launched.start_error)
         lines = last_log_lines(self.backend, launched.container_id)
-        return problem + (f" Its last log lines:{lines}" if lines else " It printed nothing.")
+        if isinstance(launched.stopped, Exited):
+            return replace(failure, exit_code=launched.stopped.exit_code, log_lines=lines)
+        return replace(failure, timeout=self.startup_timeout, log_lines=lines)
 
-    def _failure_report(self, failures: list[str]) -> str:
+    def _failure_report(self, failures: list[ContainerFailure]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
         return (f"Endpoint {self.name} failed to start ({len(failures)} of {len(self.containers)} containers), "
                 f"as SageMaker fails CreateEndpoint when any container fails its pings. All its containers were "
@@ -299,7 +318,7 @@ def plan(definition: EndpointDefinition, folders: list[Path | None], image_id: C
 
 
 def fingerprint(definition: EndpointDefinition, backend: DockerBackend) -> str:
-    """The key of emulator.reuse for this definition now (its images' ids, its artifacts' files): what a
+    """The key of emulator.containers.reuse for this definition now (its images' ids, its artifacts' files): what a
     resident emulator compares to tell whether it still serves what the definition file says."""
     folders = [None if container.multi_model else model_folder(container.model_data)
                for container in definition.containers]

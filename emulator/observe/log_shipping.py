@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.aws import clients
-from emulator.docker_backend import DockerBackend
+from emulator.containers.docker_backend import DockerBackend
 
 TRANSFORM_JOBS_GROUP = "/aws/sagemaker/TransformJobs"
 FLUSH_INTERVAL = 0.25

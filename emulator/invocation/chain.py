@@ -9,19 +9,28 @@ from __future__ import annotations
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from functools import cached_property
+from typing import Any, Protocol
 
 import urllib3
 
-from emulator import container_http
-from emulator.container_http import StreamedFile
-from emulator.content_types import charset_warning, hop_headers
-from emulator.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
+from emulator.invocation import container_http
+from emulator.invocation.container_http import StreamedFile
+from emulator.invocation.content_types import charset_warning, hop_headers
+from emulator.invocation.request import InvocationRequest
+from emulator.invocation.outcomes import (MB, AnswerTooLarge, ContainerError, ContainerTimedOut, ContainerUnreachable, Hop,
                                InvalidRequest, InvocationFailed, InvocationResult, PayloadTooLarge, StreamedResult,
                                StreamInterrupted)
 
-if TYPE_CHECKING:
-    from emulator.multimodel.loader import ModelLoader
+
+class LoadedModel(Protocol):
+    hops: list[Hop]  # the load and unload hops it took
+    invoke_path: str  # where the container answers invocations of that model
+
+
+class ModelSource(Protocol):
+    """What loads the model an invocation of a multi-model container names (emulator.multimodel)."""
+    def ensure(self, endpoint: str, url: str, target: str, reload: bool = False) -> LoadedModel: ...
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,18 @@ INVOCATIONS = "/invocations"
 
 
 @dataclass(frozen=True)
+class CallPolicy:
+    """How long a container may take to answer, and the body limits: per call, so one chain serves real time,
+    batch transform (ModelClientConfig's timeout, MaxPayloadInMB) and asynchronous requests alike."""
+    timeout: float = DEFAULT_INVOCATION_TIMEOUT
+    limits: PayloadLimits = REALTIME_LIMITS
+
+    @cached_property
+    def urllib3_timeout(self) -> urllib3.Timeout:
+        return urllib3.Timeout(connect=CONNECT_TIMEOUT, read=self.timeout)
+
+
+@dataclass(frozen=True)
 class Route:
     """One container as the invoker reaches it."""
     hostname: str
@@ -56,57 +77,48 @@ class Route:
 
 class Chain:
     def __init__(self, endpoint: str, routes: list[Route], mode: str = "Serial", *,
-                 timeout: float = DEFAULT_INVOCATION_TIMEOUT, limits: PayloadLimits = REALTIME_LIMITS,
-                 pool: urllib3.PoolManager | None = None, models: ModelLoader | None = None):
-        """`models`: for a multi-model container, what loads the model an invocation names (TargetModel)."""
+                 timeout: float = DEFAULT_INVOCATION_TIMEOUT, pool: urllib3.PoolManager | None = None,
+                 models: ModelSource | None = None):
+        """`timeout`: the default policy's (real time); `models`: for a multi-model container, what loads the
+        model an invocation names (TargetModel)."""
         self.endpoint, self.routes, self.mode, self.models = endpoint, routes, mode, models
-        self.timeout, self.limits = timeout, limits
+        self.policy = CallPolicy(timeout)
         self._by_hostname = {route.hostname: route for route in routes}
         shared = pool or container_http.pool
         # Each container's connection pool, found once: PoolManager.request parses the URL and looks the
         # pool up on every call, a tenth of the front's CPU per request.
         self._pools = {route.url: shared.connection_from_url(route.url) for route in routes}
-        self._timeout = urllib3.Timeout(connect=CONNECT_TIMEOUT, read=timeout)
         self._single = len(routes) == 1
 
-    def invoke(self, body: bytes | StreamedFile, *, content_type: str | None = None, accept: str | None = None,
-               custom_attributes: str | None = None, target_container_hostname: str | None = None,
-               inference_id: str | None = None, capture_bodies: bool = False,
-               target_model: str | None = None) -> InvocationResult:
+    def invoke(self, request: InvocationRequest, *, policy: CallPolicy | None = None,
+               capture_bodies: bool = False) -> InvocationResult:
         """Raises an InvocationFailed outcome, carrying the hops made, when the invocation fails."""
-        return self._through(body, False, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
-                             target=target_container_hostname, inference_id=inference_id, capture_bodies=capture_bodies,
-                             target_model=target_model)
+        return self._through(request, policy or self.policy, stream_last=False, capture_bodies=capture_bodies)
 
-    def invoke_streaming(self, body: bytes, *, content_type: str | None = None, accept: str | None = None,
-                         custom_attributes: str | None = None, target_container_hostname: str | None = None,
-                         inference_id: str | None = None) -> StreamedResult:
+    def invoke_streaming(self, request: InvocationRequest, *, policy: CallPolicy | None = None) -> StreamedResult:
         """The same invocation with the last container's answer streamed as it produces it (the earlier
         hops buffered, as SageMaker does): returns once that container has begun to answer 2xx."""
-        return self._through(body, True, content_type=content_type, accept=accept, custom_attributes=custom_attributes,
-                             target=target_container_hostname, inference_id=inference_id, capture_bodies=False,
-                             target_model=None)
+        return self._through(request, policy or self.policy, stream_last=True, capture_bodies=False)
 
-    def _through(self, body: bytes | StreamedFile, stream_last: bool, *, content_type: str | None, accept: str | None,
-                 custom_attributes: str | None, target: str | None, inference_id: str | None,
-                 capture_bodies: bool, target_model: str | None) -> Any:
+    def _through(self, request: InvocationRequest, policy: CallPolicy, *, stream_last: bool,
+                 capture_bodies: bool) -> Any:
         hops: list[Hop] = []
+        body, limits, timeout = request.body, policy.limits, policy.urllib3_timeout
         try:
-            limits = self.limits
             if limits.request is not None and len(body) > limits.request:
                 raise PayloadTooLarge(len(body), limits.request)
-            route_list = self._select(target, target_model)
-            extras = dict(custom_attributes=custom_attributes, inference_id=inference_id)
-            current_type = content_type
+            route_list = self._select(request.target_container_hostname, request.target_model)
+            forwarded = request.forwarded()
+            current_type = request.content_type
             response_attributes = None
             for index, route in enumerate(route_list):
                 if index and limits.between is not None and len(body) > limits.between:
                     raise AnswerTooLarge(self.endpoint, route_list[index - 1].hostname, len(body), limits.between,
                                          route.hostname)
-                headers = hop_headers(index, len(route_list), content_type=current_type, accept=accept, **extras)
+                headers = hop_headers(index, len(route_list), current_type, request.accept, forwarded)
                 if self.models is not None:  # one container (definition.py): the model it is asked for
-                    body, current_type, response_attributes = self._call_model(route, body, headers, hops,
-                                                                               capture_bodies, target_model)
+                    body, current_type, response_attributes = self._call_model(route, body, headers, hops, timeout,
+                                                                               capture_bodies, request.target_model)
                     continue
                 hop = Hop(route.hostname, current_type, headers.get("Accept"), len(body),
                           request_body=body if capture_bodies else None)
@@ -114,8 +126,8 @@ class Chain:
                 if index:
                     hop.warning = charset_warning(current_type, route_list[index - 1].hostname, route.hostname)
                 if stream_last and index == len(route_list) - 1:
-                    return self._open_stream(route, body, headers, hop, hops)
-                body, current_type, response_attributes = self._call(route, body, headers, hop, capture_bodies)
+                    return self._open_stream(route, body, headers, hop, hops, timeout)
+                body, current_type, response_attributes = self._call(route, body, headers, hop, timeout, capture_bodies)
             if limits.response is not None and len(body) > limits.response:
                 raise AnswerTooLarge(self.endpoint, self._name(route_list[-1]), len(body), limits.response)
             return InvocationResult(body, current_type, response_attributes, hops)
@@ -145,7 +157,7 @@ class Chain:
         return self.routes
 
     def _call_model(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hops: list[Hop],
-                    capture_bodies: bool, target_model: str) -> tuple[bytes, str | None, str | None]:
+                    timeout: urllib3.Timeout, capture_bodies: bool, target_model: str) -> tuple[bytes, str | None, str | None]:
         """A multi-model container: its model loaded (the loader's load and unload hops), then invoked. A 404
         means the container lost it meanwhile (restarted, or another request's load unloaded it): once more."""
         reload = False
@@ -156,16 +168,16 @@ class Chain:
                       request_body=body if capture_bodies else None, action="invoke", model=target_model)
             hops.append(hop)
             try:
-                return self._call(route, body, headers, hop, capture_bodies, loaded.invoke_path)
+                return self._call(route, body, headers, hop, timeout, capture_bodies, loaded.invoke_path)
             except ContainerError as error:
                 if error.status != 404 or reload:
                     raise
                 reload = True
 
     def _call(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
-              capture_bodies: bool, path: str = INVOCATIONS) -> tuple[bytes, str | None, str | None]:
+              timeout: urllib3.Timeout, capture_bodies: bool, path: str = INVOCATIONS) -> tuple[bytes, str | None, str | None]:
         started = time.perf_counter()
-        response = self._send(route, body, headers, hop, started, preload=True, path=path)
+        response = self._send(route, body, headers, hop, started, timeout, preload=True, path=path)
         hop.ms = _ms_since(started)
         hop.bytes_out = len(response.data)
         if capture_bodies:
@@ -174,9 +186,9 @@ class Chain:
         return response.data, hop.content_type_out, response.headers.get(CUSTOM_ATTRIBUTES)
 
     def _open_stream(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
-                     hops: list[Hop]) -> StreamedResult:
+                     hops: list[Hop], timeout: urllib3.Timeout) -> StreamedResult:
         started = time.perf_counter()
-        response = self._send(route, body, headers, hop, started, preload=False)
+        response = self._send(route, body, headers, hop, started, timeout, preload=False)
         if response.status >= 400:  # an error answer is not streamed: it is the invocation's failure
             hop.bytes_out = len(response.data)
             hop.ms = _ms_since(started)
@@ -210,10 +222,10 @@ class Chain:
                 response.close()
 
     def _send(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop, started: float,
-              preload: bool, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
+              timeout: urllib3.Timeout, preload: bool, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
         name = self._name(route)
         try:
-            response = self._post(self._pools[route.url], body, headers, preload, path)
+            response = self._post(self._pools[route.url], body, headers, timeout, preload, path)
         except urllib3.exceptions.ReadTimeoutError:
             hop.ms = _ms_since(started)
             raise ContainerTimedOut(self.endpoint, name) from None
@@ -232,13 +244,13 @@ class Chain:
     def _name(self, route: Route) -> str:
         return "primary" if self._single else route.hostname
 
-    def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes | StreamedFile,
-              headers: dict[str, str], preload: bool = True, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
+    def _post(self, pool: urllib3.HTTPConnectionPool, body: bytes | StreamedFile, headers: dict[str, str],
+              timeout: urllib3.Timeout, preload: bool = True, path: str = INVOCATIONS) -> urllib3.BaseHTTPResponse:
         streamed = isinstance(body, StreamedFile)
 
         def post() -> urllib3.BaseHTTPResponse:
             return pool.urlopen("POST", path, body=body.chunks() if streamed else body, headers=headers,
-                                timeout=self._timeout, retries=False, redirect=False, chunked=streamed,
+                                timeout=timeout, retries=False, redirect=False, chunked=streamed,
                                 preload_content=preload)
         try:
             return post()

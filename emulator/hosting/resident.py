@@ -1,9 +1,9 @@
 """Fast reruns: a resident emulator per definition, kept running between test runs (opt-in, with reuse).
 
-The first run with reuse starts `python -m emulator.resident_server` in a session of its own: an emulator
+The first run with reuse starts `python -m emulator.hosting.resident_server` in a session of its own: an emulator
 serving the definition (its containers, its front, its control plane). When the run ends the resident stays.
 The next run attaches to it in milliseconds when nothing changed: the resident recomputes the key of
-emulator.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
+emulator.containers.reuse for every endpoint of the file now (definition, image ids, artifact files, environment) and
 compares it with what it serves; the run compares the emulator's own code with the resident's. Anything
 changed: the resident is stopped (keeping the containers that still match, which the new one adopts) and
 a new one starts.
@@ -26,18 +26,17 @@ import shutil
 import socket
 import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.client_side import ClientSide
+from emulator.hosting.client_side import ClientSide
 from emulator.errors import EmulatorError, StartupError
+from emulator.settings import Settings
+from emulator.waiting import wait_until
 
 if TYPE_CHECKING:
-    from emulator.emulated_endpoint import EmulatedEndpoint
+    from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 
-SESSION_ENV = "SAGEMAKER_EMULATOR_SESSION"  # emulator.labels: a run's session label, part of the scope
 STOP_WAIT = 120.0  # seconds for a resident to stop (its front, its control plane; the containers are kept)
 ANSWER_WAIT = 60.0  # seconds for a resident to answer one question (it checks image ids and artifacts)
 FAILURE = "failure.txt"  # why the resident could not start, as the in-process emulator would have said it
@@ -52,7 +51,7 @@ def root() -> Path:
 def scope(source: str | Path, options: dict[str, Any]) -> str:
     """Whose resident: this user, the definition file, the options it serves with, the session label."""
     text = json.dumps({"user": os.getuid(), "source": str(Path(source).resolve()), "options": options,
-                       "session": os.environ.get(SESSION_ENV, "")}, sort_keys=True)
+                       "session": Settings.from_environment().session or ""}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -86,12 +85,13 @@ class ResidentEmulator(ClientSide):
     @property
     def endpoints(self) -> dict[str, "EmulatedEndpoint"]:
         """The endpoints that serve now, read from the resident's serving table as its front's workers do."""
-        from emulator.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
-        from emulator.front.serving import ServingTable  # noqa: PLC0415
+        from emulator.hosting.emulated_endpoint import EmulatedEndpoint  # noqa: PLC0415 - only when a test invokes in-process
+        from emulator.multimodel.loader import ModelLoader  # noqa: PLC0415
         from emulator.observe.channel import Sender  # noqa: PLC0415
+        from emulator.seam.serving import ServingTable  # noqa: PLC0415
 
         if self._table is None:
-            self._table = ServingTable(self._database)
+            self._table = ServingTable(self._database, models=ModelLoader)
             self._sender = Sender(self._log["socket"], int(self._log["body_limit"])) if self._log else None
         sender = self._sender
         return {served.name: EmulatedEndpoint(served, None, sender.add if sender else None,
@@ -163,12 +163,10 @@ def stop(folder: Path) -> bool:
     answer = ask(folder, "stop")
     if answer is None:
         return False
-    deadline = time.monotonic() + STOP_WAIT
-    while alive(answer["pid"]):  # its containers are free once it has exited: `prune` judges them by that
-        if time.monotonic() > deadline:
-            raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
-                               f"its output is in {folder / 'output.log'}.")
-        time.sleep(0.1)
+    # Its containers are free once it has exited: `prune` judges them by that.
+    if not wait_until(lambda: not alive(answer["pid"]), timeout=STOP_WAIT, interval=0.1).ready:
+        raise StartupError(f"the resident emulator in {folder} did not stop within {STOP_WAIT:g} s; "
+                           f"its output is in {folder / 'output.log'}.")
     return True
 
 
@@ -199,7 +197,7 @@ def stop_unheld() -> tuple[list[str], list[str]]:
 def socket_path(folder: Path) -> Path:
     """Where the resident of `folder` answers. Not in `folder`: a unix socket's path holds 107 bytes, and a
     cache under a deep home folder is longer; so in a private folder of the runtime or temporary directory."""
-    runtime = Path(os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()) / f"sagemaker-emulator-{os.getuid()}"
+    runtime = Settings.from_environment().runtime_folder / f"sagemaker-emulator-{os.getuid()}"
     runtime.mkdir(mode=0o700, exist_ok=True)
     status = runtime.stat()
     if status.st_uid != os.getuid() or status.st_mode & 0o077:
@@ -213,22 +211,27 @@ def _start(folder: Path, source: str | Path, options: dict[str, Any]) -> dict[st
     failure = folder / FAILURE
     failure.unlink(missing_ok=True)
     pid = _launch(folder)
-    while alive(pid):
+    answer: dict[str, Any] | None = None
+
+    def answered() -> bool:
+        nonlocal answer
         answer = ask(folder, "attach")
-        if answer is not None:
-            if not answer["ok"]:  # the file changed while it started: the next run starts a new one
-                raise StartupError(f"{source} changed while its resident emulator started ({answer['why']}); run again.")
-            return answer
-        time.sleep(0.05)
+        return answer is not None
+
+    # Its own startup timeouts end a start that hangs: this waits as long as the resident lives.
+    if wait_until(answered, timeout=float("inf"), abort=lambda: "exited" if not alive(pid) else None).ready:
+        if not answer["ok"]:  # the file changed while it started: the next run starts a new one
+            raise StartupError(f"{source} changed while its resident emulator started ({answer['why']}); run again.")
+        return answer
     if failure.exists():
         raise StartupError(failure.read_text())
     raise StartupError(f"the resident emulator for {source} exited at start; its output is in {folder / 'output.log'}.")
 
 
 def _launch(folder: Path) -> int:
-    """Start the resident through a launcher that exits at once (below, `python -m emulator.resident`): the
+    """Start the resident through a launcher that exits at once (below, `python -m emulator.hosting.resident`): the
     resident is then no child of this run's process, which neither waits for it nor warns that it still runs."""
-    launcher = subprocess.run([sys.executable, "-m", "emulator.resident", str(folder)], stdin=subprocess.DEVNULL,
+    launcher = subprocess.run([sys.executable, "-m", "emulator.hosting.resident", str(folder)], stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, check=False)
     if launcher.returncode:
         raise StartupError(f"the resident emulator could not be launched: {launcher.stderr.strip()}")
@@ -263,7 +266,7 @@ def hold(path: Path) -> int | None:
 
 if __name__ == "__main__":  # the launcher (_launch): start the resident in a session of its own, say its pid
     with open(Path(sys.argv[1]) / "output.log", "wb") as output:
-        resident = subprocess.Popen([sys.executable, "-m", "emulator.resident_server", sys.argv[1]],
+        resident = subprocess.Popen([sys.executable, "-m", "emulator.hosting.resident_server", sys.argv[1]],
                                     stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
                                     start_new_session=True)  # ended neither by the run's end nor by its Ctrl-C
     print(resident.pid, flush=True)

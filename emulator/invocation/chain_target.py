@@ -12,10 +12,11 @@ from typing import Any
 
 import urllib3
 
-from emulator import container_http
-from emulator.chain import BATCH_LIMITS, Chain
-from emulator.container_http import StreamedFile
+from emulator.invocation import container_http
+from emulator.invocation.chain import BATCH_LIMITS, CallPolicy, Chain
+from emulator.invocation.container_http import StreamedFile
 from emulator.errors import EmulatorError
+from emulator.invocation.request import InvocationRequest
 
 
 class ChainTarget:
@@ -24,7 +25,6 @@ class ChainTarget:
 
     def __init__(self, chain: Chain):
         self.chain = chain
-        self._timed: dict[float, Chain] = {}
 
     def execution_parameters(self) -> dict[str, Any] | None:
         try:
@@ -42,14 +42,8 @@ class ChainTarget:
 
     def invoke(self, body: bytes | StreamedFile, *, content_type: str | None, accept: str | None,
                timeout: float) -> tuple[str | None, bytes]:
-        result = self._chain_with(timeout).invoke(body, content_type=content_type, accept=accept)
+        """ModelClientConfig's timeout, not the real-time 60 s, and batches of up to MaxPayloadInMB (100, or
+        unbounded), not the real-time 6 MB."""
+        result = self.chain.invoke(InvocationRequest(body, content_type, accept),
+                                   policy=CallPolicy(timeout, BATCH_LIMITS))
         return result.content_type, result.body
-
-    def _chain_with(self, timeout: float) -> Chain:
-        """ModelClientConfig's timeout, not the real-time 60 s, and batches of up to MaxPayloadInMB
-        (100, or unbounded), not the real-time 6 MB."""
-        chain = self._timed.get(timeout)
-        if chain is None:
-            chain = self._timed[timeout] = Chain(self.chain.endpoint, self.chain.routes, self.chain.mode,
-                                                 timeout=timeout, limits=BATCH_LIMITS)
-        return chain

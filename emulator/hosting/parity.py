@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator
-from emulator.batch import job_from_options, transform
+from emulator.hosting.emulator import Emulator
+from emulator.hosting.batch import job_from_options, transform
 from emulator.definition import EndpointDefinition
-from emulator.endpoint import Progress
+from emulator.containers.group import Progress
 from emulator.errors import EmulatorError
 
 DEFAULT_TOLERANCE = 1e-9  # relative, on floats; every other cell must be equal

@@ -8,11 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulator import labels as L
+from emulator.artifacts import MODEL_MOUNT, MODELS_MOUNT
+from emulator.containers import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
-MODEL_MOUNT = "/opt/ml/model"
-MODELS_MOUNT = "/opt/ml/models"  # a multi-model container's models, one folder each (emulator.multimodel)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 MULTI_MODEL_LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 PORT_RETRIES = 5
@@ -28,7 +27,7 @@ class ContainerSpec:
     environment: dict[str, str]
     labels: dict[str, str]
     model_folder: Path | None = None
-    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.isolation)
+    network_isolated: bool = False  # EnableNetworkIsolation: no network at all (see emulator.containers.isolation)
     command: tuple[str, ...] = ("serve",)
     model_read_only: bool = True  # False only to detect writes (the contract suite mounts a copy)
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
@@ -97,7 +96,7 @@ class DockerBackend:
     def run(self, spec: ContainerSpec) -> tuple[str, str | None]:
         """Start a container; returns (id, URL to reach its server from this host).
 
-        An isolated container has no URL (None): only its network namespace reaches it (emulator.isolation).
+        An isolated container has no URL (None): only its network namespace reaches it (emulator.containers.isolation).
         """
         from docker.errors import APIError  # noqa: PLC0415
 

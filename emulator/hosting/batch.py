@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emulator.api import Emulator
-from emulator.chain_target import ChainTarget
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.group import ContainerGroup, Progress
+from emulator.containers.leftovers import remove_dead_runs
 from emulator.definition import EndpointDefinition, load_file, parse
-from emulator.endpoint import Progress
 from emulator.errors import EmulatorError
+from emulator.invocation.chain import Chain
+from emulator.invocation.chain_target import ChainTarget
 from emulator.transform import TransformJob, TransformReport, from_request, run_transform, with_batch_environment
 
 
@@ -34,9 +36,16 @@ def load_model(source: str | Path | dict, model_name: str | None) -> EndpointDef
 
 def transform(model: EndpointDefinition, job: TransformJob, inputs: Path, output_dir: Path, *,
               startup_timeout: float | None = None, progress: Progress | None = None) -> TransformReport:
-    """Start the model's containers, run the job over `inputs` into `output_dir`, stop them."""
-    with Emulator([with_batch_environment(model, job)], startup_timeout=startup_timeout, progress=progress) as emulator:
-        return run_transform(job, ChainTarget(emulator.endpoint.chain), inputs, output_dir)
+    """Start the model's containers (one container group, as a transform job's instance: no control plane, no
+    front), run the job over `inputs` into `output_dir`, stop them."""
+    backend = DockerBackend()
+    remove_dead_runs(backend)
+    group = ContainerGroup(with_batch_environment(model, job), backend, startup_timeout=startup_timeout,
+                           progress=progress).start()
+    try:
+        return run_transform(job, ChainTarget(Chain(model.name, group.routes, model.mode)), inputs, output_dir)
+    finally:
+        group.stop()
 
 
 def job_from_options(model_name: str, inputs: Path, output_dir: Path, **options: Any) -> TransformJob:

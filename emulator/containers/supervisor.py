@@ -13,8 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from emulator.container_http import pings
-from emulator.docker_backend import DockerBackend
+from emulator.invocation.container_http import pings
+from emulator.containers.docker_backend import DockerBackend
 
 POLL_INTERVAL = 0.5
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 30.0  # least time between two starts; doubles while it keeps dying

@@ -16,7 +16,7 @@ from emulator.errors import EmulatorError
 from emulator.waiting import wait_until
 
 if TYPE_CHECKING:  # importing this module stays cheap: the contract suite's options read its default
-    from emulator.docker_backend import ContainerSpec, DockerBackend
+    from emulator.containers.docker_backend import ContainerSpec, DockerBackend
 
 DEFAULT_STARTUP_TIMEOUT = 240.0  # SageMaker's default ContainerStartupHealthCheckTimeoutInSeconds
 INSPECT_EVERY = 4  # polls: asking Docker costs CPU the booting containers want
@@ -58,7 +58,7 @@ def launch(backend: DockerBackend, spec: ContainerSpec, *, timeout: float = DEFA
         launched.start_error = str(exc)
         return launched
     if ready is None:
-        from emulator.container_http import pings as ready  # noqa: PLC0415 - urllib3 only when a container starts
+        from emulator.invocation.container_http import pings as ready  # noqa: PLC0415 - urllib3 only when a container starts
     polls = itertools.count()
 
     def stop_waiting() -> Any:

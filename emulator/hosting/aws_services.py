@@ -7,9 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.aws import clients, embedded
-from emulator.aws.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
-from emulator.docker_backend import DockerBackend
-from emulator.endpoint import Endpoint
+from emulator.observe.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
+from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.group import ContainerGroup
 
 
 class AwsServices:
@@ -26,7 +26,7 @@ class AwsServices:
         clients.use_embedded(self._url)
         return self
 
-    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: Endpoint) -> None:
+    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: ContainerGroup) -> None:
         """Each container's output to `/aws/sagemaker/Endpoints/<name>`, stream `<variant>/<instance>` (a
         pipeline's: `<variant>/<instance>/<container>`), until the container is removed."""
         instance = instance_id()

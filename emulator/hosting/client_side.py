@@ -1,6 +1,6 @@
 """What an emulator offers a test or a script that only talks to it: its endpoints by name, boto3 clients
-and the environment that points AWS SDKs at it. Shared by the in-process emulator (emulator.api) and the
-handle on a resident one (emulator.resident)."""
+and the environment that points AWS SDKs at it. Shared by the in-process emulator (emulator.hosting.emulator) and the
+handle on a resident one (emulator.hosting.resident)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from emulator.errors import EmulatorError
 
 if TYPE_CHECKING:
-    from emulator.emulated_endpoint import EmulatedEndpoint
+    from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
 # Set, these would win over AWS_ENDPOINT_URL or the dummy keys: `redirected` unsets them for its block.

@@ -1,6 +1,6 @@
 """The router of an exported pod: the emulator's front, serving one endpoint whose containers share its localhost.
 
-    python3 -m emulator.router --endpoint penguins --mode Serial --port 7080 \
+    python3 -m emulator.export.router --endpoint penguins --mode Serial --port 7080 \
         --container preprocessor=9081 --container model=9082
 
 The same Flask app, chain and X-Emulator-Trace header as `sagemaker-emulator serve`; only the routes
@@ -18,11 +18,11 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from emulator.chain import DEFAULT_INVOCATION_TIMEOUT, Route
-from emulator.control.store import Store
+from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT, Route
 from emulator.shapes import is_valid_name
 from emulator.errors import EmulatorError
-from emulator.front.serving import variant_spec
+from emulator.seam import serving
+from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 
 VARIANT = "AllTraffic"
@@ -56,7 +56,7 @@ def parse_routes(endpoint: str, mode: str, containers: list[str], timeout: float
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m emulator.router", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python3 -m emulator.export.router", description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", required=True, help="the endpoint's name, as callers give it")
     parser.add_argument("--mode", choices=["Serial", "Direct"], default="Serial")
     parser.add_argument("--container", action="append", default=[], metavar="HOSTNAME=PORT",
@@ -80,10 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         # The front reads its routes from a serving table, as under `serve`; here one written once.
-        store = Store(Path(tempfile.mkdtemp(prefix="sagemaker-router-")))
-        store.set_serving(endpoint.name.lower(), {"name": endpoint.name, "variants": [
-            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout)]})
-        front.start(store.path)
+        database = Path(tempfile.mkdtemp(prefix="sagemaker-router-")) / "serving.sqlite3"
+        connection = serving.connect(database)
+        connection.execute(serving.SCHEMA)
+        serving.write_serving(connection, endpoint.name.lower(), EndpointSpec(endpoint.name, (
+            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout),)))
+        connection.close()
+        front.start(database)
     except EmulatorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,6 +7,8 @@ import socket
 import uuid
 from functools import lru_cache
 
+from emulator.settings import Settings
+
 PREFIX = "io.github.sagemaker-emulator"
 MANAGED = f"{PREFIX}.managed"
 ENDPOINT = f"{PREFIX}.endpoint"
@@ -16,7 +18,7 @@ PID_START = f"{PREFIX}.pid-start"
 HOST = f"{PREFIX}.host"
 CONTAINER_HOSTNAME = f"{PREFIX}.container-hostname"
 HOST_PORT = f"{PREFIX}.host-port"
-# Containers kept for reuse (emulator.reuse): what they were started from, for whom, and which start they belong to.
+# Containers kept for reuse (emulator.containers.reuse): what they were started from, for whom, and which start they belong to.
 REUSE_KEY = f"{PREFIX}.reuse-key"
 REUSE_SCOPE = f"{PREFIX}.reuse-scope"
 REUSE_GROUP = f"{PREFIX}.reuse-group"
@@ -25,7 +27,7 @@ REUSE_GROUP = f"{PREFIX}.reuse-group"
 @lru_cache(maxsize=1)
 def session_id() -> str:
     """One id per process: pytest-xdist workers and parallel runs never share one."""
-    return os.environ.get("SAGEMAKER_EMULATOR_SESSION") or uuid.uuid4().hex[:12]
+    return Settings.from_environment().session or uuid.uuid4().hex[:12]
 
 
 def process_start_time(pid: int) -> str:

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 
-def hop_headers(index: int, count: int, *, content_type: str | None, accept: str | None,
-                custom_attributes: str | None, inference_id: str | None) -> dict[str, str]:
-    """Headers for hop `index` of `count`: Content-Type as given, Accept only to the last container.
-
+def hop_headers(index: int, count: int, content_type: str | None, accept: str | None,
+                forwarded: dict[str, str]) -> dict[str, str]:
+    """Headers for hop `index` of `count`: Content-Type as given, Accept only to the last container, and the
+    caller's `forwarded` headers (InvocationRequest.forwarded) to every one.
     `content_type` is the caller's for the first hop and the previous response's, verbatim, after it.
     Intermediate containers get no Accept and fall back to SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT.
     """
-    headers: dict[str, str] = {}
+    headers = dict(forwarded)
     if content_type:
         headers["Content-Type"] = content_type
     if accept and index == count - 1:
         headers["Accept"] = accept
-    if custom_attributes is not None:
-        headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
-    if inference_id is not None:
-        headers["X-Amzn-SageMaker-Inference-Id"] = inference_id
     return headers
 
 

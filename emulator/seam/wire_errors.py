@@ -1,13 +1,15 @@
-"""The sagemaker-runtime errors, each with its AWS code and HTTP status, as botocore parses them,
-and the one mapping from an invocation's failure to them."""
+"""The service error every service on the port answers with, and its one rendering (moto's pattern); the
+sagemaker-runtime errors, each with its AWS code and HTTP status, as botocore parses them; and the one mapping
+from an invocation's failure to them."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from http import HTTPStatus
+from typing import Any, Callable
 
 from emulator.arns import ACCOUNT, log_stream_arn
-from emulator.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
+from emulator.invocation.outcomes import ContainerFailed, InvalidRequest, InvocationFailed, ModelNotReady, StreamInterrupted
 
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
@@ -34,9 +36,20 @@ class ServiceError(Exception):
     def headers(self) -> dict[str, str]:
         return {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
 
+    def wsgi(self, start_response: Callable) -> list[bytes]:
+        """The error as a WSGI answer, for the edges that are not Flask apps."""
+        body = self.body()
+        start_response(f"{self.status} {HTTPStatus(self.status).phrase}",
+                       [*self.headers().items(), ("Content-Length", str(len(body)))])
+        return [body]
+
 
 class InternalFailure(ServiceError):
     """Something failed in the emulator itself (a bug): SageMaker's InternalFailure, 500."""
+
+
+class ServiceUnavailable(ServiceError):
+    code, status = "ServiceUnavailable", 503
 
 
 class ValidationError(ServiceError):

@@ -1,0 +1,1 @@
+"""Containers: start, watch, isolate, reuse and reap the containers of one variant (a container group)."""
