@@ -8,7 +8,7 @@ at a time, alternating; throughput: N client threads in alternating slices. The 
 received every request the "on" front answered (the count of drops is printed).
 
 Targets (nothing measurable): p50 with the log <= 1.02x without, throughput >= 0.98x; and the request path's own
-share (record_invocation, timed in-process) under 1% of the front's CPU per request.
+share (a Recording's begin and end, timed in-process) under 1% of the front's CPU per request.
 """
 
 from __future__ import annotations
@@ -74,22 +74,24 @@ def run(argv: list[str]) -> None:
 
 
 def _hook_cost() -> float:
-    """Microseconds the request path spends on the log (record_invocation: a Finished and an append), timed in
-    this process on a two-hop invocation; the sender's thread is not started, so nothing else runs."""
+    """Microseconds the request path spends on the log (a Recording begun and ended: a Finished and an append),
+    timed in this process on a two-hop invocation; the sender's thread is not started, so nothing else runs."""
     import timeit
 
     from emulator.invocation.outcomes import Hop
-    from emulator.front.introspection import record_invocation
+    from emulator.invocation.request import InvocationRequest
     from emulator.observe.channel import Sender
+    from emulator.observe.recording import Recorder
 
     sender = Sender("/nonexistent", body_limit=0)
     sender._thread = object()  # as if started: measure the append alone
     hops = [Hop("first", "application/octet-stream", None, KB, 200, "application/octet-stream", KB, 0.4),
             Hop("second", "application/octet-stream", None, KB, 200, "application/octet-stream", KB, 0.4)]
     number = 20_000
+    recorder, request = Recorder(sender.add, "front"), InvocationRequest(b"x", content_type="application/octet-stream")
 
     def once() -> None:
-        record_invocation(sender, "echo-chain", "AllTraffic", 0.0, 0.0, hops)
+        recorder.begin("echo-chain", request, "AllTraffic").ended(hops)
         if len(sender._pending) > 1000:
             sender._pending.clear()
 
@@ -115,7 +117,7 @@ def report(f: dict[str, Any], loaded: dict[str, Any]) -> str:
              f"target <= {TARGET_P50_RATIO}: {h.verdict(f['p50_ratio'] <= TARGET_P50_RATIO)})"
              f"\nthroughput ratio on/off: {f['throughput_ratio']:.3f} "
              f"(target >= {TARGET_THROUGHPUT}: {h.verdict(f['throughput_ratio'] >= TARGET_THROUGHPUT)})"
-             f"\nthe request path's own cost (record_invocation, timed in-process): {f['hook_us']} us per request, "
+             f"\nthe request path's own cost (recording, timed in-process): {f['hook_us']} us per request, "
              f"{share:.2f}% of the front's CPU per request (target < {TARGET_HOOK_SHARE:g}%: "
              f"{h.verdict(share < TARGET_HOOK_SHARE)})"
              f"\nrecords dropped: {f['dropped']} of {f['answered_with_log_on']} answered; the log holds the last "

@@ -8,6 +8,7 @@ from contract_tests.plan import Target
 from contract_tests.verdicts import violation
 from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, DockerBackend
 from emulator.errors import EmulatorError
+from emulator.instances import ASSUMED, X86_64, architecture_of, instance
 
 
 def test_has_bind_to_port_label(target: Target, backend: DockerBackend) -> None:
@@ -25,3 +26,20 @@ def test_has_bind_to_port_label(target: Target, backend: DockerBackend) -> None:
             f"\"... does not contain required {BIND_TO_PORT_LABEL}=true Docker label(s)\".",
             f"make the server listen on $SAGEMAKER_BIND_TO_PORT (8080 when unset), then add "
             f"`LABEL {BIND_TO_PORT_LABEL}=true` to the Dockerfile.")
+
+
+def test_is_built_for_the_instance_architecture(target: Target, backend: DockerBackend) -> None:
+    wanted = instance((target.endpoint.instance_type if target.endpoint else None) or ASSUMED)
+    try:
+        built_for = architecture_of(backend.image_architecture(target.image))
+    except EmulatorError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if built_for != wanted.architecture:
+        platform = "amd64" if wanted.architecture == X86_64 else "arm64"
+        violation(
+            f"{target.image} is built for {built_for}; the instance {wanted.describe()} runs {wanted.architecture}"
+            + ("" if target.endpoint and target.endpoint.instance_type else " (assumed: no InstanceType was given)") + ".",
+            "SageMaker would start the container and it would die with `exec format error`; the endpoint fails "
+            "after its startup health check times out.",
+            f"build it for linux/{platform} (`docker buildx build --platform linux/{platform} ...`), or deploy it on "
+            f"an instance type of its architecture ({'ml.c7g.large' if built_for == 'arm64' else ASSUMED}).")

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("definition", type=Path, nargs="?",
                        help="pipeline definition (YAML or JSON CreateModel request) whose endpoints are created at start")
     serve.add_argument("--state", type=Path, default=None,
-                       help="folder of the control plane's state (default: a per-user folder, printed at start)")
+                       help="folder of the control plane's state, kept across restarts (default with a definition "
+                            "file: none, the run serves exactly the file's endpoints; without one: a per-user folder)")
     serve.add_argument("--describe-wait", type=float, default=45.0,
                        help="seconds a DescribeEndpoint of a Creating or Updating endpoint may wait for the status to "
                             "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
@@ -90,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     invoke.add_argument("--trace", action="store_true", help="print each hop as a table on standard error")
     invoke.add_argument("--bodies", action="store_true", help="with --trace: also print what each container received and returned")
     invoke.add_argument("--startup-timeout", type=float, help="with --definition: seconds to wait for /ping")
+    _add_instance_type(invoke)
     invoke.set_defaults(run=_invoke)
 
     batch = commands.add_parser("transform", help="run a batch transform job on a pipeline (or one image)")
@@ -164,6 +166,12 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--startup-timeout", type=float, help="seconds to wait for /ping (default 240, or the definition's)")
     parser.add_argument("--invocation-timeout", type=float, default=DEFAULT_INVOCATION_TIMEOUT,
                         help="seconds a container may take to answer (default 60)")
+    _add_instance_type(parser)
+
+
+def _add_instance_type(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--instance-type", help="the SageMaker instance type the definition's containers are checked "
+                                                "against (over its InstanceType; default ml.m5.large)")
 
 
 def _progress(message: str) -> None:
@@ -173,12 +181,16 @@ def _progress(message: str) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from emulator.api import Emulator  # noqa: PLC0415 - keeps `--help` fast
     from emulator.artifacts import warn_sagemaker_refusals  # noqa: PLC0415
+    from emulator.instances import ASSUMED  # noqa: PLC0415
     from emulator.control.store import default_state_folder  # noqa: PLC0415
 
-    state = args.state or default_state_folder()
+    # A definition file is a run of its own: exactly its endpoints, nothing restored, nothing kept (and so two
+    # files can be served side by side). Without a file, the per-user state is the emulator's memory.
+    state = args.state or (None if args.definition else default_state_folder())
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
-                        log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse)
+                        log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
+                        instance_type=args.instance_type)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
@@ -186,12 +198,17 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         emulator.listen(args.host, args.port, workers=args.workers, max_connections=args.max_connections)
         emulator.front.on_failure = lambda reason: (front_failed.append(reason), failed.set())
-        print(f"state: {state}", file=sys.stderr, flush=True)
+        print(f"state: {state}" if state else "state: none kept (a definition file's run; --state DIR keeps it)",
+              file=sys.stderr, flush=True)
         if emulator.definitions:
             print(f"starting {', '.join(d.name for d in emulator.definitions)} ...", file=sys.stderr, flush=True)
+        assumed = [d.name for d in emulator.definitions if not d.instance_type]
+        if assumed:
+            print(f"instance type: {ASSUMED} assumed for {', '.join(assumed)} (InstanceType in the definition, or "
+                  "--instance-type, chooses another)", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve()
-        _print_ready(url, emulator)
+        _print_ready(url, emulator, kept=state is not None)
         try:
             failed.wait()
         except KeyboardInterrupt:
@@ -213,7 +230,7 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _print_ready(url: str, emulator: Any) -> None:
+def _print_ready(url: str, emulator: Any, kept: bool) -> None:
     print(f"\nServing on {url}", flush=True)
     for name, endpoint in emulator.endpoints.items():
         for variant in endpoint.served.variants:
@@ -225,7 +242,8 @@ def _print_ready(url: str, emulator: Any) -> None:
     if emulator.endpoints:
         first = next(iter(emulator.endpoints))
         print(f"then: sagemaker-emulator invoke {first} --url {url} --content-type text/csv --trace FILE", flush=True)
-    print("Ctrl-C stops everything; endpoints InService come back at the next start with the same --state.", flush=True)
+    print("Ctrl-C stops everything; endpoints InService come back at the next start with the same --state." if kept
+          else "Ctrl-C stops everything and keeps nothing (--state DIR keeps the endpoints for the next start).", flush=True)
 
 
 def _read_input(name: str) -> bytes:
@@ -279,7 +297,7 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
     from emulator.api import Emulator  # noqa: PLC0415
 
     with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
-                  progress=_progress) as emulator:
+                  progress=_progress, instance_type=args.instance_type) as emulator:
         return _invoke_url(args, body, emulator.serve())
 
 
@@ -354,11 +372,11 @@ def _list(args: argparse.Namespace) -> int:
     if not containers:
         print("no emulator containers on this engine.")
         return 0
-    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} name")
+    print(f"\n{'endpoint':20} {'container':16} {'status':10} {'port':6} {'owner':10} {'name':40} state")
     for c in sorted(containers, key=lambda c: (c.labels.get(L.ENDPOINT, ""), c.name)):
         owner = "gone" if L.owner_is_gone(c.labels) else f"pid {c.labels.get(L.PID, '?')}"
         print(f"{c.labels.get(L.ENDPOINT, '?'):20} {c.labels.get(L.CONTAINER_HOSTNAME, '?'):16} {c.status:10} "
-              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name}")
+              f"{c.labels.get(L.HOST_PORT, '-'):6} {owner:10} {c.name:40} {L.state_of(c.labels)}")
     return 0
 
 
@@ -385,8 +403,9 @@ def _list_endpoints(state: Path | None) -> None:
         print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
         spec = serving.get(name.lower())
         routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
+        idle = "coming back after a restart" if spec and spec.starting else "not serving"
         for variant in (document.get("Deployed") or {}).get("Variants", []):
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or "not serving"
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or idle
             print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
         if describe.get("FailureReason"):
             print(f"    FailureReason: {describe['FailureReason']}")

@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from emulator.errors import DefinitionError
+from emulator.errors import DefinitionError, EmulatorError
+from emulator.instances import instance
 from emulator.shapes import Cursor, is_valid_name
 
 MAX_CONTAINERS = 15
@@ -30,6 +31,7 @@ MAX_NUMBER_BITS = 14_000  # about 4200 decimal digits, under Python's 4300-digit
 MODEL_FIELDS = {
     "ModelName", "PrimaryContainer", "Containers", "InferenceExecutionConfig",
     "EnableNetworkIsolation", "ContainerStartupHealthCheckTimeoutInSeconds",
+    "InstanceType",  # the endpoint config's, in a definition: what the containers are checked against
     # Accepted so a real CreateModel request can be reused; they mean nothing locally.
     "ExecutionRoleArn", "Tags", "VpcConfig",
 }
@@ -53,6 +55,7 @@ class EndpointDefinition:
     network_isolation: bool = False
     startup_timeout: float | None = None  # seconds; None = the emulator's default
     source: str = "<dict>"
+    instance_type: str | None = None  # None: emulator.instances.ASSUMED
 
     @property
     def is_pipeline(self) -> bool:
@@ -155,8 +158,15 @@ def _endpoint(name: str, body: Cursor, source: str, base_dir: Path) -> EndpointD
                                 or not MIN_STARTUP_TIMEOUT <= timeout <= MAX_STARTUP_TIMEOUT):
         raise body.at("ContainerStartupHealthCheckTimeoutInSeconds").error(
             f"is {_show(timeout)}.", f"give whole seconds from {MIN_STARTUP_TIMEOUT} to {MAX_STARTUP_TIMEOUT}.")
+    instance_type = body.value.get("InstanceType")
+    if instance_type is not None:
+        try:
+            instance(instance_type if isinstance(instance_type, str) else repr(instance_type))
+        except EmulatorError as unknown:
+            raise body.at("InstanceType").error(f"is {_show(instance_type)}, not a SageMaker instance type.",
+                                                str(unknown).split("Fix: ", 1)[1]) from None
     return EndpointDefinition(name=name, containers=tuple(definitions), mode=mode, network_isolation=isolation,
-                              startup_timeout=timeout, source=source)
+                              startup_timeout=timeout, source=source, instance_type=instance_type)
 
 
 def _containers(containers: list[Cursor], base_dir: Path, single: bool) -> list[ContainerDefinition]:

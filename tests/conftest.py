@@ -6,10 +6,14 @@ machine without Docker cannot pass by running nothing.
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import os
 import subprocess
-import tempfile
 import sys
+import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "example_containers"
 PIPELINE = EXAMPLES / "pipeline.yaml"
 ECHO_IMAGE = "sagemaker-emulator/echo:1"
+ARM64_IMAGE = "sagemaker-emulator/test-arm64:1"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -57,6 +62,31 @@ def example_images(docker_engine) -> Path:
     if result.returncode:
         pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
     return EXAMPLES
+
+
+def tar_of(members: dict[str, bytes], compression: str = "") -> bytes:
+    """A tar archive of `members` (name: bytes) in memory; `compression` "gz" for a model.tar.gz."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode=f"w:{compression}") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def arm64_image(docker_engine):
+    """An arm64 image made offline (it need not run here): `docker load` of an archive whose config says arm64.
+    Kept afterwards, as the example images are: parallel workers load the same bytes under the same tag."""
+    layer = tar_of({"serve": b"#!/bin/sh\nexec true\n"})
+    config = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/serve"]},
+                         "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}}).encode()
+    config_name = f"{hashlib.sha256(config).hexdigest()}.json"
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [ARM64_IMAGE], "Layers": ["layer/layer.tar"]}]).encode()
+    docker_engine.images.load(tar_of({"manifest.json": manifest, config_name: config, "layer/layer.tar": layer}))
+    assert docker_engine.images.get(ARM64_IMAGE).attrs["Architecture"] == "arm64"
+    return ARM64_IMAGE
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has torn down the session-scoped fixtures

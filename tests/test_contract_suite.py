@@ -159,6 +159,15 @@ def test_pytest_pyargs_runs_the_same_checks(pytester, example_images):
     result.stdout.fnmatch_lines(["*lacks the Docker label*", "*SageMaker would fail CreateEndpoint*", "Fix: *"])
 
 
+@pytest.mark.docker
+def test_an_image_built_for_another_architecture_is_reported(pytester, arm64_image):
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-image", arm64_image,
+                                "-k", "test_is_built_for_the_instance_architecture", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*{arm64_image} is built for arm64; the instance ml.m5.large (x86_64*",
+                                 "*exec format error*", "Fix: build it for linux/amd64*"])
+
+
 def test_without_an_image_every_check_is_skipped_with_the_option_to_pass(pytester):
     result = pytester.runpytest("--pyargs", "contract_tests", "-rs", "-p", "no:cacheprovider")
     assert set(result.parseoutcomes()) == {"skipped"}

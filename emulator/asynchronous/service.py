@@ -33,7 +33,7 @@ from emulator.seam.serving import build
 DEFAULT_MAX_CONCURRENT = 4
 # The payload goes to the first container whole (it is read from S3); answers go to S3, not to a caller.
 ASYNC_LIMITS = PayloadLimits(request=invocation.MAX_INPUT_BYTES, between=None, response=None)
-STARTING = ("Creating",)
+STARTING = ("Creating", "SystemUpdating")
 STAGED = 2  # requests in flight per invocation slot: one invoking, one reading its input or writing its answer
 
 

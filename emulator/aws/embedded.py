@@ -3,8 +3,8 @@ owner process's internal HTTP server, so that one copy of its state serves every
 
 Why moto: it implements these services' wire protocols as botocore expects them (REST-XML S3 with
 multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging),
-it is well kept, and its server is a plain WSGI app. Its state lives in memory: objects uploaded to
-the embedded S3 are gone after a restart (model artifacts are cached, see emulator.artifacts).
+it is well kept, and its server is a plain WSGI app. Its state lives in memory; the S3 part is mirrored to
+the state folder before each change is answered (emulator.aws.durable_s3), so objects survive a restart.
 """
 
 from __future__ import annotations

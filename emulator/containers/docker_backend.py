@@ -78,15 +78,21 @@ class DockerBackend:
     # -- images -------------------------------------------------------------------------------------------------
     def image_labels(self, image: str) -> dict[str, str]:
         """The image's labels; a clear error when the image is not on this engine."""
+        return dict(self._image(image).labels or {})
+
+    def image_architecture(self, image: str) -> str:
+        """The architecture the image was built for, as Docker says it (amd64, arm64, ...)."""
+        return self._image(image).attrs.get("Architecture", "")
+
+    def _image(self, image: str) -> Any:
         from docker.errors import ImageNotFound  # noqa: PLC0415
 
         try:
-            found = self.client.images.get(image)
+            return self.client.images.get(image)
         except ImageNotFound:
             raise EmulatorError(
                 f"Image {image!r} is not on this Docker engine. Fix: build it (`docker build -t {image} .`) "
                 "or pull it, then try again.") from None
-        return dict(found.labels or {})
 
     def image_id(self, image: str) -> str:
         """The image's id (sha256:...), what a tag points to now."""

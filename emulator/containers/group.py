@@ -20,6 +20,7 @@ from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
 from emulator.errors import EmulatorError, StartupError
+from emulator.instances import ARM64, ASSUMED, X86_64, architecture_of, instance
 from emulator.containers.isolation import NamespaceRelay
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.multimodel import registry as model_managers
@@ -71,11 +72,12 @@ class RunningContainer:
 class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
-                 reuse: bool = False, model_settings: ModelSettings | None = None):
+                 reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
-        container's budget and load timeout (None: from the environment, ModelSettings.from_environment)."""
+        container's budget and load timeout (None: from the environment, ModelSettings.from_environment);
+        `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -90,6 +92,7 @@ class ContainerGroup:
         self._lock = threading.Lock()
         self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
         self.model_settings = model_settings
+        self.state = state
         self.model_managers: dict[str, ModelManager] = {}  # by hostname: the multi-model containers' (emulator.multimodel)
         self._claim: kept.Claim | None = None  # the kept group this process uses
         self._serving = False  # started healthy: with reuse, kept at stop
@@ -99,6 +102,11 @@ class ContainerGroup:
     @property
     def name(self) -> str:
         return self.definition.name
+
+    @property
+    def serving(self) -> bool:
+        """Every container passed its pings (it may be restarted since, by the supervisor)."""
+        return self._serving
 
     @property
     def routes(self) -> list[Route]:
@@ -133,11 +141,12 @@ class ContainerGroup:
                                       ).start()
 
     def _prepare(self) -> list[Path | None]:
-        """Checks that need no container: images present, labels, artifacts unpacked."""
+        """Checks that need no container: images present, built for the instance, labels; artifacts unpacked."""
         folders = []
         for container in self.containers:
             image = container.definition.image
             image_labels = self.backend.image_labels(image)
+            self._check_architecture(container)
             if self.definition.is_pipeline and image_labels.get(BIND_TO_PORT_LABEL) != "true":
                 raise EmulatorError(
                     f"{self.definition.source}: endpoint {self.name}, container {container.hostname}: image {image} "
@@ -152,6 +161,23 @@ class ContainerGroup:
             self._progress(f"{self.name}/{container.hostname}: preparing model for {image}")
             folders.append(model_folder(container.definition.model_data))
         return folders
+
+    def _check_architecture(self, container: RunningContainer) -> None:
+        """An image built for another processor fails on the instance with `exec format error`, minutes later."""
+        target = instance(self.definition.instance_type or ASSUMED)
+        image = container.definition.image
+        built_for = architecture_of(self.backend.image_architecture(image))
+        if built_for == target.architecture:
+            return
+        assumed = "" if self.definition.instance_type else " (assumed: the definition sets no InstanceType)"
+        graviton = "ml.c7g.large" if built_for == ARM64 else ASSUMED
+        raise EmulatorError(
+            f"{self.definition.source}: endpoint {self.name}, container {container.hostname}: image {image} is built for "
+            f"{built_for}, but the instance {target.describe()}{assumed} runs {target.architecture}: SageMaker would "
+            f"fail the endpoint with `exec format error`. Fix: build the image for linux/"
+            f"{'amd64' if target.architecture == X86_64 else 'arm64'} (`docker buildx build --platform "
+            f"linux/{'amd64' if target.architecture == X86_64 else 'arm64'} ...`), or choose an instance type of "
+            f"its architecture (InstanceType: {graviton}).")
 
     def _prepare_multi_model(self, container: RunningContainer, image_labels: dict[str, str]) -> None:
         image = container.definition.image
@@ -262,7 +288,8 @@ class ContainerGroup:
                 f"removed.\n{listing}\nFix: run the image by hand (`docker run IMAGE serve`) and read its logs.")
 
     def _labels(self, hostname: str) -> dict[str, str]:
-        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname}
+        return {**L.owner_labels(), L.ENDPOINT: self.name, L.CONTAINER_HOSTNAME: hostname,
+                **({L.STATE: self.state} if self.state else {})}
 
     # -- run time -----------------------------------------------------------------------------------------------
     def health(self) -> dict[str, dict]:

@@ -15,6 +15,7 @@ ENDPOINT = f"{PREFIX}.endpoint"
 SESSION = f"{PREFIX}.session"
 PID = f"{PREFIX}.pid"
 PID_START = f"{PREFIX}.pid-start"
+STATE = f"{PREFIX}.state"  # the state folder of the emulator that runs it, or what it keeps instead (state_label)
 HOST = f"{PREFIX}.host"
 CONTAINER_HOSTNAME = f"{PREFIX}.container-hostname"
 HOST_PORT = f"{PREFIX}.host-port"
@@ -45,6 +46,17 @@ def owner_labels() -> dict[str, str]:
     pid = os.getpid()
     return {MANAGED: "true", SESSION: session_id(), PID: str(pid),
             PID_START: process_start_time(pid), HOST: socket.gethostname()}
+
+
+def state_label(folder: str | None, sources: list[str]) -> str:
+    """What a container's STATE label says: the state folder its emulator keeps, or that it keeps none."""
+    if folder is not None:
+        return folder
+    return f"none kept ({', '.join(sources)})" if sources else "none kept"
+
+
+def state_of(labels: dict[str, str]) -> str:
+    return labels.get(STATE, "unknown")
 
 
 def owner_is_gone(labels: dict[str, str]) -> bool:

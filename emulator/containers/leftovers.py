@@ -25,11 +25,12 @@ def prune(backend: DockerBackend, *, everything: bool = False) -> tuple[list[str
     removed, used = [], []
     for container in backend.list_managed():
         busy = in_use(container)
+        named = f"{container.name} (state: {L.state_of(container.labels)})"
         if busy:
-            used.append(container.name)
+            used.append(named)
         if everything or not busy:
             backend.remove(container.id, timeout=2)
-            removed.append(container.name)
+            removed.append(named)
     return removed, used
 
 

@@ -19,7 +19,8 @@ from emulator.control.lifecycle import wait_for
 from emulator.control.operations import operation
 from emulator.control.plane import ENDPOINT, ENDPOINT_CONFIG, MODEL, ControlPlane, arn, key, now
 
-IN_PROGRESS = ("Creating", "Updating")
+# SystemUpdating: coming back after a restart of the emulator (SageMaker's status for maintenance).
+IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
 # How long a DescribeEndpoint may wait by default: under botocore's 60-s read timeout, so no client retries it,
 # and long enough that a waiter's first call sees most containers healthy rather than sleeping its 30 s.
 DEFAULT_DESCRIBE_WAIT = 45.0
@@ -34,6 +35,7 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
         variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+                         "InstanceType": variant.get("InstanceType"),
                          "Model": model["Describe"], "Source": model.get("Source")})
     return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
             "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}

@@ -21,6 +21,7 @@ from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
+from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.errors import EmulatorError
 from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.parallel import map_in_threads
@@ -95,11 +96,16 @@ class Lifecycle:
                 self.plane.store.delete(ENDPOINT, key(name))
             elif status == "Creating":
                 self.create(name)
-            elif status in ("InService", "Updating"):
+            elif status in ("InService", "Updating", "SystemUpdating"):
+                reason = describe.get("FailureReason")
                 if status == "Updating":
                     document.pop("Pending", None)
-                    self._record(name, "InService", "The emulator stopped during the update; the endpoint "
-                                                    "stays on its previous configuration.", document=document)
+                    reason = "The emulator stopped during the update; the endpoint stays on its previous configuration."
+                # Not InService until it serves again: DescribeEndpoint and its waiter wait, and invocations that
+                # arrive meanwhile wait for it in the front (seam.serving.ServingTable.started).
+                self._record(name, "SystemUpdating", reason, document=document)
+                self.plane.store.set_serving(key(name), EndpointSpec.coming_back(
+                    name, self._startup_timeout(document["Deployed"]["Variants"])))
                 back.append(name)
         map_in_threads(self._bring_back, back)
 
@@ -145,9 +151,16 @@ class Lifecycle:
         try:
             running = self._start(name, document["Deployed"]["Variants"])
         except EmulatorError as failure:
+            self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
-        self._adopt(name, running)
+        if self._adopt(name, running) is not None:
+            self._record(name, "InService", document["Describe"].get("FailureReason"))
+
+    def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
+        """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
+        return max(variant.get("StartupTimeout") or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT
+                   for variant in variants)
 
     def _update(self, name: str) -> None:
         document = self.plane.store.get(ENDPOINT, key(name))
@@ -175,7 +188,8 @@ class Lifecycle:
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
         """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source")),
+        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
+                                            variant.get("InstanceType")),
                               self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
                               **self.endpoint_options) for variant in variants]
         with self._lock:

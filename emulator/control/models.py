@@ -19,12 +19,15 @@ SOURCE = "CreateModel"
 
 
 def runnable(model: dict[str, Any], endpoint: str, startup_timeout: float | None = None,
-             source: str | None = None) -> EndpointDefinition:
+             source: str | None = None, instance_type: str | None = None) -> EndpointDefinition:
     """The containers `endpoint` runs for a model (its Describe document), as a definition file would say them;
-    `source`: the file a preloaded model came from (its messages and container reuse name it)."""
+    `source`: the file a preloaded model came from (its messages and container reuse name it); `instance_type`:
+    the variant's."""
     request = {name: value for name, value in model.items() if name not in ("ModelArn", "CreationTime")}
     if startup_timeout is not None:
         request["ContainerStartupHealthCheckTimeoutInSeconds"] = startup_timeout
+    if instance_type is not None:
+        request["InstanceType"] = instance_type
     return parse({**request, "ModelName": endpoint}, source=source or SOURCE)[0]
 
 

@@ -24,6 +24,8 @@ def requests(definition: EndpointDefinition) -> list[tuple[str, dict[str, Any]]]
     variant = {"VariantName": VARIANT, "ModelName": name, "InitialInstanceCount": 1, "InitialVariantWeight": 1.0}
     if definition.startup_timeout:
         variant["ContainerStartupHealthCheckTimeoutInSeconds"] = int(definition.startup_timeout)
+    if definition.instance_type:
+        variant["InstanceType"] = definition.instance_type
     return [("CreateModel", model),
             ("CreateEndpointConfig", {"EndpointConfigName": name, "ProductionVariants": [variant]}),
             ("CreateEndpoint", {"EndpointName": name, "EndpointConfigName": name})]

@@ -169,7 +169,7 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     if not is_valid_name(name):
         raise ValidationError(f"1 validation error detected: Value '{name}' at 'endpointName' failed to satisfy "
                               f"constraint: Member must satisfy regular expression pattern: {NAME_PATTERN}")
-    endpoint = table.get(name)
+    endpoint = table.started(name)
     if endpoint is None:
         raise endpoint_not_found(name)
     return endpoint

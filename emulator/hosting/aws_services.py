@@ -4,24 +4,29 @@ the shipping of every endpoint container's output to CloudWatch Logs."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from emulator.aws import clients, embedded
+from emulator.aws.durable_s3 import DurableS3
 from emulator.observe.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup
 
 
 class AwsServices:
-    def __init__(self, backend: DockerBackend):
+    def __init__(self, backend: DockerBackend, s3_folder: Path):
+        """`s3_folder`: where the embedded S3's buckets and objects are kept (emulator.aws.durable_s3)."""
         self.logs = LogShipper(backend)
+        self.s3 = DurableS3(s3_folder)
         self._url: str | None = None
 
     def start(self, internal: Any) -> "AwsServices":
-        """`internal`: the owner's server (emulator.control.server.InternalServer)."""
+        """`internal`: the owner's server (emulator.control.server.InternalServer). What the S3 kept is back first."""
+        self.s3.restore()
         app = embedded.create_app()
         for service in embedded.SERVICES:
-            internal.mount(service, app)
+            internal.mount(service, self.s3.wrap(app) if service == "s3" else app)
         self._url = internal.url
         clients.use_embedded(self._url)
         return self

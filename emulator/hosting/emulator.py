@@ -9,6 +9,7 @@ import atexit
 import shutil
 import tempfile
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,12 @@ from emulator.control.server import InternalServer
 from emulator.control.store import Store
 from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
+from emulator.containers import labels as L
 from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
+from emulator.instances import instance
 from emulator.front import async_invocations
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
 from emulator.containers.leftovers import remove_dead_runs
@@ -52,21 +55,26 @@ class Emulator(ClientSide):
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
-                 model_settings: ModelSettings | None = None):
+                 model_settings: ModelSettings | None = None, instance_type: str | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
         the containers running at stop and adopt matching kept ones at start (emulator.containers.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
-        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT)."""
+        (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
+        the instance every endpoint of the definition is checked against, over its own InstanceType."""
         self.definitions = definitions_of(source, names) if source is not None else []
+        if instance_type is not None:
+            instance(instance_type)  # an unknown type is refused with the known ones
+            self.definitions = [replace(definition, instance_type=instance_type) for definition in self.definitions]
         self.backend = DockerBackend(docker_host)
         self.state = Path(state) if state is not None else None  # None: a private folder, removed at stop
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
-        self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [])
+        self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
+                                  self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
@@ -91,10 +99,16 @@ class Emulator(ClientSide):
         log = self.request_log
         return {spec.name: EmulatedEndpoint(build(spec, models=ModelLoader), self.lifecycle.running(spec.name),
                                             log.add_finished if log else None, bool(log and log.body_limit))
-                for spec in served.values()}
+                for spec in served.values() if not spec.starting}
 
     def _served_url(self) -> str:
         return self.serve()
+
+    @property
+    def state_label(self) -> str:
+        """Which state this emulator keeps, as its containers' labels, `ls` and the web page say it."""
+        return L.state_label(str(self.state.resolve()) if self.state is not None else None,
+                             sorted({str(d.source) for d in self.definitions}))
 
     def _state_folder(self) -> Path:
         return self.store.folder
@@ -112,9 +126,9 @@ class Emulator(ClientSide):
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
-                model_settings=self.model_settings)
+                model_settings=self.model_settings, state=self.state_label)
             self.internal = InternalServer(self.plane).start()
-            self.aws = self.plane.aws = AwsServices(self.backend).start(self.internal)
+            self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward

@@ -21,11 +21,11 @@ if TYPE_CHECKING:
 
 
 class Observer:
-    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]]):
-        """`variants`: (variant name, its containers) of every endpoint now."""
+    def __init__(self, log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]], state: str):
+        """`variants`: (variant name, its containers) of every endpoint now; `state`: which state the owner keeps."""
         self.log = log
         self.app = Flask("sagemaker-emulator-introspection")  # a WSGI app for the owner's internal server
-        self.app.register_blueprint(owner_routes(log, variants))
+        self.app.register_blueprint(owner_routes(log, variants, state))
         self._folder: Path | None = None
         self._receiver: channel.Receiver | None = None
 

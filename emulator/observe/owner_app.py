@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 LOG_TAIL, MAX_LOG_TAIL = 200, 5000
 
 
-def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]]) -> Blueprint:
-    """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too."""
+def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, "ContainerGroup"]]],
+                 state: str = "unknown") -> Blueprint:
+    """`variants`: (variant name, its containers) of every endpoint now, those starting and draining too;
+    `state`: which state the owner keeps (a folder, or none)."""
     routes = Blueprint("owner-introspection", __name__, url_prefix="/_emulator")
 
     @routes.errorhandler(BadParameter)
@@ -39,7 +41,7 @@ def owner_routes(log: RequestLog | None, variants: Callable[[], list[tuple[str, 
 
     @routes.get("/pipelines")
     def pipelines() -> Response:
-        return jsonify({"endpoints": _pipelines(variants()),
+        return jsonify({"endpoints": _pipelines(variants()), "state": state,
                         "request_log": log and {"per_endpoint": log.per_endpoint, "body_limit": log.body_limit,
                                                 "dropped": log.dropped}})
 
@@ -67,7 +69,8 @@ def _pipelines(variants: list[tuple[str, "ContainerGroup"]]) -> list[dict[str, A
 
 
 def _containers(endpoint: "ContainerGroup") -> list[dict[str, Any]]:
-    health = endpoint.health() if all(c.id for c in endpoint.containers) else {}
+    # Containers still starting are not asked: a page must not wait for a slow /ping of each.
+    health = endpoint.health() if endpoint.serving else {}
     containers = []
     for container in endpoint.containers:
         state = health.get(container.hostname, {"status": "starting", "healthy": False, "restarts": 0})

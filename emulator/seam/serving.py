@@ -18,7 +18,9 @@ from typing import Callable
 
 from emulator.invocation.chain import Chain, ModelSource, Route
 from emulator.invocation.outcomes import InvalidRequest
+from emulator.waiting import wait_until
 
+STARTING_POLL = 0.05  # seconds between looks at the table while an endpoint comes back
 SCHEMA = "CREATE TABLE IF NOT EXISTS serving (endpoint TEXT PRIMARY KEY, spec TEXT NOT NULL);"
 
 
@@ -41,6 +43,13 @@ class EndpointSpec:
     name: str
     variants: tuple[VariantSpec, ...]
     asynchronous: bool = False  # its config has AsyncInferenceConfig: it answers InvokeEndpointAsync only
+    # Coming back after a restart: no variants yet; an invocation waits up to `startup_timeout` for them.
+    starting: bool = False
+    startup_timeout: float = 0.0
+
+    @classmethod
+    def coming_back(cls, name: str, startup_timeout: float) -> "EndpointSpec":
+        return cls(name, (), starting=True, startup_timeout=startup_timeout)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -49,7 +58,8 @@ class EndpointSpec:
     def from_json(cls, text: str) -> "EndpointSpec":
         data = json.loads(text)
         variants = tuple(VariantSpec(**{**v, "routes": tuple(tuple(r) for r in v["routes"])}) for v in data["variants"])
-        return cls(data["name"], variants, data.get("asynchronous", False))
+        return cls(data["name"], variants, data.get("asynchronous", False), data.get("starting", False),
+                   data.get("startup_timeout", 0.0))
 
 
 def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float,
@@ -86,8 +96,10 @@ class ServedVariant:
 class ServedEndpoint:
     """An endpoint as the front routes to it: its variants, each with the chain through its containers."""
 
-    def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False):
+    def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False, starting: bool = False,
+                 startup_timeout: float = 0.0):
         self.name, self.variants, self.asynchronous = name, variants, asynchronous
+        self.starting, self.startup_timeout = starting, startup_timeout
         self._weights = [variant.weight for variant in variants]
         if not any(self._weights):  # every weight 0: nothing is preferred
             self._weights = [1.0] * len(variants)
@@ -124,7 +136,7 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
         if kept is not None:
             kept[cache_key] = chain
         variants.append(ServedVariant(variant.name, variant.weight, chain))
-    return ServedEndpoint(spec.name, variants, spec.asynchronous)
+    return ServedEndpoint(spec.name, variants, spec.asynchronous, spec.starting, spec.startup_timeout)
 
 
 class ServingTable:
@@ -141,6 +153,17 @@ class ServingTable:
 
     def get(self, name: str) -> ServedEndpoint | None:
         return self._current().get(name.lower())
+
+    def started(self, name: str) -> ServedEndpoint | None:
+        """The endpoint, once it serves: one coming back after a restart is waited for, up to its startup timeout
+        (None: it did not come back, or it is unknown)."""
+        endpoint = self.get(name)
+        if endpoint is None or not endpoint.starting:
+            return endpoint
+        wait_until(lambda: not (self.get(name) or endpoint).starting, timeout=endpoint.startup_timeout,
+                   interval=STARTING_POLL)
+        endpoint = self.get(name)
+        return None if endpoint is None or endpoint.starting else endpoint
 
     def all(self) -> dict[str, ServedEndpoint]:
         return dict(self._current())

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 
 import boto3.s3.transfer
 import pytest
 
 from emulator import artifacts
 from emulator.errors import ArtifactError
+from tests.conftest import tar_of
 
 
 def model_tarball(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return tar_of(files, "gz")
 
 
 def test_sts_answers_the_callers_account(aws_client):

@@ -1,17 +1,15 @@
-"""An endpoint whose model is on the embedded S3 comes back after a crash of `serve`, although the new
-process's embedded S3 starts empty: the artifact was kept by content when it was first fetched."""
+"""An endpoint whose model was on the embedded S3 comes back after a crash of `serve`, although the archive is gone
+from S3 by then: the artifact was kept by content when it was first fetched."""
 
 from __future__ import annotations
 
-import io
 import signal
-import tarfile
 
 import pytest
 
 from emulator.containers import labels
 from emulator.containers.docker_backend import free_port
-from tests.conftest import ECHO_IMAGE
+from tests.conftest import ECHO_IMAGE, tar_of
 from tests.control.conftest import clients
 from tests.reliability.support import containers_of, serve_in_child
 
@@ -19,12 +17,7 @@ pytestmark = pytest.mark.docker
 
 
 def tarball() -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("weights.txt")
-        info.size = 2
-        tar.addfile(info, io.BytesIO(b"42"))
-    return buffer.getvalue()
+    return tar_of({"weights.txt": b"42"}, "gz")
 
 
 def test_a_crashed_serve_brings_back_an_endpoint_whose_model_data_was_on_its_embedded_s3(
@@ -42,8 +35,9 @@ def test_a_crashed_serve_brings_back_an_endpoint_whose_model_data_was_on_its_emb
                                   ProductionVariants=[{"VariantName": "AllTraffic", "ModelName": "from-s3"}])
         sm.create_endpoint(EndpointName="from-s3", EndpointConfigName="from-s3")
         sm.get_waiter("endpoint_in_service").wait(EndpointName="from-s3", WaiterConfig={"Delay": 1})
+        s3.delete_object(Bucket="models", Key="echo/model.tar.gz")  # only the artifact cache has it now
     finally:
-        first.send_signal(signal.SIGKILL)  # a crash: the embedded S3's objects go with the process
+        first.send_signal(signal.SIGKILL)  # a crash
         first.wait()
 
     port = free_port()  # the killed owner's front may hold its port a moment longer
@@ -51,7 +45,7 @@ def test_a_crashed_serve_brings_back_an_endpoint_whose_model_data_was_on_its_emb
     again = serve_in_child(None, port, labels.session_id(), "--state", str(state))
     try:
         s3, sm = clients(url, "s3"), clients(url, "sagemaker")
-        assert s3.list_buckets()["Buckets"] == []  # a new, empty embedded S3
+        assert s3.list_objects_v2(Bucket="models")["KeyCount"] == 0  # the delete was kept too
         assert sm.describe_endpoint(EndpointName="from-s3")["EndpointStatus"] == "InService"
         runtime = clients(url, "sagemaker-runtime")
         assert runtime.invoke_endpoint(EndpointName="from-s3", Body=b"back", ContentType="text/plain")["Body"].read() == b"back"

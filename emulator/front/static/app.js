@@ -32,6 +32,7 @@ async function refreshPipelines() {
   try {
     const data = await getJSON("pipelines");
     drawPipelines(data.endpoints);
+    document.getElementById("state").textContent = `state: ${data.state}`;
     const log = data.request_log;
     document.getElementById("dropped").textContent =
       log ? (log.dropped ? `(${log.dropped} dropped under load)` : "") : "(the request log is off)";
