@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from emulator.aws.iam import QUERY_PROTOCOL, SERVICE_KEY
 from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
 from emulator.control.plane import ControlPlane
 from emulator.seam.services import SAGEMAKER, service_of
@@ -61,8 +62,11 @@ class InternalServer:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         service = service_of(environ)
-        if service != SAGEMAKER and service in self._mounts:
-            return self._mounts[service](environ, start_response)
+        if service != SAGEMAKER:
+            mount = self._mounts.get(service) or (self._mounts.get(QUERY_PROTOCOL) if _is_query(environ) else None)
+            if mount is not None:
+                environ[SERVICE_KEY] = service
+                return mount(environ, start_response)
         try:
             body = self._answer(environ, service)
             status, headers = "200 OK", {"Content-Type": "application/x-amz-json-1.1"}
@@ -89,6 +93,12 @@ class InternalServer:
             traceback.print_exc(file=sys.stderr)
             raise InternalFailure(f"The emulator failed on SageMaker.{name}: {type(exc).__name__}: {exc}. "
                                   "The traceback is in the output of `sagemaker-emulator serve`.") from None
+
+
+def _is_query(environ: dict) -> bool:
+    """A query-protocol request (IAM, SNS, EC2, ...): its clients read only XML errors."""
+    return (environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+            or "Action=" in environ.get("QUERY_STRING", ""))
 
 
 def _read_json(environ: dict) -> Any:
