@@ -304,6 +304,7 @@ def test_the_parity_check_shows_tensorflow_answering_once_per_request_not_per_re
     outcome = checks["parity"].of(TENSORFLOW)["test_realtime_equals_batch_transform"]
     assert outcome.status == "failed", checks["parity"].output
     assert f"{len(featurized[0])} records" in outcome.message and "1 output lines" in outcome.message
+    assert "answers once per request, not once per record" in outcome.message
 
 
 @pytest.mark.slow
