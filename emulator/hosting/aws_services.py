@@ -28,7 +28,8 @@ class AwsServices:
         for service in embedded.SERVICES:
             internal.mount(service, self.s3.wrap(app) if service == "s3" else app)
         internal.mount(iam.SERVICE, iam.create_app())
-        internal.mount("sts", iam.create_sts_app())  # in place of moto's own: the caller is a role, as on SageMaker
+        # In place of moto's own: the caller is a role, as on SageMaker; bad input refused as AWS refuses it.
+        internal.mount("sts", embedded.guarded(iam.create_sts_app()))
         internal.mount(iam.QUERY_PROTOCOL, iam.unanswered)
         self._url = internal.url
         clients.use_embedded(self._url)
