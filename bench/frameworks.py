@@ -1,4 +1,5 @@
-"""Any main model behind the same preprocessor: the three penguins pipelines (scikit-learn, XGBoost, PyTorch).
+"""Any main model behind the same preprocessor: the four penguins pipelines (scikit-learn, XGBoost, PyTorch,
+TensorFlow).
 
     python bench/frameworks.py [--requests 200] [--repeat 3] [--rows 1] [--only XGBoost ...]
 
@@ -20,7 +21,8 @@ from typing import Any
 import cold_start
 import harness as h
 
-PIPELINES = {"scikit-learn": "pipeline.yaml", "XGBoost": "pipeline-xgboost.yaml", "PyTorch": "pipeline-pytorch.yaml"}
+PIPELINES = {"scikit-learn": "pipeline.yaml", "XGBoost": "pipeline-xgboost.yaml", "PyTorch": "pipeline-pytorch.yaml",
+             "TensorFlow": "pipeline-tensorflow.yaml"}
 TARGET_SHARE = 0.10
 
 
@@ -34,7 +36,7 @@ def run(argv: list[str]) -> None:
     args = parser.parse_args(argv)
 
     h.ensure_examples()
-    h.header("frameworks: three main models behind one preprocessor")
+    h.header("frameworks: four main models behind one preprocessor")
     body = b"".join(line + b"\n" for line in h.PENGUIN_ROWS.read_bytes().splitlines()[:args.rows])
     print(f"{args.requests} sequential requests of {args.rows} row(s) per subject; {args.repeat} cold starts each.\n",
           flush=True)

@@ -43,3 +43,17 @@ def test_is_built_for_the_instance_architecture(target: Target, backend: DockerB
             "after its startup health check times out.",
             f"build it for linux/{platform} (`docker buildx build --platform linux/{platform} ...`), or deploy it on "
             f"an instance type of its architecture ({'ml.c7g.large' if built_for == 'arm64' else ASSUMED}).")
+
+
+def test_declares_no_volume_under_opt_ml(target: Target, backend: DockerBackend) -> None:
+    try:
+        volumes = backend.image_volumes(target.image)
+    except EmulatorError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    under = sorted(volume for volume in volumes if volume.rstrip("/") == "/opt/ml" or volume.startswith("/opt/ml/"))
+    if under:
+        violation(
+            f"{target.image} declares VOLUME {', '.join(under)}.",
+            "SageMaker mounts the model read-only at /opt/ml/model and owns /opt/ml: an anonymous volume there hides "
+            "what SageMaker puts in it, or keeps what the image shipped instead of the model.",
+            "remove the VOLUME line from the Dockerfile (and write files the server needs under /tmp).")

@@ -170,8 +170,10 @@ def _add_start_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_instance_type(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--instance-type", help="the SageMaker instance type the definition's containers are checked "
-                                                "against (over its InstanceType; default ml.m5.large)")
+    parser.add_argument("--instance-type", help="the SageMaker instance type the definition's containers run on "
+                                                "(over its InstanceType; default ml.m5.large)")
+    parser.add_argument("--no-instance-limits", dest="instance_limits", action="store_false",
+                        help="give the containers the whole machine, not their instance type's vCPUs and memory")
 
 
 def _progress(message: str) -> None:
@@ -190,7 +192,7 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
-                        instance_type=args.instance_type)
+                        instance_type=args.instance_type, instance_limits=args.instance_limits)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
@@ -297,7 +299,8 @@ def _invoke_definition(args: argparse.Namespace, body: bytes) -> dict[str, Any]:
     from emulator.api import Emulator  # noqa: PLC0415
 
     with Emulator(args.definition, names=[args.endpoint], startup_timeout=args.startup_timeout,
-                  progress=_progress, instance_type=args.instance_type) as emulator:
+                  progress=_progress, instance_type=args.instance_type,
+                  instance_limits=args.instance_limits) as emulator:
         return _invoke_url(args, body, emulator.serve())
 
 

@@ -82,18 +82,26 @@ def tar_of(members: dict[str, bytes], compression: str = "") -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture(scope="session")
-def arm64_image(docker_engine):
-    """An arm64 image made offline (it need not run here): `docker load` of an archive whose config says arm64.
-    Kept afterwards, as the example images are: parallel workers load the same bytes under the same tag."""
+def load_image(docker_engine, tag: str, architecture: str = "amd64", volumes: tuple[str, ...] = ()) -> str:
+    """A one-file image made offline and loaded (`docker load` of an archive whose config says `architecture` and
+    declares `volumes`): for what the contract suite and the architecture check read, not to run. Loading the same
+    bytes again is harmless, so parallel workers share it, and it is kept afterwards as the example images are."""
     layer = tar_of({"serve": b"#!/bin/sh\nexec true\n"})
-    config = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Cmd": ["/serve"]},
+    config = json.dumps({"architecture": architecture, "os": "linux",
+                         "config": {"Cmd": ["/serve"], "Volumes": {volume: {} for volume in volumes} or None},
                          "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}}).encode()
     config_name = f"{hashlib.sha256(config).hexdigest()}.json"
-    manifest = json.dumps([{"Config": config_name, "RepoTags": [ARM64_IMAGE], "Layers": ["layer/layer.tar"]}]).encode()
+    manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]).encode()
     docker_engine.images.load(tar_of({"manifest.json": manifest, config_name: config, "layer/layer.tar": layer}))
-    assert docker_engine.images.get(ARM64_IMAGE).attrs["Architecture"] == "arm64"
-    return ARM64_IMAGE
+    return tag
+
+
+@pytest.fixture(scope="session")
+def arm64_image(docker_engine) -> str:
+    """An arm64 image (it need not run here)."""
+    image = load_image(docker_engine, ARM64_IMAGE, architecture="arm64")
+    assert docker_engine.images.get(image).attrs["Architecture"] == "arm64"
+    return image
 
 
 @pytest.hookimpl(trylast=True)  # after pytest has torn down the session-scoped fixtures

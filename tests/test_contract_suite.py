@@ -22,7 +22,7 @@ from emulator.containers import labels
 from emulator.invocation.outcomes import Hop
 from emulator.definition import parse
 from tests.check_runs import CHECK, Report, run_checks
-from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE
+from tests.conftest import ECHO_IMAGE, EXAMPLES, PIPELINE, load_image
 
 pytest_plugins = ["pytester"]
 
@@ -166,6 +166,16 @@ def test_an_image_built_for_another_architecture_is_reported(pytester, arm64_ima
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines([f"*{arm64_image} is built for arm64; the instance ml.m5.large (x86_64*",
                                  "*exec format error*", "Fix: build it for linux/amd64*"])
+
+
+@pytest.mark.docker
+def test_an_image_with_a_volume_under_opt_ml_is_reported(pytester, docker_engine):
+    image = load_image(docker_engine, "sagemaker-emulator/test-volume:1", volumes=("/opt/ml/model",))
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-image", image,
+                                "-k", "test_declares_no_volume_under_opt_ml", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines([f"*{image} declares VOLUME /opt/ml/model.*", "*SageMaker mounts the model*",
+                                 "Fix: remove the VOLUME line*"])
 
 
 def test_without_an_image_every_check_is_skipped_with_the_option_to_pass(pytester):

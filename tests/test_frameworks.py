@@ -1,7 +1,10 @@
-"""Any main model behind the same preprocessor: scikit-learn, XGBoost and PyTorch pipelines on real containers.
+"""Any main model behind the same preprocessor: scikit-learn, XGBoost, PyTorch and TensorFlow pipelines on real
+containers.
 
-One emulator serves the three pipelines and the XGBoost one with the charset pitfall, for the whole module;
-the contract suite runs as users run it (`sagemaker-emulator check`, in parallel subprocesses).
+One emulator serves the four pipelines, the XGBoost one with the charset pitfall and the TensorFlow one answering
+CSV, for the whole module; the contract suite runs as users run it (`sagemaker-emulator check`, in parallel
+subprocesses). The TensorFlow model is a real SavedModel served with the /invocations contract of SageMaker's
+TensorFlow Serving container (its request handling alone: test_tensorflow_requests.py).
 """
 
 from __future__ import annotations
@@ -23,21 +26,28 @@ DATA = EXAMPLES / "artifacts" / "data"
 HOLDOUT = DATA / "holdout-features.csv"
 # Endpoint name -> its definition file; every one has the same preprocessor in front.
 PIPELINES = {"penguins": "pipeline.yaml", "penguins-xgboost": "pipeline-xgboost.yaml",
-             "penguins-pytorch": "pipeline-pytorch.yaml"}
+             "penguins-pytorch": "pipeline-pytorch.yaml", "penguins-tensorflow": "pipeline-tensorflow.yaml"}
 CHARSET_PIPELINE = "pipeline-xgboost-charset.yaml"
+TENSORFLOW_CSV_PIPELINE = "pipeline-tensorflow-csv.yaml"
 XGBOOST = "sagemaker-emulator/example-model-xgboost:1"
 PYTORCH = "sagemaker-emulator/example-model-pytorch:1"
+TENSORFLOW = "sagemaker-emulator/example-model-tensorflow:1"
+TENSORFLOW_MODEL = EXAMPLES / "artifacts/model-tensorflow/model.tar.gz"
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}
 REFUSAL = "Content-type text/csv; charset=utf-8 not supported. Supported content-type is text/csv, text/libsvm"
+TENSORFLOW_REFUSAL = '{"error": "Unsupported Media Type: text/csv; charset=utf-8"}'
 
 
 @pytest.fixture(scope="module")
 def frameworks(example_images, sagemaker_endpoints):
-    """The three pipelines, the charset one, and the XGBoost model alone (to call it with other types)."""
-    definitions = [endpoint for name in (*PIPELINES.values(), CHARSET_PIPELINE)
+    """The four pipelines, the two failing ones, and the XGBoost and TensorFlow models alone (to call them with
+    other types)."""
+    definitions = [endpoint for name in (*PIPELINES.values(), CHARSET_PIPELINE, TENSORFLOW_CSV_PIPELINE)
                    for endpoint in load_file(EXAMPLES / name)]
-    definitions += parse({"Endpoints": {"xgboost": {"PrimaryContainer": {
-        "Image": XGBOOST, "ModelDataUrl": str(EXAMPLES / "artifacts/model-xgboost/model.tar.gz")}}}})
+    definitions += parse({"Endpoints": {
+        "xgboost": {"PrimaryContainer": {"Image": XGBOOST,
+                                         "ModelDataUrl": str(EXAMPLES / "artifacts/model-xgboost/model.tar.gz")}},
+        "tensorflow": {"PrimaryContainer": {"Image": TENSORFLOW, "ModelDataUrl": str(TENSORFLOW_MODEL)}}}})
     return sagemaker_endpoints(definitions)
 
 
@@ -66,9 +76,12 @@ def invoke(client, endpoint: str, body: str, content_type: str, accept: str | No
     return answer["Body"].read().decode(), answer["ContentType"]
 
 
-def species_named(endpoint: str, answer: str, species: list[str]) -> str:
-    """XGBoost answers a class index, as SageMaker's built-in algorithm does (species in sorted order)."""
-    return species[int(float(answer))] if "xgboost" in endpoint else answer
+def species_named(endpoint: str, body: str, species: list[str]) -> list[str]:
+    """XGBoost answers a class index a line, as SageMaker's built-in algorithm does (species in sorted order);
+    TensorFlow Serving answers JSON whatever the Accept, here `{"predictions": [{"species": ..}, ..]}`."""
+    if "tensorflow" in endpoint:
+        return [prediction["species"] for prediction in json.loads(body)["predictions"]]
+    return [species[int(float(line))] if "xgboost" in endpoint else line for line in body.split()]
 
 
 def accuracy(predicted: list[str], labels: list[str]) -> float:
@@ -82,8 +95,9 @@ def test_each_pipeline_classifies_held_out_penguins_through_boto3(endpoint, clie
     answer = client.invoke_endpoint(EndpointName=endpoint, ContentType="text/csv", Accept="text/csv",
                                     Body="\n".join(rows).encode())
     species = sorted(set(labels))
-    predicted = [species_named(endpoint, line, species) for line in answer["Body"].read().decode().split()]
+    predicted = species_named(endpoint, answer["Body"].read().decode(), species)
     assert len(labels) > 60
+    print(f"{endpoint}: accuracy {accuracy(predicted, labels):.3f} on {len(labels)} held-out penguins")
     assert accuracy(predicted, labels) > 0.9
     hops = json.loads(answer["ResponseMetadata"]["HTTPHeaders"]["x-emulator-trace"])
     assert [hop["container"] for hop in hops] == ["preprocessor", "model"]
@@ -161,6 +175,69 @@ def test_pytorch_answers_species_and_probabilities_as_json(client, holdout):
         assert sum(probabilities.values()) == pytest.approx(1, abs=1e-5)
 
 
+def test_tensorflow_answers_species_and_probabilities_from_json_instances(client, holdout):
+    rows = holdout[0][:5]
+    answer = client.invoke_endpoint(EndpointName="penguins-tensorflow", ContentType="text/csv",
+                                    Accept="application/json", Body="\n".join(rows).encode())
+    assert answer["ContentType"] == "application/json"
+    for prediction in json.loads(answer["Body"].read())["predictions"]:
+        probabilities = prediction["probabilities"]  # in the species' sorted order
+        assert sorted(SPECIES)[probabilities.index(max(probabilities))] == prediction["species"]
+        assert sum(probabilities) == pytest.approx(1, abs=1e-5)
+    hops = json.loads(answer["ResponseMetadata"]["HTTPHeaders"]["x-emulator-trace"])
+    assert [hop["content_type_in"] for hop in hops] == ["text/csv", "application/json"]
+
+
+def test_tensorflow_behind_the_csv_preprocessor_fails_as_on_sagemaker(client, frameworks, holdout):
+    with pytest.raises(client.exceptions.ModelError) as caught:
+        client.invoke_endpoint(EndpointName="penguins-tensorflow-csv", ContentType="text/csv",
+                               Body=holdout[0][0].encode())
+    error = caught.value.response
+    assert error["OriginalStatusCode"] == 415
+    assert error["OriginalMessage"] == TENSORFLOW_REFUSAL
+    assert error["Error"]["Message"].startswith(
+        f'Received client error (415) from model with message "{TENSORFLOW_REFUSAL}".')
+    with pytest.raises(InvocationFailed) as caught:
+        frameworks["penguins-tensorflow-csv"].invoke(holdout[0][0], content_type="text/csv")
+    assert [(hop.status, hop.content_type_in) for hop in caught.value.hops] == [
+        (200, "text/csv"), (415, "text/csv; charset=utf-8")]
+
+
+def test_tensorflow_reads_the_bare_csv_type_json_lines_and_named_instances_alike(client, featurized):
+    rows = [[float(value) for value in row] for row in featurized[0][:5]]
+    answers = [invoke(client, "tensorflow", body, content_type, accept) for body, content_type, accept in [
+        ("".join(",".join(map(str, row)) + "\n" for row in rows), "text/csv", None),
+        ("\n".join(json.dumps(row) for row in rows), "application/jsonlines", "application/jsonlines"),
+        (json.dumps({"instances": [{"features": row} for row in rows]}), "application/json", None)]]
+    assert [content_type for _, content_type in answers] == ["application/json", "application/jsonlines",
+                                                              "application/json"]
+    as_csv, as_lines, as_instances = (json.loads(body) for body, _ in answers)
+    assert as_csv == as_lines == as_instances
+    assert len(as_csv["predictions"]) == len(rows)
+    columns, _ = invoke(client, "tensorflow", json.dumps({"inputs": {"features": rows}}), "application/json")
+    assert json.loads(columns)["outputs"]["species"] == [p["species"] for p in as_csv["predictions"]]
+
+
+@pytest.mark.parametrize(("body", "content_type", "status", "words"), [
+    ("0.5", "text/plain", 415, "Unsupported Media Type: text/plain"),
+    ('{"instances": [{"inputs": [0.5]}]}', "application/json", 400,
+     "Failed to process element: 0 key: inputs of 'instances' list. Error: INVALID_ARGUMENT: "
+     "JSON object: does not have named input: inputs"),
+    ('{"instances": []}', "application/json", 400, "No values in 'instances' array"),
+    ('{"signature_name": "other", "instances": [1]}', "application/json", 400,
+     'Serving signature name: "other" not found in signature def'),
+    ("a,b", "text/csv", 400, "Type: String is not of expected type: float"),
+    ("0.5,0.5", "text/csv", 400, "Matrix size-incompatible"),
+])
+def test_tensorflow_refuses_as_tensorflow_serving_does(client, body, content_type, status, words):
+    with pytest.raises(client.exceptions.ModelError) as caught:
+        invoke(client, "tensorflow", body, content_type)
+    error = caught.value.response
+    assert error["OriginalStatusCode"] == status
+    assert words in json.loads(error["OriginalMessage"])["error"]
+    assert "from primary" in error["Error"]["Message"]
+
+
 # --- the contract suite and the parity check, as `sagemaker-emulator check` runs them
 
 
@@ -171,10 +248,13 @@ def checks(featurized, tmp_path_factory) -> dict[str, Report]:
     features.write_text("".join(",".join(row) + "\n" for row in featurized[0]))
     runs = {
         "charset": ["--definition", str(EXAMPLES / CHARSET_PIPELINE), "--sample", str(HOLDOUT), "-k", "chain"],
-        "xgboost": ["--definition", str(EXAMPLES / PIPELINES["penguins-xgboost"]), "--sample", str(HOLDOUT)],
-        "pytorch": ["--definition", str(EXAMPLES / PIPELINES["penguins-pytorch"]), "--sample", str(HOLDOUT)],
-        "parity": [XGBOOST, PYTORCH, "--model-data", str(EXAMPLES / "artifacts/model-xgboost/model.tar.gz"),
-                   "--model-data", str(EXAMPLES / "artifacts/model-pytorch/model.tar.gz"),
+        "tensorflow-csv": ["--definition", str(EXAMPLES / TENSORFLOW_CSV_PIPELINE), "--sample", str(HOLDOUT),
+                           "-k", "chain"],
+        **{framework: ["--definition", str(EXAMPLES / PIPELINES[f"penguins-{framework}"]), "--sample", str(HOLDOUT)]
+           for framework in ("xgboost", "pytorch", "tensorflow")},
+        "parity": [XGBOOST, PYTORCH, TENSORFLOW,
+                   *(argument for framework in ("xgboost", "pytorch", "tensorflow") for argument in
+                     ("--model-data", str(EXAMPLES / f"artifacts/model-{framework}/model.tar.gz"))),
                    "--parity-data", str(features), "-k", "parity"],
     }
     return run_checks(runs, folder)
@@ -191,7 +271,16 @@ def test_check_fails_the_charset_pitfall_at_the_strict_xgboost_container(checks)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("framework", ["xgboost", "pytorch"])
+def test_check_fails_the_tensorflow_csv_variant_at_the_model(checks):
+    report = checks["tensorflow-csv"]
+    outcome = report.of("penguins-tensorflow-csv")["test_chain_passes_content_types"]
+    assert outcome.status == "failed", report.output
+    assert report.returncode != 0
+    assert "'text/csv; charset=utf-8'" in outcome.message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("framework", ["xgboost", "pytorch", "tensorflow"])
 def test_check_passes_the_framework_pipeline_and_each_container(checks, framework):
     report = checks[framework]
     assert report.returncode == 0, report.output
@@ -206,6 +295,16 @@ def test_check_passes_the_framework_pipeline_and_each_container(checks, framewor
 def test_each_model_answers_a_row_alone_as_in_a_batch_transform(checks, image):
     outcome = checks["parity"].of(image)["test_realtime_equals_batch_transform"]
     assert outcome.status == "passed", checks["parity"].output
+
+
+@pytest.mark.slow
+def test_the_parity_check_shows_tensorflow_answering_once_per_request_not_per_record(checks, featurized):
+    """AWS's TensorFlow Serving container answers one {"predictions": [...]} per request, so a MultiRecord batch
+    transform writes one line per mini-batch (aws/sagemaker-tensorflow-serving-container#154): the check says so."""
+    outcome = checks["parity"].of(TENSORFLOW)["test_realtime_equals_batch_transform"]
+    assert outcome.status == "failed", checks["parity"].output
+    assert f"{len(featurized[0])} records" in outcome.message and "1 output lines" in outcome.message
+    assert "answers once per request, not once per record" in outcome.message
 
 
 @pytest.mark.slow

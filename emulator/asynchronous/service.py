@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from typing import Any, Callable
+from pathlib import Path
+from typing import Any, Callable, Protocol
 
 from emulator.asynchronous import invocation
 from emulator.asynchronous.queue import Claimed, DurableQueue
@@ -22,11 +23,10 @@ from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
 from emulator.invocation.chain import CallPolicy, PayloadLimits
-from emulator.control.plane import ENDPOINT, ControlPlane, key
 from emulator.multimodel.loader import ModelLoader
 from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
-from emulator.seam.serving import build
+from emulator.seam.serving import EndpointSpec, build
 
 # The default when ClientConfig.MaxConcurrentInvocationsPerInstance is not set: SageMaker "chooses an
 # optimal value" (botocore's model); 4 is the emulator's pick, UNCONFIRMED.
@@ -44,17 +44,21 @@ class NotAsynchronous(NotAccepted):
                          "configuration that sets AsyncInferenceConfig.")
 
 
-def async_config(document: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The AsyncInferenceConfig an endpoint document deployed, or None (a real-time endpoint)."""
-    return (document or {}).get("Deployed", {}).get("AsyncInferenceConfig")
+class Endpoints(Protocol):
+    """What asynchronous inference reads of the endpoints (emulator.control.endpoint_states.EndpointStates)."""
+    database: Path
+
+    def status(self, name: str) -> str | None: ...
+    def async_config(self, name: str) -> dict[str, Any] | None: ...
+    def serving(self, name: str) -> EndpointSpec | None: ...
 
 
 class AsyncInference:
-    def __init__(self, plane: ControlPlane, record: Callable[[Finished], None] | None = None):
+    def __init__(self, endpoints: Endpoints, record: Callable[[Finished], None] | None = None):
         """`record`: where each invocation goes when it ends (the owner's request log), if anywhere."""
-        self.plane, self.recorder = plane, Recorder(record, "async")
+        self.endpoints, self.recorder = endpoints, Recorder(record, "async")
         self.clock = time.time  # what the workers compare RequestTTLSeconds with (tests move it on)
-        self.queue = DurableQueue(plane.store.path)
+        self.queue = DurableQueue(endpoints.database)
         self.slots = Slots()
         self.workers = Workers(self.queue, self._run, self._in_flight)
 
@@ -75,9 +79,9 @@ class AsyncInference:
                ttl: int | None = None, timeout: int | None = None, filename: str | None = None,
                extension: str | None = None) -> AsyncRequest:
         """Queue the request (committed when this returns); NotAccepted when it cannot be."""
-        if self.plane.store.serving().get(key(endpoint)) is None:
+        if self.endpoints.serving(endpoint) is None:
             raise UnknownEndpoint(endpoint)
-        config = async_config(self.plane.store.get(ENDPOINT, key(endpoint)))
+        config = self.endpoints.async_config(endpoint)
         if config is None:
             raise NotAsynchronous(endpoint)
         input_url(input_location)
@@ -92,22 +96,24 @@ class AsyncInference:
 
     def _in_flight(self, endpoint: str) -> int | None:
         """How many of the endpoint's requests may run at once; None while it is starting."""
-        document = self.plane.store.get(ENDPOINT, endpoint)
-        if document is not None and document["Describe"]["EndpointStatus"] in STARTING:
+        if self.endpoints.status(endpoint) in STARTING:
             return None
-        return STAGED * _max_concurrent(document)
+        return STAGED * self._max_concurrent(endpoint)
 
     def _chain_for(self, request: AsyncRequest) -> AsyncInvoker:
-        spec = self.plane.store.serving().get(key(request.endpoint))
+        spec = self.endpoints.serving(request.endpoint)
         if spec is None:
-            document = self.plane.store.get(ENDPOINT, key(request.endpoint))
-            status = document["Describe"]["EndpointStatus"] if document else "deleted"
+            status = self.endpoints.status(request.endpoint) or "deleted"
             raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
                                          f"the endpoint is {status}.")
         variant = build(spec, models=ModelLoader).choose()
-        document = self.plane.store.get(ENDPOINT, key(request.endpoint))
         return AsyncInvoker(variant.chain, CallPolicy(request.timeout, ASYNC_LIMITS),
-                            self.slots.of(key(request.endpoint), _max_concurrent(document)), variant.name, self.recorder)
+                            self.slots.of(request.endpoint.lower(), self._max_concurrent(request.endpoint)),
+                            variant.name, self.recorder)
+
+    def _max_concurrent(self, endpoint: str) -> int:
+        client = (self.endpoints.async_config(endpoint) or {}).get("ClientConfig") or {}
+        return client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENT
 
     def _run(self, claimed: Claimed) -> None:
         try:
@@ -120,6 +126,4 @@ class AsyncInference:
             self.queue.finish(claimed.seq)
 
 
-def _max_concurrent(document: dict[str, Any] | None) -> int:
-    client = (async_config(document) or {}).get("ClientConfig") or {}
-    return client.get("MaxConcurrentInvocationsPerInstance") or DEFAULT_MAX_CONCURRENT
+

@@ -5,46 +5,293 @@ Why moto: it implements these services' wire protocols as botocore expects them 
 multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging),
 it is well kept, and its server is a plain WSGI app. Its state lives in memory; the S3 part is mirrored to
 the state folder before each change is answered (emulator.aws.durable_s3), so objects survive a restart.
+
+moto trusts its callers to send what botocore sends. Bad input is answered here, as AWS answers it, before
+moto sees it (an STS or Logs call botocore's model refuses) or after moto failed on it (a body that is not
+XML, an unknown upload): always a 4xx in the service's own protocol, with a request id, never a 500.
 """
 
 from __future__ import annotations
 
+import functools
+import io
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
-from xml.sax.saxutils import escape
+from urllib.parse import parse_qs
+
+from emulator.aws.embedded_errors import NOT_XML, AwsError
+from emulator.aws.validation import ModelViolation, validate
+from emulator.seam.services import S3, SCOPE, service_of
+from emulator.seam.wire_errors import REQUEST_ID, S3_REQUEST_ID, ensure_request_id, new_request_id
 
 # The services a request may sign for to be answered here; the front forwards these to the owner.
 SERVICES = frozenset({"s3", "sts", "logs"})
+LOGS_TARGET = "Logs_20140328."
+MAX_CALL_BYTES = 1024 * 1024  # an STS or Logs call is read whole to be checked; PutLogEvents allows 1 MiB
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _log = logging.getLogger(__name__)
 
 
 def create_app() -> WsgiApp:
-    """moto's server for S3, STS and CloudWatch Logs; a failure inside moto answers 500 InternalError.
+    """moto's server for S3, STS and CloudWatch Logs, answering bad input with AWS's errors.
     moto is imported at the first request (it takes a second), so an emulator that never sees one pays nothing."""
     moto_app: list[WsgiApp] = []
     lock = threading.Lock()
 
+    def moto(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not moto_app:
+            with lock:
+                if not moto_app:
+                    from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - heavy
+                        DomainDispatcherApplication, create_backend_app)
+                    moto_app.append(DomainDispatcherApplication(create_backend_app))
+        return moto_app[0](environ, start_response)
+
+    return guarded(moto)
+
+
+def guarded(moto: WsgiApp) -> WsgiApp:
+    """`moto` (an app of moto's answering S3, STS or Logs) behind the checks AWS makes: bad input is refused before
+    it, and its failures and its 5xx become the 4xx AWS answers, with a request id."""
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        try:
-            if not moto_app:
-                with lock:
-                    if not moto_app:
-                        from moto.moto_server.werkzeug_app import (  # noqa: PLC0415 - heavy
-                            DomainDispatcherApplication, create_backend_app)
-                        moto_app.append(DomainDispatcherApplication(create_backend_app))
-            return moto_app[0](environ, start_response)
-        except Exception as exc:  # a moto bug must not take the owner's server down or print a traceback
-            _log.exception("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            body = (f"<Error><Code>InternalError</Code><Message>The emulator's embedded S3, STS and CloudWatch "
-                    f"Logs (moto) failed on this request: {escape(str(exc))[:500]}. "
-                    "Fix: retry; if it persists, point AWS_ENDPOINT_URL_S3 at another S3 such as MinIO."
-                    "</Message></Error>").encode()
-            start_response("500 Internal Server Error", [("Content-Type", "application/xml"),
-                                                         ("Content-Length", str(len(body)))])
-            return [body]
+        service = service_of(environ)
+        request_id = new_request_id()
+        refused = _refused_before(environ, service)
+        if refused is None:
+            answer = _Answer()
+            try:
+                body = moto(environ, answer.start_response)
+            except Exception as exc:  # moto failed on input AWS refuses: that refusal, not a 500
+                _log.debug("embedded AWS (moto) failed on %s %s", environ.get("REQUEST_METHOD"),
+                           environ.get("PATH_INFO"), exc_info=True)
+                refused = _refused_after(environ, service, f"{type(exc).__name__}: {exc}")
+            else:
+                refused = _refused_answer(environ, service, answer.status)
+                if refused is None and _is_put_policy(environ, service) and answer.status.startswith("200"):
+                    _close(body)  # moto says "True" (and calls it XML); S3 answers 204 with no body
+                    start_response("204 No Content", ensure_request_id([], S3_REQUEST_ID))
+                    return []
+                if refused is None:
+                    headers = ensure_request_id(answer.headers, S3_REQUEST_ID if service == S3 else REQUEST_ID)
+                    if service == "sts" or int(answer.status.split()[0]) >= 400:  # may quote the request's bytes
+                        body, headers = _readable_xml(body, headers)
+                    start_response(answer.status, headers)
+                    return body
+                _close(body)
+        status, headers, error_body = refused.render(request_id)
+        start_response(status, headers)
+        return [error_body]
 
     return app
+
+
+class _Answer:
+    """moto's status and headers, held until it is known they are sent (moto's Flask sets them before returning)."""
+
+    status, headers = "500 Internal Server Error", []
+
+    def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable:
+        self.status, self.headers = status, headers
+        return lambda data: None
+
+
+def _readable_xml(body: Iterable[bytes], headers: list[tuple[str, str]]) -> tuple[Iterable[bytes], list[tuple[str, str]]]:
+    """moto's XML answer with the characters XML 1.0 cannot hold (a key's control characters) made `?`."""
+    if not any(name.lower() == "content-type" and "xml" in value for name, value in headers):
+        return body, headers
+    raw = b"".join(body)
+    _close(body)
+    text = NOT_XML.sub("?", raw.decode("utf-8", "replace")).encode()
+    return [text], [(name, str(len(text)) if name.lower() == "content-length" else value) for name, value in headers]
+
+
+def _close(body: Iterable[bytes]) -> None:
+    close = getattr(body, "close", None)
+    if close is not None:
+        close()
+
+
+# -- before moto ------------------------------------------------------------------------------------------------
+def _refused_before(environ: dict[str, Any], service: str) -> AwsError | None:
+    if service == "logs":
+        return _logs_refusal(environ)
+    if service == "sts":
+        return _sts_refusal(environ)
+    return _s3_refusal(environ)
+
+
+def _s3_refusal(environ: dict[str, Any]) -> AwsError | None:
+    authorization = environ.get("HTTP_AUTHORIZATION", "")
+    if authorization and not SCOPE.search(authorization):
+        if authorization.startswith("AWS4-HMAC-SHA256"):
+            return AwsError(S3, 400, "AuthorizationHeaderMalformed", "The authorization header is malformed; its "
+                            "Credential must be <key>/<date>/<region>/s3/aws4_request.")
+        if not authorization.startswith("AWS "):
+            return AwsError(S3, 400, "InvalidArgument", "Unsupported Authorization Type. Fix: sign with AWS "
+                            "Signature Version 4 (AWS4-HMAC-SHA256), as botocore does.")
+    if _is_put_policy(environ, S3):
+        return _policy_refusal(environ)
+    if environ.get("PATH_INFO", "/") == "/" and environ.get("REQUEST_METHOD") not in ("GET", "HEAD") \
+            and _names_no_bucket(environ.get("HTTP_HOST", "")):
+        return _method_not_allowed("SERVICE")  # no bucket in path or host: only ListBuckets (GET) is an operation
+    return None
+
+
+def _is_put_policy(environ: dict[str, Any], service: str) -> bool:
+    return service == S3 and environ.get("REQUEST_METHOD") == "PUT" and \
+        "policy" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+
+
+def _policy_refusal(environ: dict[str, Any]) -> AwsError | None:
+    """PutBucketPolicy: moto stores any body; S3 refuses one that is not a JSON object."""
+    raw = _read_whole(environ)
+    try:
+        policy = json.loads(raw or b"", parse_constant=_no_constant) if raw is not None else None
+    except (ValueError, RecursionError):
+        policy = None
+    if not isinstance(policy, dict):
+        return AwsError(S3, 400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+    return None
+
+
+def _names_no_bucket(host: str) -> bool:
+    """A Host such as 127.0.0.1:4566 or localhost, not a virtual-hosted bucket's (bucket.s3.example)."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    return "." not in name or name.replace(".", "").isdigit() or name.startswith("[")
+
+
+def _logs_refusal(environ: dict[str, Any]) -> AwsError | None:
+    target = environ.get("HTTP_X_AMZ_TARGET", "")
+    operation = target[len(LOGS_TARGET):] if target.startswith(LOGS_TARGET) else ""
+    model = _service_model("logs")
+    if operation not in model.operation_names:
+        return AwsError("logs", 400, "UnknownOperationException",
+                        f"CloudWatch Logs has no operation {target[:100]!r}. Fix: send X-Amz-Target: "
+                        f"{LOGS_TARGET}<Operation>, as botocore does.")
+    raw = _read_whole(environ)
+    if raw is None:
+        return AwsError("logs", 400, "SerializationException", f"The request body is over {MAX_CALL_BYTES} bytes.")
+    try:
+        params = json.loads(raw or b"{}", parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return AwsError("logs", 400, "SerializationException", "The request body is not a JSON object in UTF-8.")
+    try:
+        validate(model.operation_model(operation).input_shape, params)
+    except ModelViolation as violation:
+        return AwsError("logs", 400, "InvalidParameterException", str(violation))
+    return None
+
+
+def _sts_refusal(environ: dict[str, Any]) -> AwsError | None:
+    raw = _read_whole(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
+    if raw is None:
+        return AwsError("sts", 400, "ValidationError", f"The request body is over {MAX_CALL_BYTES} bytes.")
+    params = {name: values[0] for name, values in
+              {**parse_qs(environ.get("QUERY_STRING", "")), **parse_qs(raw.decode("utf-8", "replace"))}.items()}
+    action = params.get("Action", "")
+    model = _service_model("sts")
+    if action not in model.operation_names:
+        return AwsError("sts", 400, "InvalidAction", f"Could not find operation {action[:100]} for version "
+                        f"{model.api_version}. Fix: send Action=<Operation>&Version={model.api_version}, as botocore does.")
+    shape = model.operation_model(action).input_shape
+    try:
+        validate(shape, _query_members(shape, params))
+    except ModelViolation as violation:
+        return AwsError("sts", 400, "ValidationError", str(violation))
+    return None
+
+
+def _query_members(shape: Any, params: dict[str, str]) -> dict[str, Any]:
+    """The input's scalar members as the query protocol sends them (text), typed as the model says, for validation;
+    a value that is not of its type stays text, which validation refuses. Lists and structures are left to moto."""
+    typed: dict[str, Any] = {}
+    for name, member in shape.members.items():
+        value = params.get(name)
+        if value is None or member.type_name not in ("string", "integer", "long", "boolean"):
+            continue
+        if member.type_name in ("integer", "long") and value.lstrip("-").isdigit() and value.isascii():
+            typed[name] = int(value)
+        elif member.type_name == "boolean" and value in ("true", "false"):
+            typed[name] = value == "true"
+        else:
+            typed[name] = value
+    for name in shape.required_members:
+        typed.setdefault(name, params.get(name))  # a required list or structure: present or null
+    return typed
+
+
+def _read_whole(environ: dict[str, Any]) -> bytes | None:
+    """The body (None when over MAX_CALL_BYTES), put back for moto to read again."""
+    from werkzeug.wsgi import get_input_stream  # noqa: PLC0415 - werkzeug comes with moto's Flask
+
+    raw = get_input_stream(environ, max_content_length=None).read(MAX_CALL_BYTES + 1)
+    if len(raw) > MAX_CALL_BYTES:
+        return None
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(raw), str(len(raw))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+    return raw
+
+
+@functools.lru_cache(maxsize=None)
+def _service_model(service: str) -> Any:
+    from botocore.session import get_session  # noqa: PLC0415
+
+    return get_session().get_service_model(service)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+# -- after moto -------------------------------------------------------------------------------------------------
+def _refused_answer(environ: dict[str, Any], service: str, status: str) -> AwsError | None:
+    """moto's answers AWS never gives: 404 with nothing for an operation moto lacks, and any 5xx."""
+    code = int(status.split()[0])
+    if code == 404 and service in ("sts", "logs"):
+        operation = environ.get("HTTP_X_AMZ_TARGET") or "this action"
+        return AwsError(service, 400, "UnknownOperationException" if service == "logs" else "InvalidAction",
+                        f"The emulator's {service.upper()} (moto) does not implement {operation[:100]}.")
+    if code >= 500:
+        return _refused_after(environ, service, status)
+    return None
+
+
+def _refused_after(environ: dict[str, Any], service: str, failure: str) -> AwsError:
+    """What AWS answers to the request moto failed on (`failure`, its exception or status, is named in the message)."""
+    said = f"The emulator's embedded {service.upper()} (moto) could not read this request ({failure[:300]})."
+    if service == "logs":
+        return AwsError("logs", 400, "InvalidParameterException", said)
+    if service == "sts":
+        return AwsError("sts", 400, "ValidationError", said)
+    return _s3_failure(environ, said)
+
+
+def _s3_failure(environ: dict[str, Any], said: str) -> AwsError:
+    method, query = environ.get("REQUEST_METHOD", ""), parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    in_bucket = "/" in environ.get("PATH_INFO", "").strip("/")
+    if "uploadId" in query:
+        return AwsError(S3, 404, "NoSuchUpload", "The specified upload does not exist. The upload ID may be invalid, "
+                        "or the upload may have been aborted or completed.")
+    if "max-keys" in query:
+        return AwsError(S3, 400, "InvalidArgument", "Provided max-keys not an integer or within integer range.")
+    if "acl" in query:
+        return AwsError(S3, 400, "MalformedACLError", "The XML you provided was not well-formed or did not validate "
+                        f"against our published schema. {said}")
+    if method == "POST" and not query:
+        if in_bucket:
+            return _method_not_allowed("OBJECT")
+        return AwsError(S3, 400, "MalformedPOSTRequest", "The body of your POST request is not well-formed "
+                        f"multipart/form-data. {said}")
+    if method in ("PUT", "POST"):
+        return AwsError(S3, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate against "
+                        f"our published schema. {said}")
+    return AwsError(S3, 400, "InvalidRequest", said)
+
+
+def _method_not_allowed(resource: str) -> AwsError:
+    return AwsError(S3, 405, "MethodNotAllowed", f"The specified method is not allowed against this resource "
+                    f"({resource}).")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.artifacts import MODEL_MOUNT, MODELS_MOUNT
+from emulator.containers.instance_limits import Limits
 from emulator.containers import labels as L
 from emulator.errors import DockerUnavailable, EmulatorError
 
@@ -33,6 +35,7 @@ class ContainerSpec:
     extra_ports: tuple[int, ...] = ()  # also published, to random host ports (see published_url)
     hostname: str | None = None  # the container's DNS hostname (SageMaker sets its ContainerHostname)
     models_folder: Path | None = None  # a multi-model container's: mounted read-only at /opt/ml/models
+    limits: Limits | None = None  # its instance's (emulator.containers.instance_limits); None: the whole machine
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,20 @@ class ContainerInfo:
     image_id: str = ""
 
 
+OUT_OF_MEMORY = ("killed for lack of memory: its instance ran out (the endpoint's containers share the instance "
+                 "type's memory). Fix: a larger InstanceType, or a smaller model")
+
+
 @dataclass(frozen=True)
 class ContainerState:
     status: str  # created | running | restarting | exited | dead | removed
     exit_code: int | None
+    out_of_memory: bool = False  # the kernel killed it for memory (its cgroup's, or the machine's)
+
+    def describe(self) -> str:
+        """How it ended, for a person: `exited, code 137, killed for lack of memory (...)`."""
+        text = f"{self.status}, code {self.exit_code}"
+        return text + f", {OUT_OF_MEMORY}" if self.out_of_memory else text
 
 
 class DockerBackend:
@@ -76,6 +89,15 @@ class DockerBackend:
         return client
 
     # -- images -------------------------------------------------------------------------------------------------
+    @functools.cached_property
+    def cgroup_driver(self) -> str:
+        return self.client.info().get("CgroupDriver", "")
+
+    @property
+    def is_local(self) -> bool:
+        """The engine shares this machine's kernel (its socket is a local one), so its cgroups are this machine's."""
+        return self.client.api.base_url.startswith("http+docker://")
+
     def image_labels(self, image: str) -> dict[str, str]:
         """The image's labels; a clear error when the image is not on this engine."""
         return dict(self._image(image).labels or {})
@@ -83,6 +105,10 @@ class DockerBackend:
     def image_architecture(self, image: str) -> str:
         """The architecture the image was built for, as Docker says it (amd64, arm64, ...)."""
         return self._image(image).attrs.get("Architecture", "")
+
+    def image_volumes(self, image: str) -> list[str]:
+        """The paths its Dockerfile declares as VOLUME."""
+        return list((self._image(image).attrs.get("Config") or {}).get("Volumes") or {})
 
     def _image(self, image: str) -> Any:
         from docker.errors import ImageNotFound  # noqa: PLC0415
@@ -116,6 +142,9 @@ class DockerBackend:
             # What SageMaker never grants: keep containers unprivileged and away from the host.
             privileged=False, cap_add=[], security_opt=["no-new-privileges"], init=False,
         )
+        if spec.limits is not None:
+            common.update(cgroup_parent=spec.limits.cgroup_parent, mem_limit=spec.limits.memory_bytes,
+                          nano_cpus=spec.limits.nano_cpus)
         if spec.network_isolated:
             # Not a Docker `internal` network: from one, the gateway address still reaches every host port.
             try:
@@ -156,7 +185,7 @@ class DockerBackend:
         state = attrs["State"]
         status = "restarting" if state.get("Restarting") else state["Status"]
         exit_code = None if status in ("running", "created") else state.get("ExitCode")
-        return ContainerState(status, exit_code)
+        return ContainerState(status, exit_code, bool(state.get("OOMKilled")))
 
     def start(self, container_id: str) -> None:
         """`docker start` an exited container again: same name, same published host port."""

@@ -18,9 +18,11 @@ from emulator.artifacts import model_folder
 from emulator.invocation.container_http import pings
 from emulator.invocation.chain import Route
 from emulator.definition import ContainerDefinition, EndpointDefinition
-from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, STOP_GRACE_SECONDS, ContainerSpec, DockerBackend
+from emulator.containers.docker_backend import (BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, OUT_OF_MEMORY, STOP_GRACE_SECONDS,
+                                                ContainerSpec, DockerBackend)
 from emulator.errors import EmulatorError, StartupError
 from emulator.instances import ARM64, ASSUMED, X86_64, architecture_of, instance
+from emulator.containers.instance_limits import InstanceLimits, Limits
 from emulator.containers.isolation import NamespaceRelay
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
 from emulator.multimodel import registry as model_managers
@@ -39,7 +41,9 @@ class ContainerFailure:
     image: str
     start_error: str | None = None
     exit_code: int | None = None
+    out_of_memory: bool = False  # the kernel killed it for memory
     timeout: float | None = None  # seconds it had to pass /ping
+    cpu_share: str | None = None  # what it started on: "2 vCPUs of ml.m5.large" (None: the whole machine)
     log_lines: str = ""  # its last lines, each on an indented line of its own
 
     def __str__(self) -> str:
@@ -47,9 +51,12 @@ class ContainerFailure:
         if self.start_error is not None:
             return f"{what}: {self.start_error}"
         if self.exit_code is not None:
-            problem = f"{what} exited with code {self.exit_code} during startup."
+            problem = (f"{what} exited with code {self.exit_code} during startup"
+                       + (f", {OUT_OF_MEMORY}." if self.out_of_memory else "."))
         else:
-            problem = f"{what} did not pass /ping within {self.timeout:g} s."
+            problem = (f"{what} did not pass /ping within {self.timeout:g} s" if self.cpu_share is None else
+                       f"{what} did not pass /ping within {self.timeout:g} s with the {self.cpu_share}; "
+                       f"ContainerStartupHealthCheckTimeoutInSeconds is {self.timeout:g}") + "."
         return problem + (f" Its last log lines:{self.log_lines}" if self.log_lines else " It printed nothing.")
 
 Progress = Callable[[str], None]
@@ -72,12 +79,14 @@ class RunningContainer:
 class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
-                 reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None):
+                 reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None,
+                 instance_limits: bool = True):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
         container's budget and load timeout (None: from the environment, ModelSettings.from_environment);
-        `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page."""
+        `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page;
+        `instance_limits`: the instance type's vCPUs and memory bound the containers together (False: the machine's)."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -93,6 +102,11 @@ class ContainerGroup:
         self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
         self.model_settings = model_settings
         self.state = state
+        self.instance = instance(definition.instance_type or ASSUMED)
+        # Kept containers outlive this run, so with reuse each gets the instance's limits as its own.
+        self.limits = InstanceLimits(self.instance, f"{definition.name.lower()}-{self._suffix}", backend,
+                                     shared=not reuse) if instance_limits else None
+        self._limits: Limits | None = None
         self.model_managers: dict[str, ModelManager] = {}  # by hostname: the multi-model containers' (emulator.multimodel)
         self._claim: kept.Claim | None = None  # the kept group this process uses
         self._serving = False  # started healthy: with reuse, kept at stop
@@ -117,6 +131,8 @@ class ContainerGroup:
         """Start every container in parallel and wait for all pings; on any failure remove them all."""
         try:
             plans = self._plan(self._prepare())
+            if self.limits is not None:
+                self._limits = self.limits.create()
             if self.reuse and self._adopt(plans):
                 self._watch()
                 return self
@@ -138,7 +154,7 @@ class ContainerGroup:
         self._supervisor = Supervisor(self.backend, {c.hostname: (c.id, c.url) for c in self.containers},
                                       lambda message: self._progress(f"{self.name}/{message}"),
                                       lambda hostname, event, detail: self._events(self.name, hostname, event, detail),
-                                      ).start()
+                                      self.limits.memory_kills if self.limits else lambda container_id: None).start()
 
     def _prepare(self) -> list[Path | None]:
         """Checks that need no container: images present, built for the instance, labels; artifacts unpacked."""
@@ -164,7 +180,7 @@ class ContainerGroup:
 
     def _check_architecture(self, container: RunningContainer) -> None:
         """An image built for another processor fails on the instance with `exec format error`, minutes later."""
-        target = instance(self.definition.instance_type or ASSUMED)
+        target = self.instance
         image = container.definition.image
         built_for = architecture_of(self.backend.image_architecture(image))
         if built_for == target.architecture:
@@ -237,7 +253,7 @@ class ContainerGroup:
         spec = ContainerSpec(image=container.definition.image, name=container.name, container_port=plan.port,
                              environment=plan.environment, labels=labels, model_folder=plan.model_folder,
                              network_isolated=self.definition.network_isolation, hostname=container.hostname,
-                             models_folder=manager.folder if manager else None)
+                             models_folder=manager.folder if manager else None, limits=self._limits)
         if self._abort.is_set():
             return CANCELLED
 
@@ -278,8 +294,10 @@ class ContainerGroup:
             return replace(failure, start_error=launched.start_error)
         lines = last_log_lines(self.backend, launched.container_id)
         if isinstance(launched.stopped, Exited):
-            return replace(failure, exit_code=launched.stopped.exit_code, log_lines=lines)
-        return replace(failure, timeout=self.startup_timeout, log_lines=lines)
+            return replace(failure, exit_code=launched.stopped.exit_code, out_of_memory=launched.stopped.out_of_memory,
+                           log_lines=lines)
+        share = f"{self.instance.vcpus} vCPUs of {self.instance.name}" if self.limits else None
+        return replace(failure, timeout=self.startup_timeout, cpu_share=share, log_lines=lines)
 
     def _failure_report(self, failures: list[ContainerFailure]) -> str:
         listing = "\n".join(f"  - {failure}" for failure in failures)
@@ -331,6 +349,8 @@ class ContainerGroup:
             for manager in self.model_managers.values():
                 model_managers.unregister(manager)
                 manager.remove_folder()
+            if self.limits is not None:
+                self.limits.remove()
 
 
 def _container_name(endpoint: str, hostname: str, suffix: str) -> str:

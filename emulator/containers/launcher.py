@@ -27,6 +27,7 @@ LOG_LINES = 20
 class Exited:
     """The container stopped while it was starting."""
     exit_code: int
+    out_of_memory: bool = False
 
 
 @dataclass
@@ -66,7 +67,7 @@ def launch(backend: DockerBackend, spec: ContainerSpec, *, timeout: float = DEFA
         if reason is None and next(polls) % INSPECT_EVERY == 0:
             state = backend.state(launched.container_id)
             if state.status not in ("running", "created"):
-                return Exited(state.exit_code)
+                return Exited(state.exit_code, state.out_of_memory)
         return reason
 
     waited = wait_until(lambda: ready(launched.url), timeout=timeout, abort=stop_waiting)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from emulator.invocation.container_http import pings
-from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.docker_backend import OUT_OF_MEMORY, DockerBackend
 
 POLL_INTERVAL = 0.5
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 30.0  # least time between two starts; doubles while it keeps dying
@@ -29,15 +29,18 @@ class Watched:
     started_at: float = 0.0
     backoff: float = FIRST_BACKOFF
     down: bool = False  # seen stopped and not started again yet
+    memory_kills: int = 0  # processes the kernel killed for lack of memory, as last seen
     url: str = ""
     awaiting_ping: bool = False  # started again, not answering /ping yet
 
 
 class Supervisor:
     def __init__(self, backend: DockerBackend, containers: dict[str, tuple[str, str]], progress: Callable[[str], None],
-                 events: Callable[[str, str, str], None] = lambda hostname, event, detail: None):
-        """`containers`: hostname -> (container id, URL); `events` hears (hostname, exited|restarted|healthy, detail)."""
-        self.backend, self._progress, self._events = backend, progress, events
+                 events: Callable[[str, str, str], None] = lambda hostname, event, detail: None,
+                 memory_kills: Callable[[str], int | None] = lambda container_id: None):
+        """`containers`: hostname -> (container id, URL); `events` hears (hostname, exited|restarted|healthy|
+        out-of-memory, detail); `memory_kills(container id)`: its processes killed for lack of memory so far."""
+        self.backend, self._progress, self._events, self._memory_kills = backend, progress, events, memory_kills
         self.watched = {hostname: Watched(cid, hostname, url=url) for hostname, (cid, url) in containers.items()}
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sagemaker-emulator-supervisor", daemon=True)
@@ -63,6 +66,11 @@ class Supervisor:
                     self._progress(f"{container.hostname}: cannot check or restart it ({exc}); trying again")
 
     def _check(self, container: Watched) -> None:
+        kills = self._memory_kills(container.id)
+        if kills is not None and kills > container.memory_kills:
+            container.memory_kills = kills
+            self._events(container.hostname, "out-of-memory", f"a process of it was {OUT_OF_MEMORY}")
+            self._progress(f"{container.hostname}: a process of it was {OUT_OF_MEMORY}")
         state = self.backend.state(container.id)
         status = state.status
         now = time.monotonic()
@@ -75,7 +83,7 @@ class Supervisor:
             return
         if not container.down:
             container.down = True
-            self._events(container.hostname, "exited", f"{status}, code {state.exit_code}")
+            self._events(container.hostname, "exited", state.describe())
         if now - container.started_at < container.backoff:
             return
         # Set before starting, so a start that fails is not tried again at every poll either.

@@ -7,21 +7,25 @@ from __future__ import annotations
 import functools
 import threading
 import time
+from contextvars import ContextVar
 from typing import Any
 
-from emulator.control import operations, validation
-from emulator.control.errors import UnknownOperationException
+from emulator.aws import validation
+from emulator.control import operations
+from emulator.control.errors import UnknownOperationException, ValidationException
 from emulator.control.store import Store
 from emulator.arns import ACCOUNT, REGION
 
 # ARN resource types and the words SageMaker's messages use for them.
 MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"
 SPOKEN = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}
+# The region of the call being answered (its SigV4 scope's): the ARNs it makes carry it, as AWS's do.
+_REGION: ContextVar[str] = ContextVar("region", default=REGION)
 
 
 def arn(kind: str, name: str) -> str:
     """SageMaker's ARNs carry the name in lower case."""
-    return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name.lower()}"
+    return f"arn:aws:sagemaker:{_REGION.get()}:{ACCOUNT}:{kind}/{name.lower()}"
 
 
 def key(name: str) -> str:
@@ -55,14 +59,23 @@ class ControlPlane:
 
         return get_session().get_service_model("sagemaker")
 
-    def call(self, name: str, request: dict[str, Any], *, validate: bool = True) -> dict[str, Any]:
+    def call(self, name: str, request: dict[str, Any], *, validate: bool = True,
+             region: str | None = None) -> dict[str, Any]:
+        """`region`: the one the caller signed for (the default region when None)."""
         handler = self.operations.get(name)
         if handler is None:
             raise self._unknown(name)
         if validate:
-            validation.validate(self.model.operation_model(name).input_shape, request)
-        with self.lock:
-            return handler(self, request)
+            try:
+                validation.validate(self.model.operation_model(name).input_shape, request)
+            except validation.ModelViolation as violation:
+                raise ValidationException(str(violation)) from None
+        in_region = _REGION.set(region or REGION)
+        try:
+            with self.lock:
+                return handler(self, request)
+        finally:
+            _REGION.reset(in_region)
 
     def notify(self) -> None:
         with self.lock:

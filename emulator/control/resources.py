@@ -3,23 +3,35 @@ under its kind (the ARN's resource type) and lower-cased name; found, refused or
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
+from emulator.control import pagination
 from emulator.control.errors import ValidationException, already_exists, not_found
 from emulator.control.operations import operation
 from emulator.control.plane import SPOKEN, ControlPlane, arn, key
 
 DEFAULT_MAX_RESULTS = 10  # SageMaker's List* calls return 10 unless told otherwise
+RESERVED_PREFIX = "aws:"  # AWS's own tags; no caller may set or delete one
 
 
 def create(plane: ControlPlane, kind: str, name: str, describe: dict[str, Any], request: dict[str, Any],
            **internal: Any) -> dict[str, Any]:
     """Store a new resource; refused as SageMaker does when the name is taken."""
     document = {"Describe": describe, "Tags": list(request.get("Tags") or []), **internal}
+    check_tag_keys([tag.get("Key", "") for tag in document["Tags"]])
     if not plane.store.insert(kind, key(name), document):
         raise already_exists(SPOKEN.get(kind, kind), arn(kind, name))
     return document
+
+
+def check_tag_keys(keys: list[str]) -> None:
+    """SageMaker refuses a tag key of AWS's own prefix, in any case."""
+    for tag_key in keys:
+        if tag_key.lower().startswith(RESERVED_PREFIX):
+            raise ValidationException(f"System prefix '{RESERVED_PREFIX}' reserved for AWS usage in tag key: "
+                                      f"{tag_key[:128]}. Fix: choose a key that does not begin with '{RESERVED_PREFIX}'.")
 
 
 def find(plane: ControlPlane, kind: str, name: str) -> dict[str, Any]:
@@ -66,14 +78,16 @@ def listing(plane: ControlPlane, kind: str, request: dict[str, Any], *, name_fie
     items = [item for item in items if _kept(item, request, name_field, status_field)]
     sort_by = request.get("SortBy", "CreationTime")
     field = {"Name": name_field, "Status": status_field}.get(sort_by, sort_by)
-    items.sort(key=lambda item: (str(item.get(field, "")).lower() if sort_by != "CreationTime" else item.get(field, 0),
-                                 item[name_field].lower()),
-               reverse=request.get("SortOrder", "Descending") == "Descending")
-    start = offset(request.get("NextToken"))
-    size = request.get("MaxResults") or DEFAULT_MAX_RESULTS
-    page = [{member: item[member] for member in members if member in item} for item in items[start:start + size]]
-    more = start + size < len(items)
-    return page, (str(start + size) if more else None)
+    order = request.get("SortOrder", "Descending")
+
+    def sort_key(item: dict[str, Any]) -> tuple[Any, str]:
+        value = item.get(field, 0) if sort_by == "CreationTime" else str(item.get(field, "")).lower()
+        return value, item[name_field].lower()
+
+    chosen, token = pagination.page(items, sort_key, token=request.get("NextToken"),
+                                    size=request.get("MaxResults") or DEFAULT_MAX_RESULTS,
+                                    descending=order == "Descending", order=f"{sort_by}:{order}")
+    return [{member: item[member] for member in members if member in item} for item in chosen], token
 
 
 def _kept(item: dict[str, Any], request: dict[str, Any], name_field: str, status_field: str | None) -> bool:
@@ -93,18 +107,12 @@ def _kept(item: dict[str, Any], request: dict[str, Any], name_field: str, status
 
 
 def _seconds(value: Any, member: str) -> float:
-    if isinstance(value, (int, float)):
-        return float(value)
     try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
+        seconds = float(value) if isinstance(value, (int, float)) else \
+            datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        seconds = math.nan
+    if not math.isfinite(seconds):
         raise ValidationException(f"Value '{str(value)[:40]}' at '{member[:1].lower() + member[1:]}' is not a timestamp. "
-                                  "Fix: give seconds since the epoch or an ISO 8601 time.") from None
-
-
-def offset(token: Any) -> int:
-    if token is None:
-        return 0
-    if not (isinstance(token, str) and token.isdigit()):
-        raise ValidationException("Invalid pagination token: pass the NextToken of the previous answer unchanged.")
-    return int(token)
+                                  "Fix: give seconds since the epoch or an ISO 8601 time.")
+    return seconds

@@ -17,12 +17,15 @@ import threading
 import traceback
 from typing import Any, Callable, Iterable
 
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wsgi import get_input_stream
 
+from emulator.aws.iam import QUERY_PROTOCOL, SERVICE_KEY
 from emulator.control.errors import InternalFailure, UnknownOperationException, ValidationException
 from emulator.control.plane import ControlPlane
-from emulator.seam.services import SAGEMAKER, service_of
-from emulator.seam.wire_errors import ServiceError
+from emulator.seam.services import SAGEMAKER, region_of, service_of
+from emulator.seam.wire_errors import JSON_1_1, REQUEST_ID, ServiceError, ensure_request_id, new_request_id
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 MAX_REQUEST_BYTES = 8 * 1024 * 1024  # far above any real control-plane request
@@ -61,14 +64,18 @@ class InternalServer:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         service = service_of(environ)
-        if service != SAGEMAKER and service in self._mounts:
-            return self._mounts[service](environ, start_response)
+        if service != SAGEMAKER:
+            mount = self._mounts.get(service) or (self._mounts.get(QUERY_PROTOCOL) if _is_query(environ) else None)
+            if mount is not None:
+                environ[SERVICE_KEY] = service
+                return mount(environ, lambda status, headers, *more: start_response(
+                    status, ensure_request_id(headers), *more))
         try:
             body = self._answer(environ, service)
-            status, headers = "200 OK", {"Content-Type": "application/x-amz-json-1.1"}
+            status, headers = "200 OK", {"Content-Type": JSON_1_1}
         except ServiceError as error:
-            body, status, headers = error.body(), f"{error.status} Error", error.headers()
-        headers["Content-Length"] = str(len(body))
+            body, status, headers = error.body(), f"{error.status} Error", error.headers(JSON_1_1)
+        headers.update({REQUEST_ID: new_request_id(), "Content-Length": str(len(body))})
         start_response(status, list(headers.items()))
         return [body]
 
@@ -82,7 +89,7 @@ class InternalServer:
         name = target[len(TARGET_PREFIX):]
         request = _read_json(environ)
         try:
-            return json.dumps(self.plane.call(name, request)).encode()
+            return json.dumps(self.plane.call(name, request, region=region_of(environ))).encode()
         except ServiceError:
             raise
         except Exception as exc:  # a bug of ours: the caller gets a short answer, the serve output the traceback
@@ -91,22 +98,38 @@ class InternalServer:
                                   "The traceback is in the output of `sagemaker-emulator serve`.") from None
 
 
+def _is_query(environ: dict) -> bool:
+    """A query-protocol request (IAM, SNS, EC2, ...): its clients read only XML errors."""
+    return (environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded")
+            or "Action=" in environ.get("QUERY_STRING", ""))
+
+
 def _read_json(environ: dict) -> Any:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    if length > MAX_REQUEST_BYTES:
-        raise ValidationException(f"The request body is {length} bytes; the emulator reads at most {MAX_REQUEST_BYTES}.")
-    raw = environ["wsgi.input"].read(length) if length else b""
+    too_large = ValidationException(f"The request body is over {MAX_REQUEST_BYTES} bytes, the most the emulator reads. "
+                                    "Fix: send only the operation's members.")
+    try:  # a chunked body (no Content-Length) is read as well as a declared one
+        raw = get_input_stream(environ, max_content_length=MAX_REQUEST_BYTES).read(MAX_REQUEST_BYTES + 1)
+    except RequestEntityTooLarge:
+        raise too_large from None
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise too_large
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw, parse_constant=_no_constant)
+        request = json.loads(raw, parse_constant=_no_constant)
     except (ValueError, RecursionError) as exc:
         detail = " ".join(str(exc).split())[:200]
         raise ValidationException(f"The request body is not valid JSON ({detail}). "
                                   "Fix: send a JSON object of the operation's members.") from None
+    try:
+        json.dumps(request, ensure_ascii=False).encode()
+    except RecursionError:
+        pass  # validation names a request nested too deeply
+    except UnicodeEncodeError:
+        raise ValidationException("The request body holds a lone UTF-16 surrogate (an escape such as \\ud800 not "
+                                  "paired with a low surrogate), which is no Unicode character. Fix: send text as "
+                                  "UTF-8, or escape a character outside the BMP as a surrogate pair.") from None
+    return request
 
 
 def _no_constant(name: str) -> Any:

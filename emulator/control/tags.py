@@ -5,17 +5,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from emulator.control import resources
-from emulator.control.errors import ValidationException
+from emulator.control import pagination, resources
+from emulator.control.errors import ValidationException, not_found
 from emulator.control.operations import operation
-from emulator.control.plane import ControlPlane
+from emulator.control.plane import SPOKEN, ControlPlane, key
 
 MAX_TAGS = 50
-RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:([a-z-]+)/(.+)")
+RESOURCE_ARN = re.compile(r"(arn:aws[a-z-]*:sagemaker:[^:]*:[^:]*:([a-z-]+)/)(.+)")
 
 
 @operation("AddTags")
 def add_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    resources.check_tag_keys([tag["Key"] for tag in request["Tags"]])
     kind, name, document = _resource(plane, request["ResourceArn"])
     tags = {tag["Key"]: tag for tag in document["Tags"]}
     tags.update({tag["Key"]: tag for tag in request["Tags"]})
@@ -30,15 +31,15 @@ def add_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
 @operation("ListTags")
 def list_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     _, _, document = _resource(plane, request["ResourceArn"])
-    start = resources.offset(request.get("NextToken"))
-    size = request.get("MaxResults") or MAX_TAGS
-    page = document["Tags"][start:start + size]
-    more = start + size < len(document["Tags"])
-    return {"Tags": page, **({"NextToken": str(start + size)} if more else {})}
+    # In key order: a page's token is the last key it held, a place no other tag's change moves.
+    page, token = pagination.page(document["Tags"], lambda tag: (tag["Key"],), token=request.get("NextToken"),
+                                  size=request.get("MaxResults") or MAX_TAGS, order="Key")
+    return {"Tags": page, **({"NextToken": token} if token else {})}
 
 
 @operation("DeleteTags")
 def delete_tags(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    resources.check_tag_keys(request["TagKeys"])
     kind, name, document = _resource(plane, request["ResourceArn"])
     document["Tags"] = [tag for tag in document["Tags"] if tag["Key"] not in request["TagKeys"]]
     resources.save(plane, kind, document, name)
@@ -50,5 +51,9 @@ def _resource(plane: ControlPlane, resource_arn: str) -> tuple[str, str, dict[st
     if match is None:
         raise ValidationException(f"Value '{resource_arn[:200]}' at 'resourceArn' is not the ARN of a SageMaker resource. "
                                   "Fix: pass the ModelArn, EndpointConfigArn, EndpointArn (...) a Create or Describe call returned.")
-    kind, name = match.groups()
-    return kind, name, resources.find(plane, kind, name)
+    prefix, kind, name = match.groups()
+    document = plane.store.get(kind, key(name))
+    # The name alone does not find it: the ARN's account and region must be the resource's own.
+    if document is None or f"{prefix}{name.lower()}" not in document["Describe"].values():
+        raise not_found(SPOKEN.get(kind, kind), resource_arn[:256])
+    return kind, name, document

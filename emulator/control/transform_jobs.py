@@ -156,6 +156,8 @@ class TransformJobs:
             if document is None:
                 return
             describe = document["Describe"]
+            if describe["TransformJobStatus"] == "Stopping" and status not in RUNNING:
+                status, reason = "Stopped", None  # asked to stop: whatever ended the job, it ends Stopped
             describe.update(TransformJobStatus=status, LastModifiedTime=now())
             if status not in RUNNING:
                 describe["TransformEndTime"] = describe["LastModifiedTime"]

@@ -26,7 +26,8 @@ from emulator.multimodel.loader import ModelLoader
 from emulator.seam.owner import OwnerClient
 from emulator.seam.serving import ServedEndpoint, ServedVariant, ServingTable
 from emulator.seam.worker_settings import WorkerSettings
-from emulator.seam.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found, traced_failure
+from emulator.seam.wire_errors import (REQUEST_ID, InternalFailure, ServiceError, UnknownRoute, ValidationError,
+                                       endpoint_not_found, new_request_id, traced_failure)
 from emulator.observe.channel import Sender
 from emulator.observe.recording import Recorder, Recording
 from emulator.invocation.outcomes import InvocationFailed, InvocationResult, StreamedResult
@@ -129,6 +130,12 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
         recording.ended(result.hops)
         return jsonify(result.to_dict(bodies))
 
+    @app.after_request
+    def with_request_id(response: Response) -> Response:
+        if not response.headers.get(REQUEST_ID):  # AWS sends one on every answer, success or error
+            response.headers[REQUEST_ID] = new_request_id()
+        return response
+
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError) -> Response:
         return Response(error.body(), status=error.status, headers=error.headers())
@@ -141,9 +148,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     def http_error(error: HTTPException) -> Response:
         if error.code is None or error.code >= 500:
             return unexpected(error)
-        body = json.dumps({"__type": "UnknownOperationException", "Message": f"{error.code} {error.name}: {request.path}"})
-        return Response(body, status=error.code, headers={"x-amzn-ErrorType": "UnknownOperationException"},
-                        content_type="application/json")
+        return service_error(UnknownRoute(error.code, error.name, request.path))
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

@@ -15,7 +15,7 @@ from werkzeug.exceptions import HTTPException
 from emulator.asynchronous.requests import NotAccepted, UnknownEndpoint
 from emulator.asynchronous.service import AsyncInference
 from emulator.front.headers import INVOKE_ASYNC, check_headers
-from emulator.seam.wire_errors import InternalFailure, ServiceError, ValidationError, endpoint_not_found
+from emulator.seam.wire_errors import InternalFailure, ServiceError, UnknownRoute, ValidationError, endpoint_not_found
 from emulator.shapes import NAME_PATTERN, is_valid_name
 
 
@@ -59,7 +59,7 @@ def create_app(service: AsyncInference) -> Flask:
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:
         if isinstance(error, HTTPException) and error.code is not None and error.code < 500:
-            return error  # a wrong method or path: werkzeug's own answer
+            return service_error(UnknownRoute(error.code, error.name, request.path))  # a wrong method or path
         app.logger.exception("unexpected failure answering %s %s", request.method, request.path, exc_info=error)
         return service_error(InternalFailure(f"The emulator failed unexpectedly: {type(error).__name__}: {error}. "
                                              "The traceback is in the output of `sagemaker-emulator serve`."))

@@ -1,13 +1,13 @@
 """What the owner process runs for the AWS services around SageMaker: the embedded S3, STS and CloudWatch
-Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), and
-the shipping of every endpoint container's output to CloudWatch Logs."""
+Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), IAM,
+and the shipping of every endpoint container's output to CloudWatch Logs."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from emulator.aws import clients, embedded
+from emulator.aws import clients, embedded, iam
 from emulator.aws.durable_s3 import DurableS3
 from emulator.observe.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
 from emulator.containers.docker_backend import DockerBackend
@@ -27,6 +27,10 @@ class AwsServices:
         app = embedded.create_app()
         for service in embedded.SERVICES:
             internal.mount(service, self.s3.wrap(app) if service == "s3" else app)
+        internal.mount(iam.SERVICE, iam.create_app())
+        # In place of moto's own: the caller is a role, as on SageMaker; bad input refused as AWS refuses it.
+        internal.mount("sts", embedded.guarded(iam.create_sts_app()))
+        internal.mount(iam.QUERY_PROTOCOL, iam.unanswered)
         self._url = internal.url
         clients.use_embedded(self._url)
         return self

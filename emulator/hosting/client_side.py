@@ -14,7 +14,9 @@ from emulator.errors import EmulatorError
 if TYPE_CHECKING:
     from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1"}
+# AWS_REGION too: the AWS SDKs for JavaScript, Go and Java read it and not AWS_DEFAULT_REGION (boto3's).
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
+                     "AWS_REGION": "us-east-1"}
 # Set, these would win over AWS_ENDPOINT_URL or the dummy keys: `redirected` unsets them for its block.
 SHADOWING = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
 

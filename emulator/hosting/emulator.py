@@ -20,6 +20,7 @@ from emulator.hosting.client_side import ClientSide
 from emulator.control import preload
 from emulator.control.endpoints import DEFAULT_DESCRIBE_WAIT
 from emulator.control.lifecycle import Lifecycle, wait_for
+from emulator.control.endpoint_states import EndpointStates
 from emulator.control.plane import ControlPlane
 from emulator.control.server import InternalServer
 from emulator.control.store import Store
@@ -55,14 +56,17 @@ class Emulator(ClientSide):
                  startup_timeout: float | None = None, invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT,
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
-                 model_settings: ModelSettings | None = None, instance_type: str | None = None):
+                 model_settings: ModelSettings | None = None, instance_type: str | None = None,
+                 instance_limits: bool = True):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
         the containers running at stop and adopt matching kept ones at start (emulator.containers.reuse; `sagemaker-emulator
         prune` removes them); `model_settings`: multi-model containers' budget of loaded models and load timeout
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
-        the instance every endpoint of the definition is checked against, over its own InstanceType."""
+        the instance every endpoint of the definition is checked against, over its own InstanceType;
+        `instance_limits`: each variant's containers share its instance type's vCPUs and memory (False: the
+        machine's, as before instance sizing)."""
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
             instance(instance_type)  # an unknown type is refused with the known ones
@@ -72,6 +76,7 @@ class Emulator(ClientSide):
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
+        self.instance_limits = instance_limits
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
@@ -126,13 +131,14 @@ class Emulator(ClientSide):
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
-                model_settings=self.model_settings, state=self.state_label)
+                model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
-            self.asynchronous = AsyncInference(self.plane, self.request_log.add_finished if self.request_log else None)
+            self.asynchronous = AsyncInference(EndpointStates(self.store),
+                                               self.request_log.add_finished if self.request_log else None)
             self.internal.mount(ASYNC_RUNTIME, async_invocations.create_app(self.asynchronous))
             if self.front is not None:  # listening already (listen()): the front boots while the containers do
                 self._start_front(wait=False)

@@ -39,6 +39,7 @@ class ParityReport:
     records: int
     tolerance: float
     mismatches: list[Mismatch] = field(default_factory=list)
+    output_lines: int | None = None  # the batch output's lines, when they are not one per record
 
     @property
     def ok(self) -> bool:
@@ -47,6 +48,12 @@ class ParityReport:
     def explain(self) -> str:
         if self.ok:
             return f"parity holds: {self.records} records, real time equals batch transform (relative tolerance {self.tolerance:g})."
+        if self.output_lines is not None:
+            return (f"parity FAILS: batch transform (MultiRecord) answered {self.output_lines} output lines for "
+                    f"{self.records} records, so no record can be compared with its real-time answer. The container "
+                    "answers once per request, not once per record (TensorFlow Serving's {\"predictions\": [...]} does). "
+                    "Fix: answer one line per record of a MultiRecord request, or run the transform with "
+                    "BatchStrategy SingleRecord so each request holds one record.")
         differing = len({m.record for m in self.mismatches})
         lines = [f"parity FAILS: {differing} of {self.records} records differ between real time (one request "
                  f"per record) and batch transform (MultiRecord), beyond a relative tolerance of {self.tolerance:g}. "
@@ -88,6 +95,7 @@ def compare(model: EndpointDefinition, data: bytes, *, source: str, content_type
     report = ParityReport(records=len(records), tolerance=tolerance)
     if len(batch) != len(records):
         report.mismatches.append(Mismatch(1, None, f"{len(records)} records", f"{len(batch)} output lines"))
+        report.output_lines = len(batch)
         return report
     for number, (one, many) in enumerate(zip(realtime, batch), 1):
         report.mismatches.extend(_compare(number, one.strip(), many.strip(), tolerance))

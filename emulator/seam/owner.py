@@ -82,10 +82,12 @@ def _chunks(stream) -> Iterator[bytes]:
 
 
 def _raw_target(environ: dict) -> str:
+    """The path and query as the client sent them; from the parsed path when the client sent no path (`OPTIONS *`,
+    or an absolute URL, whose host is not the one forwarded to)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")  # gunicorn, werkzeug: as the client sent it
-    if raw:
+    if raw and raw.startswith("/"):
         return raw
-    path = quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/~!$&'()*+,;=:@")
+    path = "/" + quote(environ.get("PATH_INFO", "").encode("latin-1"), safe="/~!$&'()*+,;=:@").lstrip("/*")
     query = environ.get("QUERY_STRING")
     return f"{path}?{query}" if query else path
 

@@ -15,9 +15,10 @@ import re
 SAGEMAKER, RUNTIME, ASYNC_RUNTIME, S3 = "sagemaker", "runtime", "runtime-async", "s3"
 ASYNC_SUFFIX = "/async-invocations"
 RUNTIME_PATHS = ("/endpoints/", "/_emulator/")
-SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/[^/,\s]*/([^/,\s]+)/aws4_request")
-QUERY_SCOPE = re.compile(r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)\d{8}(?:/|%2F)[^&/%]*(?:/|%2F)([^&/%]+)(?:/|%2F)aws4_request",
-                         re.IGNORECASE)
+SCOPE = re.compile(r"Credential=[^/,\s]*/\d{8}/(?P<region>[^/,\s]*)/(?P<service>[^/,\s]+)/aws4_request")
+QUERY_SCOPE = re.compile(r"(?:^|&)X-Amz-Credential=[^&]*?(?:/|%2F)\d{8}(?:/|%2F)(?P<region>[^&/%]*)(?:/|%2F)"
+                         r"(?P<service>[^&/%]+)(?:/|%2F)aws4_request", re.IGNORECASE)
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")  # us-east-1, us-gov-west-1
 
 
 def service_of(environ: dict) -> str:
@@ -37,6 +38,17 @@ def service_of(environ: dict) -> str:
     return SAGEMAKER if scope == SAGEMAKER else S3
 
 
+def region_of(environ: dict) -> str | None:
+    """The region the request is signed for, when it names one that looks like an AWS region."""
+    match = _scope(environ)
+    region = match.group("region").lower() if match else ""
+    return region if REGION.fullmatch(region) else None
+
+
 def _scope_service(environ: dict) -> str | None:
-    match = SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or QUERY_SCOPE.search(environ.get("QUERY_STRING", ""))
-    return match.group(1).lower() if match else None
+    match = _scope(environ)
+    return match.group("service").lower() if match else None
+
+
+def _scope(environ: dict) -> re.Match[str] | None:
+    return SCOPE.search(environ.get("HTTP_AUTHORIZATION", "")) or QUERY_SCOPE.search(environ.get("QUERY_STRING", ""))

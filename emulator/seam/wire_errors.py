@@ -5,6 +5,7 @@ from an invocation's failure to them."""
 from __future__ import annotations
 
 import json
+import uuid
 from http import HTTPStatus
 from typing import Any, Callable
 
@@ -14,6 +15,22 @@ from emulator.invocation.outcomes import ContainerFailed, InvalidRequest, Invoca
 
 # Message and OriginalMessage are of botocore's `Message` shape: at most 2,048 characters.
 MESSAGE_LIMIT = 2048
+# The header every AWS JSON answer carries, success or error; botocore reads it into ResponseMetadata.RequestId.
+REQUEST_ID = "x-amzn-RequestId"
+REST_JSON = "application/json"  # sagemaker-runtime (rest-json)
+JSON_1_1 = "application/x-amz-json-1.1"  # the sagemaker control plane, CloudWatch Logs (json 1.1)
+S3_REQUEST_ID = "x-amz-request-id"  # S3's own name for it
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def ensure_request_id(headers: list[tuple[str, str]], name: str = REQUEST_ID) -> list[tuple[str, str]]:
+    """`headers` with a new request id under `name` when they carry none (of either name)."""
+    if any(header.lower() in (REQUEST_ID.lower(), S3_REQUEST_ID) for header, _ in headers):
+        return headers
+    return [*headers, (name, new_request_id())]
 
 
 class ServiceError(Exception):
@@ -33,14 +50,14 @@ class ServiceError(Exception):
     def body(self) -> bytes:
         return json.dumps(self.to_dict()).encode()
 
-    def headers(self) -> dict[str, str]:
-        return {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
+    def headers(self, content_type: str = REST_JSON) -> dict[str, str]:
+        return {"x-amzn-ErrorType": self.code, "Content-Type": content_type}
 
     def wsgi(self, start_response: Callable) -> list[bytes]:
         """The error as a WSGI answer, for the edges that are not Flask apps."""
         body = self.body()
         start_response(f"{self.status} {HTTPStatus(self.status).phrase}",
-                       [*self.headers().items(), ("Content-Length", str(len(body)))])
+                       [*self.headers().items(), (REQUEST_ID, new_request_id()), ("Content-Length", str(len(body)))])
         return [body]
 
 
@@ -54,6 +71,17 @@ class ServiceUnavailable(ServiceError):
 
 class ValidationError(ServiceError):
     code, status = "ValidationError", 400
+
+
+class UnknownRoute(ServiceError):
+    """A path or method no operation answers (werkzeug's 404 or 405), its status kept: AWS's
+    UnknownOperationException, never a web page."""
+
+    code = "UnknownOperationException"
+
+    def __init__(self, status: int, reason: str, path: str):
+        super().__init__(f"{status} {reason}: {path}")
+        self.status = status
 
 
 class ModelError(ServiceError):

@@ -14,6 +14,7 @@ ECHO_EXECUTION_PARAMETERS    JSON to answer GET /execution-parameters with (defa
 ECHO_STREAM_DELAY_SECONDS    stream the answer word by word (chunked), sleeping this long before each word,
                              as a language model's server sends tokens
 ECHO_STREAM_BREAK_AFTER      with streaming: close the connection after this many words, mid-answer
+ECHO_ALLOCATE_MB             at the first invocation, take and keep this many MB of memory (a model that loads big)
 """
 import json
 import os
@@ -38,6 +39,7 @@ def create_app() -> Flask:
     compared = (lambda t: (t or "").strip().lower()) if strict else serving.base_type
     accepted_types = {compared(t) for t in env("ECHO_ACCEPT_CONTENT_TYPES", "").split(",") if t.strip()}
     app = Flask(__name__)
+    held: list[bytes] = []  # ECHO_ALLOCATE_MB's memory, kept for the container's life
 
     @app.get("/ping")
     def ping():
@@ -46,6 +48,8 @@ def create_app() -> Flask:
 
     @app.post("/invocations")
     def invocations():
+        if env("ECHO_ALLOCATE_MB") and not held:
+            held.append(b"\x01" * (int(env("ECHO_ALLOCATE_MB")) << 20))  # written, so really resident
         time.sleep(float(env("ECHO_DELAY_SECONDS", "0")))
         if accepted_types and compared(request.content_type) not in accepted_types:
             return serving.error_response(f"unsupported content type {request.content_type!r}", 415)

@@ -91,3 +91,8 @@ def test_the_sdk_deploys_predicts_transforms_and_deletes_a_pipeline(sdk_session,
 def _write(path: Path, text: str) -> str:
     path.write_text(text)
     return str(path)
+
+
+def test_the_sdk_takes_a_role_by_name_through_iam(sdk_session):
+    """A role given by name is expanded with IAM's GetRole: every role exists, trusted by SageMaker."""
+    assert sdk_session.expand_role("emulator-by-name") == "arn:aws:iam::123456789012:role/emulator-by-name"

@@ -138,6 +138,19 @@ def test_stop_ends_the_job_stopped_with_no_container_and_no_output(sm, s3, model
         sm.stop_transform_job(TransformJobName=job)
 
 
+def test_a_job_stopped_right_after_its_creation_ends_stopped(sm, s3, model, unique):
+    """Even when the job ends (here it would fail: its container answers 500) before the stop reaches it."""
+    failing = model(ECHO_STATUS="500")
+    for attempt in range(3):
+        job = unique(f"at-once-{attempt}")
+        s3.put_object(Bucket="transform", Key=f"{job}/in/a.csv", Body=b"1\n")
+        sm.create_transform_job(**job_request(job, failing, f"s3://transform/{job}/in/", f"s3://transform/{job}/out"))
+        sm.stop_transform_job(TransformJobName=job)
+        described = wait(sm, job)
+        assert (described["TransformJobStatus"], described.get("FailureReason")) == ("Stopped", None)
+        assert containers_of(job) == []
+
+
 def error_of(call, **request) -> tuple[str, str]:
     with pytest.raises(ClientError) as caught:
         call(**request)

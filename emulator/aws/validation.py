@@ -1,4 +1,5 @@
-"""Server-side request validation from botocore's own service model, as AWS answers it.
+"""Server-side request validation from botocore's own service model, as AWS answers it (the sagemaker control
+plane's requests, and the embedded STS's and CloudWatch Logs' before moto sees them).
 
 boto3 checks only required members, types and minimums before sending; SageMaker itself enforces
 lengths, patterns, enums and ranges and answers `1 validation error detected: Value 'x' at
@@ -10,20 +11,25 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from typing import Any
 
 import regex  # the model's patterns are Java regular expressions, with \p{L} classes `re` cannot read
 from botocore.model import Shape
 
-from emulator.control.errors import ValidationException
 
 MAX_REPORTED = 10  # problems listed in one message: a hostile request must not make a huge answer
 PATTERN_TIMEOUT = 0.05  # seconds; a pattern that backtracks that long on a value counts as not matched
 SHOWN_VALUE = 80
+LATEST_TIMESTAMP = 253402300799  # seconds: the end of year 9999, the last time a timestamp can say
+
+
+class ModelViolation(ValueError):
+    """What in a request its input shape refuses, in AWS's words; each service answers it with its own error code."""
 
 
 def validate(shape: Shape, params: Any) -> None:
-    """Raise a ValidationException listing what in `params` the input shape refuses."""
+    """Raise ModelViolation listing what in `params` the input shape refuses."""
     problems: list[str] = []
     if not isinstance(params, dict):
         problems.append(f"the request body is {_kind(params)}; it must be a JSON object of {shape.name} members")
@@ -34,7 +40,7 @@ def validate(shape: Shape, params: Any) -> None:
             problems.append("the request is nested too deeply")
     if problems:
         count = len(problems)
-        raise ValidationException(f"{count} validation error{'s' if count > 1 else ''} detected: "
+        raise ModelViolation(f"{count} validation error{'s' if count > 1 else ''} detected: "
                                   + "; ".join(problems[:MAX_REPORTED]))
 
 
@@ -101,15 +107,16 @@ def _string(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
 
 
 def _integer(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    bits = 64 if shape.type_name == "long" else 32  # Java's int and long, as AWS reads them
     if isinstance(value, bool) or not isinstance(value, int):
         problems.append(_failed(value, path, "Member must be an integer"))
-        return
-    _range_ok(shape, value, path, problems)
+    elif _range_ok(shape, value, path, problems) and not -2 ** (bits - 1) <= value < 2 ** (bits - 1):
+        problems.append(_failed(value, path, f"Member must be an integer of at most {bits} bits"))
 
 
 def _number(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        problems.append(_failed(value, path, "Member must be a number"))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite(value):
+        problems.append(_failed(value, path, "Member must be a finite number"))
         return
     _range_ok(shape, value, path, problems)
 
@@ -120,7 +127,8 @@ def _boolean(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
 
 
 def _timestamp(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)) or \
+            (not isinstance(value, str) and not (_finite(value) and abs(value) <= LATEST_TIMESTAMP)):
         problems.append(_failed(value, path, "Member must be a timestamp (seconds since the epoch)"))
 
 
@@ -134,25 +142,32 @@ _CHECKERS = {"structure": _structure, "list": _list, "map": _map, "string": _str
              "blob": _blob}
 
 
-def _length_ok(shape: Shape, length: int, value: Any, path: str, problems: list[str]) -> bool:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and length < low:
-        problems.append(_failed(value, path, f"Member must have length greater than or equal to {low}"))
+def _finite(value: int | float) -> bool:
+    """A number a double holds: JSON's 1e400 reads as infinity, a 400-digit integer overflows."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
         return False
-    if high is not None and length > high:
-        problems.append(_failed(value, path, f"Member must have length less than or equal to {high}"))
+
+
+def _length_ok(shape: Shape, length: int, value: Any, path: str, problems: list[str]) -> bool:
+    return _within(shape, length, "length", value, path, problems)
+
+
+def _range_ok(shape: Shape, value: int | float, path: str, problems: list[str]) -> bool:
+    return _within(shape, value, "value", value, path, problems)
+
+
+def _within(shape: Shape, measure: int | float, what: str, value: Any, path: str, problems: list[str]) -> bool:
+    """`measure` (the value's length or the value itself) within the shape's min and max, else a problem."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and measure < low:
+        problems.append(_failed(value, path, f"Member must have {what} greater than or equal to {low}"))
+        return False
+    if high is not None and measure > high:
+        problems.append(_failed(value, path, f"Member must have {what} less than or equal to {high}"))
         return False
     return True
-
-
-def _range_ok(shape: Shape, value: int | float, path: str, problems: list[str]) -> None:
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if value != value:  # NaN: JSON cannot hold it, Python's parser reads it anyway
-        problems.append(_failed(value, path, "Member must be a number"))
-    elif low is not None and value < low:
-        problems.append(_failed(value, path, f"Member must have value greater than or equal to {low}"))
-    elif high is not None and value > high:
-        problems.append(_failed(value, path, f"Member must have value less than or equal to {high}"))
 
 
 def _matches(pattern: str, value: str) -> bool:

@@ -1,0 +1,35 @@
+"""What other parts of the owner read of the endpoints the control plane keeps: each one's status, the
+AsyncInferenceConfig it deployed, and what the front routes its invocations to (asynchronous inference reads
+them through this, not through the plane's documents)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from emulator.control.plane import ENDPOINT, key
+from emulator.control.store import Store
+from emulator.seam.serving import EndpointSpec
+
+
+class EndpointStates:
+    def __init__(self, store: Store):
+        self._store = store
+
+    @property
+    def database(self) -> Path:
+        """The state database: other tables of the owner's (the asynchronous queue) live beside the records."""
+        return self._store.path
+
+    def status(self, name: str) -> str | None:
+        """EndpointStatus, or None for an endpoint that does not exist."""
+        document = self._store.get(ENDPOINT, key(name))
+        return document["Describe"]["EndpointStatus"] if document else None
+
+    def async_config(self, name: str) -> dict[str, Any] | None:
+        """The AsyncInferenceConfig the endpoint deployed, or None (a real-time endpoint, or none)."""
+        document = self._store.get(ENDPOINT, key(name)) or {}
+        return document.get("Deployed", {}).get("AsyncInferenceConfig")
+
+    def serving(self, name: str) -> EndpointSpec | None:
+        return self._store.serving().get(key(name))
