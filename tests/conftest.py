@@ -23,11 +23,18 @@ EXAMPLES = ROOT / "example_containers"
 PIPELINE = EXAMPLES / "pipeline.yaml"
 ECHO_IMAGE = "sagemaker-emulator/echo:1"
 ARM64_IMAGE = "sagemaker-emulator/test-arm64:1"
+# Parallel runs keep a file on one worker and the serial tests for last; every run reports where its time went.
+pytest_plugins = ["tests.serial_last", "tests.time_report"]
+NESTED_RUNS_IN_ONE_PROCESS = "-n 0"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     # Never the user's own state folder (~/.local/state): fixtures wider than a test get this one.
     os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="sagemaker-emulator-test-state-")
+    # The pytest runs tests start (`sagemaker-emulator check`, pytester) read this project's addopts too: each
+    # stays in one process, as the run's workers already share the machine. A run's own -n still wins.
+    if NESTED_RUNS_IN_ONE_PROCESS not in os.environ.get("PYTEST_ADDOPTS", ""):
+        os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {NESTED_RUNS_IN_ONE_PROCESS}".strip()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -99,15 +106,34 @@ def arm64_image(docker_engine) -> str:
 
 @pytest.hookimpl(trylast=True)  # after pytest has torn down the session-scoped fixtures
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """No container of this test run may outlive it: a leftover fails the run, naming the containers."""
+    """No container of this test run may outlive it: a leftover fails the run, naming the containers.
+    Each xdist worker checks its own (its session label) and hands the names to the main process."""
+    config = session.config
+    if hasattr(config, "workerinput"):
+        config.workeroutput["left_behind"] = left_behind()
+        return
+    left = left_behind() + config.stash.get(WORKERS_LEFT_BEHIND, [])
+    if left:
+        print(f"\nleft behind by this test run: {', '.join(left)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+WORKERS_LEFT_BEHIND = pytest.StashKey[list]()
+
+
+def pytest_testnodedown(node, error) -> None:
+    """An xdist worker has finished: the main process keeps what it left behind."""
+    left = getattr(node, "workeroutput", {}).get("left_behind", [])
+    node.config.stash.setdefault(WORKERS_LEFT_BEHIND, []).extend(left)
+
+
+def left_behind() -> list[str]:
+    """The names of this process's containers that still exist."""
     from emulator.containers import labels
     from emulator.containers.docker_backend import DockerBackend
     from emulator.errors import DockerUnavailable
 
     try:
-        left = DockerBackend().list_managed(**{labels.SESSION: labels.session_id()})
+        return [c.name for c in DockerBackend().list_managed(**{labels.SESSION: labels.session_id()})]
     except DockerUnavailable:
-        return  # the docker-marked tests have failed already
-    if left:
-        print(f"\nleft behind by this test run: {', '.join(c.name for c in left)}")
-        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return []  # the docker-marked tests have failed already

@@ -62,6 +62,7 @@ def test_multi_record_packs_whole_records_up_to_the_payload_limit(example_images
     assert (tmp_path / "out/big.csv.out").read_bytes() == inputs.read_bytes()
 
 
+@pytest.mark.serial  # a ratio of two timings
 def test_max_concurrent_transforms_runs_requests_at_once(example_images, tmp_path):
     inputs = tmp_path / "slow.csv"
     inputs.write_text("".join(f"{i}\n" for i in range(8)))

@@ -20,7 +20,7 @@ from emulator.seam.wire_errors import wire_error
 from emulator.invocation.outcomes import InvocationFailed
 from tests.reliability.support import client, echo, wait_for
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.serial]  # bounds of a second or so on each timing
 INVOCATION_TIMEOUT = 2.0
 HANG_SECONDS = "6"  # longer than the timeout; short, so stopping the container does not wait long
 

@@ -25,7 +25,7 @@ from emulator import Emulator
 from emulator.front.server import FrontServer
 from tests.reliability.support import client, echo
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.serial]
 HALF_OPEN = 200
 SLOW_UPLOADS = 64  # twice the threads of the front this replaced, so a thread per upload would starve it
 UPLOAD_RATE = 100 * 1024  # bytes per second

@@ -24,7 +24,7 @@ from emulator.definition import load_file, parse
 from tests.conftest import EXAMPLES, PIPELINE
 from tests.reliability.support import client, echo
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.serial]
 CLIENTS = 8
 SECONDS = float(os.environ.get("SAGEMAKER_EMULATOR_SOAK_SECONDS", "20"))
 SPECIES = {"Adelie", "Chinstrap", "Gentoo"}

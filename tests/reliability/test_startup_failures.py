@@ -15,7 +15,7 @@ from emulator.containers.docker_backend import free_port
 from tests.conftest import ECHO_IMAGE
 from tests.reliability.support import CLI, containers_of, echo
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.serial]  # a failed start must be reported within 20 s
 
 
 @pytest.mark.parametrize("endpoint, containers, words", [

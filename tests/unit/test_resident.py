@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,10 @@ def test_a_runtime_folder_others_may_enter_is_refused(tmp_path, monkeypatch):
 
 
 def test_no_resident_answers_none(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    # A short runtime folder, as /run/user/UID is: the socket's path must fit in 107 bytes, and an xdist
+    # worker's tmp_path is longer than that leaves room for.
+    runtime = tempfile.TemporaryDirectory(prefix="run-")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime.name)
     assert resident.ask(tmp_path / "never-started", "attach") is None
     assert resident.stop(tmp_path / "never-started") is False
 
