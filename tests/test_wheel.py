@@ -40,8 +40,10 @@ def run(*command: str | Path, cwd: Path, timeout: float = 600) -> subprocess.Com
 
 
 def outside_env() -> dict[str, str]:
-    """This process's environment without anything that would let the checkout be imported."""
-    return {name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    """This process's environment without anything that would let the checkout be imported, nor the options this
+    project's own test run gives the pytest runs it starts (-n: the virtualenv has no xdist, as a user's need not)."""
+    return {name: value for name, value in os.environ.items()
+            if name not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTEST_ADDOPTS")}
 
 
 @pytest.fixture(scope="module")
