@@ -22,6 +22,7 @@ from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
 from emulator.invocation.outcomes import InvocationFailed
 from emulator.trace import format_event, format_hops, format_invocation
+from emulator.waiting import until_set
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -212,7 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
         url = emulator.serve()
         _print_ready(url, emulator, kept=state is not None)
         try:
-            failed.wait()
+            until_set(failed)
         except KeyboardInterrupt:
             pass  # Ctrl-C or SIGTERM once serving: the normal way to stop
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,3 +37,14 @@ def wait_until(ready: Callable[[], bool], *, timeout: float, interval: float = P
         if time.monotonic() >= deadline:
             return Waited(False, time.monotonic() - started)
         time.sleep(interval)
+
+
+SIGNAL_CHECK = 0.5  # seconds
+
+
+def until_set(event: threading.Event) -> None:
+    """Wait for `event` in the main thread and still answer SIGTERM and Ctrl-C. The kernel may hand a process's
+    signal to any of its threads; Python runs the handler in the main thread only when that thread next runs
+    bytecode, and a wait without a timeout never returns to it (a `serve` once ignored a SIGTERM so)."""
+    while not event.wait(SIGNAL_CHECK):
+        pass

@@ -24,6 +24,7 @@ from emulator.errors import EmulatorError
 from emulator.seam import serving
 from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
+from emulator.waiting import until_set
 
 VARIANT = "AllTraffic"
 
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     hops = " -> ".join(f"{route.hostname} ({route.url})" for route in endpoint.routes)
     print(f"routing endpoint {endpoint.name} ({endpoint.mode}) on {front.url}: {hops}", flush=True)
     try:
-        stop.wait()
+        until_set(stop)
     finally:
         front.stop()
     return 0

@@ -27,6 +27,7 @@ from emulator.containers.group import fingerprint
 from emulator.errors import EmulatorError
 from emulator.hosting.resident import FAILURE, code_stamp, hold, socket_path
 from emulator.settings import Settings
+from emulator.waiting import until_set
 
 DEFAULT_IDLE = 3600.0
 IDLE_CHECK = 30.0  # seconds between two looks (or a quarter of the limit, if shorter)
@@ -69,7 +70,7 @@ class Resident:
         print(f"resident emulator of {self.source} serving on {self.emulator.url} (pid {os.getpid()}); it stops "
               f"after {self.idle_limit:g} s without a run or an invocation", flush=True)
         try:
-            self.stopping.wait()
+            until_set(self.stopping)
         finally:
             # Before the socket closes: whoever asked it to stop waits until its containers are free.
             self.emulator.stop(keep=not self.expired)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
-from emulator.waiting import wait_until
+import pytest
+
+from emulator.waiting import until_set, wait_until
 
 
 def test_ready_ends_the_wait():
@@ -27,3 +31,21 @@ def test_abort_stops_at_once_with_its_reason_before_trying_again():
     waited = wait_until(lambda: tries.append(1) or False, timeout=60, interval=0.001, abort=lambda: next(polls))
     assert (waited.ready, waited.aborted, len(tries)) == (False, "exited", 2)
     assert not waited.timed_out
+
+
+def test_a_signal_the_kernel_hands_another_thread_still_ends_the_main_threads_wait():
+    bystander = threading.Thread(target=time.sleep, args=(5,), daemon=True)
+    bystander.start()
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        threading.Timer(0.2, lambda: signal.pthread_kill(bystander.ident, signal.SIGUSR1)).start()
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            until_set(threading.Event())
+        assert time.monotonic() - started < 2  # a plain wait() would never return: nobody sets the event
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
