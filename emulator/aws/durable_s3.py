@@ -39,40 +39,39 @@ def _backend() -> Any:
 class DurableS3:
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self._lock = threading.Lock()  # one mirror write at a time: a bucket and its objects stay consistent
+        self._lock = threading.Lock()  # one request at a time: a change is on disk before anyone sees it
 
     def wrap(self, app: WsgiApp) -> WsgiApp:
-        """`app` (moto's server), with each successful change mirrored before it is answered."""
+        """`app` (moto's server), with each successful change mirrored before it is answered. Requests take turns:
+        what a reader sees (an object in a listing, say) is on disk already, whoever wrote it."""
         def durable(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            if environ.get("REQUEST_METHOD") not in CHANGING:
-                return app(environ, start_response)
             answered: list[Any] = []
-            body = b"".join(app(environ, lambda status, headers, *rest: answered.append((status, headers, rest))))
-            status, headers, rest = answered[0]
-            if status[:1] == "2":
-                bucket, key = _named(environ.get("PATH_INFO", ""))
-                if bucket:
-                    self.mirror(bucket, key)
+            with self._lock:
+                body = b"".join(app(environ, lambda status, headers, *rest: answered.append((status, headers, rest))))
+                status, headers, rest = answered[0]
+                if environ.get("REQUEST_METHOD") in CHANGING and status[:1] == "2":
+                    bucket, key = _named(environ.get("PATH_INFO", ""))
+                    if bucket:
+                        self._mirror(bucket, key)
             start_response(status, headers, *rest)
             return [body]
         return durable
 
-    def mirror(self, bucket: str, key: str | None) -> None:
+    def _mirror(self, bucket: str, key: str | None) -> None:
         """Make the disk say what moto says of `bucket` (all of it when `key` is None) or of one object."""
         if not BUCKET_NAME.fullmatch(bucket):
             return  # moto refused it: nothing changed
-        with self._lock:
-            moto_bucket = _backend().buckets.get(bucket)
-            folder = self.folder / bucket
-            if moto_bucket is None:
-                shutil.rmtree(folder, ignore_errors=True)
-                return
-            if not (folder / BUCKET_FILE).exists():
-                folder.mkdir(parents=True, exist_ok=True)
-                _write(folder / BUCKET_FILE, json.dumps({"name": bucket, "region": moto_bucket.region_name}).encode())
-            keys = [key] if key is not None else sorted(set(moto_bucket.keys.keys()) | set(self._keys_on_disk(folder)))
-            for name in keys:
-                self._mirror_object(folder, moto_bucket, name)
+        moto_bucket = _backend().buckets.get(bucket)
+        folder = self.folder / bucket
+        if moto_bucket is None:
+            shutil.rmtree(folder, ignore_errors=True)
+            return
+        if not (folder / BUCKET_FILE).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            _write(folder / BUCKET_FILE, json.dumps({"name": bucket, "region": moto_bucket.region_name}).encode())
+        keys = [key] if key is not None else sorted(set(moto_bucket.keys.keys()) | set(self._keys_on_disk(folder)))
+        for name in keys:
+            self._mirror_object(folder, moto_bucket, name)
 
     def restore(self) -> int:
         """Put every mirrored bucket and object back into moto; returns how many objects."""
