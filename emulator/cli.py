@@ -20,6 +20,7 @@ from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
 from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
+from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
 from emulator.invocation.outcomes import InvocationFailed
 from emulator.trace import format_event, format_hops, format_invocation
 from emulator.waiting import until_set
@@ -73,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse", action="store_true",
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
+    serve.add_argument("--serverless-idle", type=float, default=DEFAULT_SERVERLESS_IDLE, metavar="SECONDS",
+                       help="seconds a serverless variant serves nothing before its containers stop; its next "
+                            f"invocation starts them again, a cold start (default {DEFAULT_SERVERLESS_IDLE:g})")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                        help=f"connections the front holds at once, idle kept-alive ones included; each carries at most "
@@ -193,7 +197,8 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
-                        instance_type=args.instance_type, instance_limits=args.instance_limits)
+                        instance_type=args.instance_type, instance_limits=args.instance_limits,
+                        serverless_idle=args.serverless_idle)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)

@@ -35,7 +35,7 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
         variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-                         "InstanceType": variant.get("InstanceType"),
+                         "InstanceType": variant.get("InstanceType"), "ServerlessConfig": variant.get("ServerlessConfig"),
                          "Model": model["Describe"], "Source": model.get("Source")})
     return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
             "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}
@@ -72,11 +72,14 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
 
 def _summary(variant: dict[str, Any], since: float) -> dict[str, Any]:
     containers = variant["Model"].get("Containers") or [variant["Model"]["PrimaryContainer"]]
-    return {"VariantName": variant["VariantName"],
-            "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
-                               for c in containers],
-            "CurrentWeight": variant["Weight"], "DesiredWeight": variant["Weight"],
-            "CurrentInstanceCount": variant["InstanceCount"], "DesiredInstanceCount": variant["InstanceCount"]}
+    summary = {"VariantName": variant["VariantName"],
+               "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
+                                  for c in containers],
+               "CurrentWeight": variant["Weight"], "DesiredWeight": variant["Weight"]}
+    if variant.get("ServerlessConfig"):  # sized by its memory, not by instances
+        return {**summary, "CurrentServerlessConfig": variant["ServerlessConfig"],
+                "DesiredServerlessConfig": variant["ServerlessConfig"]}
+    return {**summary, "CurrentInstanceCount": variant["InstanceCount"], "DesiredInstanceCount": variant["InstanceCount"]}
 
 
 @operation("UpdateEndpoint")

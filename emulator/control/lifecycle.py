@@ -14,11 +14,13 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
+from emulator.control import serverless
+from emulator.control.serverless import ServerlessFleet
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
@@ -33,8 +35,9 @@ Running = list[tuple[dict[str, Any], ContainerGroup]]  # (deployed variant, its 
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 **endpoint_options: Any):
-        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
+                 serverless_idle: float = serverless.DEFAULT_IDLE, **endpoint_options: Any):
+        """`serverless_idle`: seconds a serverless variant serves nothing before it is stopped (emulator.control.
+        serverless); `endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
         self.plane, self.backend = plane, backend
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
@@ -46,6 +49,8 @@ class Lifecycle:
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.lock, self.closed = self._lock, self._closed  # shared with the serverless fleet
+        self.serverless = ServerlessFleet(self, plane.store.folder, serverless_idle).start()
 
     # -- what the operations ask for (they hold the plane's lock) -------------------------------------------
     def create(self, name: str) -> None:
@@ -79,7 +84,8 @@ class Lifecycle:
         """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
-                    + [(variant["VariantName"], e) for group in self._running.values() for variant, e in group]
+                    + [(variant["VariantName"], e) for group in self._running.values() for variant, e in group
+                       if not self.serverless.is_cold(e)]
                     + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
@@ -119,6 +125,32 @@ class Lifecycle:
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
         for thread in list(self._threads):
             thread.join(timeout=30)
+        self.serverless.close()
+
+    # -- what the serverless fleet asks for (it holds `lock`) -----------------------------------------------------
+    def serving_variants(self) -> Iterator[tuple[str, dict[str, Any], ContainerGroup]]:
+        """(endpoint name, deployed variant, its containers) of every endpoint that serves."""
+        for running in self._running.values():
+            for variant, group in running:
+                yield group.name, variant, group
+
+    def new_group(self, name: str, variant: dict[str, Any]) -> ContainerGroup:
+        """A variant's containers, not started yet."""
+        return ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
+                                       variant.get("InstanceType")),
+                              self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
+                              serverless_memory_mb=serverless.memory_of(variant), **self.endpoint_options)
+
+    def swap_group(self, name: str, old: ContainerGroup, new: ContainerGroup) -> bool:
+        """Serve `name`'s variant with `new` in place of `old`; False when `old` no longer serves it."""
+        for index, (variant, group) in enumerate(self._running.get(key(name), [])):
+            if group is old:
+                self._running[key(name)][index] = (variant, new)
+                return True
+        return False
+
+    def publish_endpoint(self, name: str) -> None:
+        self._publish(name, self._running.get(key(name), []))
 
     # -- the background work ----------------------------------------------------------------------------------
     def _spawn(self, work: Callable[[str], None], name: str) -> None:
@@ -188,10 +220,7 @@ class Lifecycle:
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
         """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
-                                            variant.get("InstanceType")),
-                              self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
-                              **self.endpoint_options) for variant in variants]
+        endpoints = [self.new_group(name, variant) for variant in variants]
         with self._lock:
             if self._closed.is_set():
                 raise EmulatorError("the emulator is stopping.")
@@ -230,7 +259,8 @@ class Lifecycle:
 
     def _publish(self, name: str, running: Running) -> None:
         variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                      self.invocation_timeout, endpoint.definition.is_multi_model)
+                                      self.invocation_timeout, endpoint.definition.is_multi_model,
+                                      serverless.max_concurrency_of(variant), self.serverless.is_cold(endpoint))
                          for variant, endpoint in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from emulator.invocation.chain import MAX_PAYLOAD_BYTES
+from emulator.invocation.chain import MAX_PAYLOAD_BYTES, SERVERLESS_MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
 from emulator.front import event_stream
@@ -22,6 +23,7 @@ from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import Dispatch
 from emulator.front.introspection import introspection_routes
 from emulator.front.response_stream import payload_events
+from emulator.front.serverless import ServerlessGate
 from emulator.multimodel.loader import ModelLoader
 from emulator.seam.owner import OwnerClient
 from emulator.seam.serving import ServedEndpoint, ServedVariant, ServingTable
@@ -45,6 +47,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     settings = settings or WorkerSettings.from_environment()
     owner = OwnerClient(settings.control_url)
     table = ServingTable(settings.state_database, models=lambda: ModelLoader(owner))
+    serverless = ServerlessGate(Path(settings.state_database).parent, owner)
     app.wsgi_app = Dispatch(app.wsgi_app, owner)
     # One byte over the limit is enough to know the body is too large: a chunked body (no Content-Length)
     # is cut there, a declared one refused before it is read.
@@ -68,7 +71,17 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             check_headers(request.headers, input_shape)
             variant = endpoint.choose(parsed.target_variant)
             recording.variant = variant.name
-            return respond(variant, recording)
+            if not variant.serverless:
+                return respond(variant, recording)
+            admission = serverless.admit(name, variant, lambda: table.get(name))
+            recording.cold_start = admission.cold_start
+            try:
+                response = respond(admission.variant, recording)
+            except BaseException:
+                admission.release()
+                raise
+            response.call_on_close(admission.release)  # once the answer is sent (a stream's too)
+            return response
         except InvocationFailed as failure:
             raise recording.failed(failure) from None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
@@ -79,7 +92,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=keep_bodies)
+            result = variant.chain.invoke(_with_body(recording.request, variant), capture_bodies=keep_bodies)
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
@@ -88,7 +101,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke_streaming(_with_body(recording.request))
+            result = variant.chain.invoke_streaming(_with_body(recording.request, variant))
             response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
@@ -123,7 +136,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
         try:
             variant = endpoint.choose(recording.request.target_variant)
             recording.variant = variant.name
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=bodies or keep_bodies)
+            result = variant.chain.invoke(_with_body(recording.request, variant), capture_bodies=bodies or keep_bodies)
         except InvocationFailed as failure:
             recording.failed(failure)
             return jsonify(traced_failure(failure, bodies))
@@ -160,8 +173,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     return app
 
 
-def _payload_too_large() -> ValidationError:
-    return ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes.")
+def _payload_too_large(limit: int = MAX_PAYLOAD_BYTES) -> ValidationError:
+    return ValidationError(f"Request payload size exceeds the maximum of {limit} bytes.")
 
 
 def _asynchronous(name: str) -> ValidationError:
@@ -180,11 +193,12 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     return endpoint
 
 
-def _with_body(parsed: InvocationRequest) -> InvocationRequest:
-    """The invocation with this request's body, read within the payload limit."""
+def _with_body(parsed: InvocationRequest, variant: ServedVariant) -> InvocationRequest:
+    """The invocation with this request's body, read within the payload limit (a serverless variant's is lower)."""
     body = _read_body()
-    if len(body) > MAX_PAYLOAD_BYTES:
-        raise _payload_too_large()
+    limit = SERVERLESS_MAX_PAYLOAD_BYTES if variant.serverless else MAX_PAYLOAD_BYTES
+    if len(body) > limit:
+        raise _payload_too_large(limit)
     return replace(parsed, body=body)
 
 

@@ -23,6 +23,8 @@ from emulator.control.lifecycle import Lifecycle, wait_for
 from emulator.control.endpoint_states import EndpointStates
 from emulator.control.plane import ControlPlane
 from emulator.control.server import InternalServer
+from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
+from emulator.control.serverless_routes import serverless_routes
 from emulator.control.store import Store
 from emulator.control.transform_jobs import TransformJobs
 from emulator.definition import EndpointDefinition, load_file, parse
@@ -57,7 +59,7 @@ class Emulator(ClientSide):
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
                  model_settings: ModelSettings | None = None, instance_type: str | None = None,
-                 instance_limits: bool = True):
+                 instance_limits: bool = True, serverless_idle: float = DEFAULT_SERVERLESS_IDLE):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
@@ -66,7 +68,8 @@ class Emulator(ClientSide):
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
         the instance every endpoint of the definition is checked against, over its own InstanceType;
         `instance_limits`: each variant's containers share its instance type's vCPUs and memory (False: the
-        machine's, as before instance sizing)."""
+        machine's, as before instance sizing); `serverless_idle`: seconds a serverless variant serves nothing before
+        its containers stop (its next invocation starts them again: a cold start)."""
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
             instance(instance_type)  # an unknown type is refused with the known ones
@@ -77,10 +80,12 @@ class Emulator(ClientSide):
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.instance_limits = instance_limits
+        self.serverless_idle = serverless_idle
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
+        self._observer.app.register_blueprint(serverless_routes(lambda: self.lifecycle and self.lifecycle.serverless))
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
@@ -129,7 +134,7 @@ class Emulator(ClientSide):
             self.plane = ControlPlane(self.store, describe_wait=self.describe_wait)
             self.lifecycle = self.plane.lifecycle = Lifecycle(
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
-                invocation_timeout=self.invocation_timeout, progress=self.progress,
+                invocation_timeout=self.invocation_timeout, progress=self.progress, serverless_idle=self.serverless_idle,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
                 model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits)
             self.internal = InternalServer(self.plane).start()

@@ -32,6 +32,8 @@ class VariantSpec:
     timeout: float  # seconds per container call
     routes: tuple[tuple[str, str], ...]  # (container hostname, URL), in chain order
     multi_model: bool = False  # its one container is a multi-model container (invocations name a TargetModel)
+    max_concurrency: int = 0  # a serverless variant's MaxConcurrency (0: not serverless)
+    cold: bool = False  # a serverless variant stopped for idleness: an invocation asks the owner to start it first
 
     def key(self) -> str:
         """Equal for equal specs: a worker keeps a variant's Chain (and its open connections) while this holds."""
@@ -63,8 +65,9 @@ class EndpointSpec:
 
 
 def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float,
-                 multi_model: bool = False) -> VariantSpec:
-    return VariantSpec(name, weight, mode, timeout, tuple((route.hostname, route.url) for route in routes), multi_model)
+                 multi_model: bool = False, max_concurrency: int = 0, cold: bool = False) -> VariantSpec:
+    return VariantSpec(name, weight, mode, timeout, tuple((route.hostname, route.url) for route in routes), multi_model,
+                       max_concurrency, cold)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -91,6 +94,12 @@ class ServedVariant:
     name: str
     weight: float
     chain: Chain
+    max_concurrency: int = 0  # serverless (see VariantSpec)
+    cold: bool = False
+
+    @property
+    def serverless(self) -> bool:
+        return self.max_concurrency > 0
 
 
 class ServedEndpoint:
@@ -135,7 +144,7 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
             models=models() if variant.multi_model and models else None)
         if kept is not None:
             kept[cache_key] = chain
-        variants.append(ServedVariant(variant.name, variant.weight, chain))
+        variants.append(ServedVariant(variant.name, variant.weight, chain, variant.max_concurrency, variant.cold))
     return ServedEndpoint(spec.name, variants, spec.asynchronous, spec.starting, spec.startup_timeout)
 
 

@@ -1,0 +1,209 @@
+"""Serverless variants (a production variant with ServerlessConfig), as SageMaker's serverless inference runs them.
+
+- CreateEndpointConfig refuses what serverless inference does not support (`check_config`): SageMaker's developer
+  guide lists GPUs, Marketplace model packages, private Docker registries, multi-model endpoints, VPC configuration,
+  network isolation, data capture, multiple production variants, Model Monitor and inference pipelines.
+- MemorySizeInMB bounds the variant's containers, in place of an instance type's memory (ContainerGroup).
+- MaxConcurrency bounds the invocations in flight, counted by the front's workers (emulator.seam.concurrency).
+- A variant with no invocation for `idle` seconds is stopped (`ServerlessFleet`); it stays InService, and the
+  next invocation asks the owner to start it (`wake`) and waits for it: a cold start. ProvisionedConcurrency keeps
+  the variant warm. Concurrent first calls share one start.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
+
+from emulator.control.errors import ValidationException
+from emulator.errors import EmulatorError
+from emulator.parallel import map_in_threads
+from emulator.seam.serverless import Slots, slots_folder
+
+if TYPE_CHECKING:  # the command line reads DEFAULT_IDLE without importing the containers' modules
+    from emulator.containers.group import ContainerGroup
+
+# SageMaker says nothing of how long a serverless variant stays warm; assumed: ten minutes.
+DEFAULT_IDLE = 600.0
+MEMORY_STEP = 1024  # MemorySizeInMB: 1024, 2048, ... 6144 (botocore's model bounds it to 1024-6144)
+UNSUPPORTED_CONFIG = {"DataCaptureConfig": "data capture", "ShadowProductionVariants": "shadow variants",
+                      "AsyncInferenceConfig": "asynchronous inference"}
+
+
+def config_of(variant: dict[str, Any]) -> dict[str, Any] | None:
+    """A deployed or configured variant's ServerlessConfig (None: it runs on instances)."""
+    return variant.get("ServerlessConfig")
+
+
+def memory_of(variant: dict[str, Any]) -> int | None:
+    config = config_of(variant)
+    return config["MemorySizeInMB"] if config else None
+
+
+def max_concurrency_of(variant: dict[str, Any]) -> int:
+    config = config_of(variant)
+    return config["MaxConcurrency"] if config else 0
+
+
+def provisioned(variant: dict[str, Any]) -> bool:
+    config = config_of(variant)
+    return bool(config and config.get("ProvisionedConcurrency"))
+
+
+# -- CreateEndpointConfig ---------------------------------------------------------------------------------------
+def check_config(request: dict[str, Any], models: Callable[[str], dict[str, Any]]) -> None:
+    """Refuse a serverless config SageMaker refuses. `models`: a model's Describe by name."""
+    variants = request["ProductionVariants"]
+    serverless = [(index, v) for index, v in enumerate(variants, start=1) if config_of(v)]
+    if not serverless:
+        return
+    if len(variants) > 1:
+        raise ValidationException("Serverless inference supports one production variant per endpoint configuration; "
+                                  f"this one has {len(variants)}. Fix: give the serverless variant an endpoint "
+                                  "configuration of its own.")
+    for member, feature in UNSUPPORTED_CONFIG.items():
+        if request.get(member):
+            raise ValidationException(f"Serverless inference does not support {feature} ({member}). Fix: remove "
+                                      f"{member}, or deploy the variant on instances (InstanceType and "
+                                      "InitialInstanceCount instead of ServerlessConfig).")
+    for index, variant in serverless:
+        _check_variant(f"productionVariants.{index}.member", variant, models(variant["ModelName"]))
+
+
+def _check_variant(where: str, variant: dict[str, Any], model: dict[str, Any]) -> None:
+    config = variant["ServerlessConfig"]
+    for member in ("InstanceType", "InitialInstanceCount", "AcceleratorType"):
+        if variant.get(member) is not None:
+            raise ValidationException(f"Value at '{where}.{member[0].lower() + member[1:]}': a variant with "
+                                      f"ServerlessConfig cannot also set {member}. Fix: remove {member} (a serverless "
+                                      "variant is sized by MemorySizeInMB) or remove ServerlessConfig.")
+    memory = config["MemorySizeInMB"]
+    if memory % MEMORY_STEP:
+        raise ValidationException(f"Value '{memory}' at '{where}.serverlessConfig.memorySizeInMB' failed to satisfy "
+                                  "constraint: Member must be one of 1024, 2048, 3072, 4096, 5120 or 6144. "
+                                  f"Fix: round it to a multiple of {MEMORY_STEP}.")
+    wanted, most = config.get("ProvisionedConcurrency"), config["MaxConcurrency"]
+    if wanted is not None and wanted > most:
+        raise ValidationException(f"Value '{wanted}' at '{where}.serverlessConfig.provisionedConcurrency' is above "
+                                  f"MaxConcurrency ({most}). Fix: make ProvisionedConcurrency at most MaxConcurrency.")
+    problem = _unsupported_model(model)
+    if problem:
+        raise ValidationException(f"Model {model['ModelName']} cannot be served serverless: {problem}. Fix: deploy it "
+                                  "on instances (InstanceType and InitialInstanceCount instead of ServerlessConfig).")
+
+
+def _unsupported_model(model: dict[str, Any]) -> str | None:
+    containers = model.get("Containers") or [model.get("PrimaryContainer") or {}]
+    if len(containers) > 1:
+        return "serverless inference does not support inference pipelines (more than one container)"
+    container = containers[0]
+    if container.get("Mode") == "MultiModel":
+        return "serverless inference does not support multi-model endpoints (Mode: MultiModel)"
+    if model.get("VpcConfig"):
+        return "serverless inference does not support VPC configuration (VpcConfig)"
+    if model.get("EnableNetworkIsolation"):
+        return "serverless inference does not support network isolation (EnableNetworkIsolation)"
+    if (container.get("ImageConfig") or {}).get("RepositoryAccessMode") == "Vpc":
+        return "serverless inference does not support private Docker registries (ImageConfig.RepositoryAccessMode: Vpc)"
+    return None
+
+
+# -- running ----------------------------------------------------------------------------------------------------
+class Fleet(Protocol):
+    """What the fleet needs of the lifecycle (emulator.control.lifecycle.Lifecycle)."""
+    lock: threading.Lock
+    closed: threading.Event
+
+    def serving_variants(self) -> Iterator[tuple[str, dict[str, Any], "ContainerGroup"]]: ...
+    def new_group(self, endpoint: str, variant: dict[str, Any]) -> "ContainerGroup": ...
+    def swap_group(self, endpoint: str, old: "ContainerGroup", new: "ContainerGroup") -> bool: ...
+    def publish_endpoint(self, endpoint: str) -> None: ...
+
+
+class ServerlessFleet:
+    """Stops idle serverless variants and starts them again on their next invocation."""
+
+    def __init__(self, fleet: Fleet, state_folder: Path, idle: float = DEFAULT_IDLE):
+        self.fleet, self.state_folder, self.idle = fleet, state_folder, idle
+        self._cold: set[ContainerGroup] = set()
+        self._waking: dict[tuple[str, str], threading.Lock] = {}
+        self._slots: dict[tuple[str, str], Slots] = {}
+        self._warm_since: dict[ContainerGroup, float] = {}  # when the sweep first saw each warm group
+        self._thread: threading.Thread | None = None
+
+    def is_cold(self, group: ContainerGroup) -> bool:
+        return group in self._cold
+
+    def start(self) -> "ServerlessFleet":
+        self._thread = threading.Thread(target=self._watch, name="serverless-idle", daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        interval = min(max(self.idle / 4, 0.05), 1.0)
+        while not self.fleet.closed.wait(interval):
+            self.sweep()
+
+    def slots(self, endpoint: str, variant: dict[str, Any]) -> Slots:
+        at = (endpoint.lower(), variant["VariantName"])
+        if at not in self._slots:
+            self._slots[at] = Slots(slots_folder(self.state_folder, endpoint, variant["VariantName"]),
+                                    max_concurrency_of(variant))
+        return self._slots[at]
+
+    def sweep(self) -> None:
+        """Stop every warm serverless variant that has had nothing in flight for `idle` seconds."""
+        now = time.time()
+        with self.fleet.lock:
+            idle = [(endpoint, variant, group) for endpoint, variant, group in self.fleet.serving_variants()
+                    if config_of(variant) and not provisioned(variant) and group not in self._cold
+                    and now - max(self.slots(endpoint, variant).last_used(),
+                                  self._warm_since.setdefault(group, now)) >= self.idle]
+        stopping = []
+        for endpoint, variant, group in idle:
+            slots = self.slots(endpoint, variant)
+            if not slots.take_all():  # an invocation began meanwhile
+                continue
+            try:
+                with self.fleet.lock:
+                    self._cold.add(group)
+                    self._warm_since.pop(group, None)
+                    self.fleet.publish_endpoint(endpoint)  # before the slots are free: no one invokes it now
+            finally:
+                slots.release_all()
+            stopping.append(group)
+        map_in_threads(lambda group: group.stop(), stopping)
+
+    def wake(self, endpoint: str, variant_name: str) -> bool:
+        """Start the variant again if it is cold; waits for it (shared by concurrent callers). True when this call
+        started it. EmulatorError when it did not start, or is no longer served."""
+        with self.fleet.lock:
+            lock = self._waking.setdefault((endpoint.lower(), variant_name), threading.Lock())
+        with lock:
+            with self.fleet.lock:
+                found = [(variant, group) for name, variant, group in self.fleet.serving_variants()
+                         if name.lower() == endpoint.lower() and variant["VariantName"] == variant_name]
+            if not found:
+                raise EmulatorError(f"Endpoint {endpoint} has no serverless variant {variant_name} now.")
+            variant, cold = found[0]
+            if cold not in self._cold:
+                return False
+            group = self.fleet.new_group(endpoint, variant)
+            group.start()  # removes its containers itself when it fails
+            with self.fleet.lock:
+                swapped = self.fleet.swap_group(endpoint, cold, group)
+                if swapped:
+                    self._cold.discard(cold)
+                    self._warm_since[group] = time.time()
+                    self.fleet.publish_endpoint(endpoint)
+            if not swapped:  # replaced or deleted meanwhile
+                group.stop()
+                raise EmulatorError(f"Endpoint {endpoint} changed while its variant {variant_name} was starting.")
+            return True
+
+    def close(self) -> None:
+        for slots in self._slots.values():
+            slots.close()
+        self._slots.clear()
