@@ -71,6 +71,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             check_headers(request.headers, input_shape)
             variant = endpoint.choose(parsed.target_variant)
             recording.variant = variant.name
+            recording.request = _with_body(parsed, variant)  # whole before a serverless variant may cold-start
             if not variant.serverless:
                 return respond(variant, recording)
             admission = serverless.admit(name, variant, lambda: table.get(name))
@@ -92,7 +93,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke(_with_body(recording.request, variant), capture_bodies=keep_bodies)
+            result = variant.chain.invoke(recording.request, capture_bodies=keep_bodies)
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
@@ -101,7 +102,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke_streaming(_with_body(recording.request, variant))
+            result = variant.chain.invoke_streaming(recording.request)
             response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
