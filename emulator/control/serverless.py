@@ -74,7 +74,7 @@ def check_config(request: dict[str, Any], models: Callable[[str], dict[str, Any]
 
 def _check_variant(where: str, variant: dict[str, Any], model: dict[str, Any]) -> None:
     config = variant["ServerlessConfig"]
-    for member in ("InstanceType", "InitialInstanceCount", "AcceleratorType"):
+    for member in ("InstanceType", "AcceleratorType"):  # InitialInstanceCount: the SDK omits it; SageMaker's take unknown
         if variant.get(member) is not None:
             raise ValidationException(f"Value at '{where}.{member[0].lower() + member[1:]}': a variant with "
                                       f"ServerlessConfig cannot also set {member}. Fix: remove {member} (a serverless "
