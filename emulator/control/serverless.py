@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Protocol
 
 from emulator.control.errors import ValidationException
+from emulator.control.records import DeployedVariant
 from emulator.errors import EmulatorError
 from emulator.parallel import map_in_threads
 from emulator.seam.serverless import Slots, slots_folder
@@ -32,31 +33,23 @@ UNSUPPORTED_CONFIG = {"DataCaptureConfig": "data capture", "ShadowProductionVari
                       "AsyncInferenceConfig": "asynchronous inference"}
 
 
-def config_of(variant: dict[str, Any]) -> dict[str, Any] | None:
-    """A deployed or configured variant's ServerlessConfig (None: it runs on instances)."""
-    return variant.get("ServerlessConfig")
+def memory_of(variant: DeployedVariant) -> int | None:
+    return variant.serverless["MemorySizeInMB"] if variant.serverless else None
 
 
-def memory_of(variant: dict[str, Any]) -> int | None:
-    config = config_of(variant)
-    return config["MemorySizeInMB"] if config else None
+def max_concurrency_of(variant: DeployedVariant) -> int:
+    return variant.serverless["MaxConcurrency"] if variant.serverless else 0
 
 
-def max_concurrency_of(variant: dict[str, Any]) -> int:
-    config = config_of(variant)
-    return config["MaxConcurrency"] if config else 0
-
-
-def provisioned(variant: dict[str, Any]) -> bool:
-    config = config_of(variant)
-    return bool(config and config.get("ProvisionedConcurrency"))
+def provisioned(variant: DeployedVariant) -> bool:
+    return bool(variant.serverless and variant.serverless.get("ProvisionedConcurrency"))
 
 
 # -- CreateEndpointConfig ---------------------------------------------------------------------------------------
 def check_config(request: dict[str, Any], models: Callable[[str], dict[str, Any]]) -> None:
     """Refuse a serverless config SageMaker refuses. `models`: a model's Describe by name."""
     variants = request["ProductionVariants"]
-    serverless = [(index, v) for index, v in enumerate(variants, start=1) if config_of(v)]
+    serverless = [(index, v) for index, v in enumerate(variants, start=1) if v.get("ServerlessConfig")]
     if not serverless:
         return
     if len(variants) > 1:
@@ -116,8 +109,8 @@ class Fleet(Protocol):
     lock: threading.Lock
     closed: threading.Event
 
-    def serving_variants(self) -> Iterator[tuple[str, dict[str, Any], "ContainerGroup"]]: ...
-    def new_group(self, endpoint: str, variant: dict[str, Any]) -> "ContainerGroup": ...
+    def serving_variants(self) -> Iterator[tuple[str, DeployedVariant, "ContainerGroup"]]: ...
+    def new_group(self, endpoint: str, variant: DeployedVariant) -> "ContainerGroup": ...
     def swap_group(self, endpoint: str, old: "ContainerGroup", new: "ContainerGroup") -> bool: ...
     def publish_endpoint(self, endpoint: str) -> None: ...
 
@@ -146,11 +139,10 @@ class ServerlessFleet:
         while not self.fleet.closed.wait(interval):
             self.sweep()
 
-    def slots(self, endpoint: str, variant: dict[str, Any]) -> Slots:
-        at = (endpoint.lower(), variant["VariantName"])
+    def slots(self, endpoint: str, variant: DeployedVariant) -> Slots:
+        at = (endpoint.lower(), variant.name)
         if at not in self._slots:
-            self._slots[at] = Slots(slots_folder(self.state_folder, endpoint, variant["VariantName"]),
-                                    max_concurrency_of(variant))
+            self._slots[at] = Slots(slots_folder(self.state_folder, endpoint, variant.name), max_concurrency_of(variant))
         return self._slots[at]
 
     def sweep(self) -> None:
@@ -158,7 +150,7 @@ class ServerlessFleet:
         now = time.time()
         with self.fleet.lock:
             idle = [(endpoint, variant, group) for endpoint, variant, group in self.fleet.serving_variants()
-                    if config_of(variant) and not provisioned(variant) and group not in self._cold
+                    if variant.serverless and not provisioned(variant) and group not in self._cold
                     and now - max(self.slots(endpoint, variant).last_used(),
                                   self._warm_since.setdefault(group, now)) >= self.idle]
         stopping = []
@@ -184,7 +176,7 @@ class ServerlessFleet:
         with lock:
             with self.fleet.lock:
                 found = [(variant, group) for name, variant, group in self.fleet.serving_variants()
-                         if name.lower() == endpoint.lower() and variant["VariantName"] == variant_name]
+                         if name.lower() == endpoint.lower() and variant.name == variant_name]
             if not found:
                 raise EmulatorError(f"Endpoint {endpoint} has no serverless variant {variant_name} now.")
             variant, cold = found[0]
