@@ -30,11 +30,7 @@ COLD, WARM, PLAIN = "bench-serverless-cold", "bench-serverless-warm", "bench-ins
 
 
 def run(argv: list[str]) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=5, help="cold starts of each subject (default 5)")
-    parser.add_argument("--requests", type=int, default=300, help="warm requests of each variant (default 300)")
-    args = parser.parse_args(argv)
-
+    args = _arguments(argv)
     h.ensure_examples()
     h.header("serverless: a cold start vs the container's own start; a warm call vs a variant on instances")
     with h.emulated({"Endpoints": {PLAIN: {"PrimaryContainer": {"Image": h.ECHO_IMAGE}}}},
@@ -60,6 +56,13 @@ def run(argv: list[str]) -> None:
     print("\n" + report(figures))
     path = h.save("serverless", {"repeat": args.repeat, "runs": runs, **figures})
     print(f"\nfigures saved to {path.relative_to(h.REPO)}")
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5, help="cold starts of each subject (default 5)")
+    parser.add_argument("--requests", type=int, default=300, help="warm requests of each variant (default 300)")
+    return parser.parse_args(argv)
 
 
 def _client(url: str, service: str) -> Any:

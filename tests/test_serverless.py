@@ -140,6 +140,26 @@ def test_a_payload_over_4_mb_is_refused(emulator, runtime):
     assert str(4 * MB) in refused.value.response["Error"]["Message"]
 
 
+def test_the_sagemaker_sdk_deploys_a_serverless_endpoint_and_predicts(emulator, monkeypatch):
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    with emulator.redirected():
+        import sagemaker
+        from sagemaker.model import Model
+        from sagemaker.serverless import ServerlessInferenceConfig
+
+        session = sagemaker.Session()
+        model = Model(image_uri=ECHO_IMAGE, role="arn:aws:iam::123456789012:role/emulator", sagemaker_session=session)
+        predictor = model.deploy(serverless_inference_config=ServerlessInferenceConfig(memory_size_in_mb=1024,
+                                                                                       max_concurrency=2),
+                                 endpoint_name="sls-sdk", wait=True)
+        try:
+            assert predictor.predict(b"from,the,sdk", initial_args={"ContentType": "text/csv"}) == b"from,the,sdk"
+            described = session.sagemaker_client.describe_endpoint(EndpointName="sls-sdk")
+            assert described["ProductionVariants"][0]["CurrentServerlessConfig"]["MaxConcurrency"] == 2
+        finally:
+            predictor.delete_endpoint()
+
+
 @pytest.mark.parametrize("change, problem", [
     ({"DataCaptureConfig": {"InitialSamplingPercentage": 100, "DestinationS3Uri": "s3://b/capture",
                             "CaptureOptions": [{"CaptureMode": "Input"}]}}, "data capture"),

@@ -122,7 +122,7 @@ class ServerlessFleet:
         self.fleet, self.state_folder, self.idle = fleet, state_folder, idle
         self._cold: set[ContainerGroup] = set()
         self._waking: dict[tuple[str, str], threading.Lock] = {}
-        self._slots: dict[tuple[str, str], Slots] = {}
+        self._slots: dict[tuple[str, str, int], Slots] = {}
         self._warm_since: dict[ContainerGroup, float] = {}  # when the sweep first saw each warm group
         self._thread: threading.Thread | None = None
 
@@ -140,7 +140,7 @@ class ServerlessFleet:
             self.sweep()
 
     def slots(self, endpoint: str, variant: DeployedVariant) -> Slots:
-        at = (endpoint.lower(), variant.name)
+        at = (endpoint.lower(), variant.name, max_concurrency_of(variant))  # a new config may change the count
         if at not in self._slots:
             self._slots[at] = Slots(slots_folder(self.state_folder, endpoint, variant.name), max_concurrency_of(variant))
         return self._slots[at]
@@ -160,6 +160,8 @@ class ServerlessFleet:
                 continue
             try:
                 with self.fleet.lock:
+                    if not any(serving is group for _, _, serving in self.fleet.serving_variants()):
+                        continue  # replaced by an update, or deleted, meanwhile
                     self._cold.add(group)
                     self._warm_since.pop(group, None)
                     self.fleet.publish_endpoint(endpoint)  # before the slots are free: no one invokes it now
