@@ -72,17 +72,9 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             variant = endpoint.choose(parsed.target_variant)
             recording.variant = variant.name
             recording.request = _with_body(parsed, variant)  # whole before a serverless variant may cold-start
-            if not variant.serverless:
-                return respond(variant, recording)
-            admission = serverless.admit(name, variant, lambda: table.get(name))
-            recording.cold_start = admission.cold_start
-            try:
-                response = respond(admission.variant, recording)
-            except BaseException:
-                admission.release()
-                raise
-            response.call_on_close(admission.release)  # once the answer is sent (a stream's too)
-            return response
+            if variant.serverless:
+                return serverless.answer(name, variant, recording, respond, lambda: table.get(name))
+            return respond(variant, recording)
         except InvocationFailed as failure:
             raise recording.failed(failure) from None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 import urllib3
+from flask import Response
 
+from emulator.observe.recording import Recording
 from emulator.seam.serverless import WAKE_PATH, Slots, slots_folder
 from emulator.seam.owner import OwnerClient, OwnerUnreachable
 from emulator.seam.serving import ServedEndpoint, ServedVariant
@@ -33,9 +35,24 @@ class ServerlessGate:
         self.state_folder, self.owner = state_folder, owner
         self._slots: dict[tuple[str, str, int], Slots] = {}
 
+    def answer(self, endpoint: str, variant: ServedVariant, recording: Recording,
+               respond: Callable[[ServedVariant, Recording], Response],
+               current: Callable[[], ServedEndpoint | None]) -> Response:
+        """`respond(variant, recording)` once admitted; the slot is given back when the answer has been sent (a
+        stream's too). `current`: the endpoint as the serving table says it now."""
+        admission = self.admit(endpoint, variant, current)
+        recording.cold_start = admission.cold_start
+        try:
+            response = respond(admission.variant, recording)
+        except BaseException:
+            admission.release()
+            raise
+        response.call_on_close(admission.release)
+        return response
+
     def admit(self, endpoint: str, variant: ServedVariant, current: Callable[[], ServedEndpoint | None]) -> Admission:
         """Take a slot (ThrottlingException when none is free), then make sure the variant runs (ModelNotReadyException
-        when it does not start). `current`: the endpoint as the serving table says it now."""
+        when it does not start)."""
         slots = self._slots_of(endpoint, variant)
         number = slots.acquire()
         if number is None:
