@@ -145,10 +145,12 @@ def test_the_sagemaker_sdk_deploys_a_serverless_endpoint_and_predicts(emulator, 
     with emulator.redirected():
         import sagemaker
         from sagemaker.model import Model
+        from sagemaker.predictor import Predictor
         from sagemaker.serverless import ServerlessInferenceConfig
 
         session = sagemaker.Session()
-        model = Model(image_uri=ECHO_IMAGE, role="arn:aws:iam::123456789012:role/emulator", sagemaker_session=session)
+        model = Model(image_uri=ECHO_IMAGE, role="arn:aws:iam::123456789012:role/emulator", sagemaker_session=session,
+                      predictor_cls=Predictor)
         predictor = model.deploy(serverless_inference_config=ServerlessInferenceConfig(memory_size_in_mb=1024,
                                                                                        max_concurrency=2),
                                  endpoint_name="sls-sdk", wait=True)
