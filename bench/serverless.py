@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import subprocess
 from typing import Any
 
 import boto3
@@ -82,12 +83,22 @@ def _cold_start(emulator: Any, runtime: Any) -> dict[str, float]:
     from emulator.control.plane import key
     from emulator.waiting import wait_until
 
-    cold = wait_until(lambda: emulator.store.serving()[key(COLD)].variants[0].cold, timeout=60, interval=0.05)
+    # Stopped, and its container gone (it has up to 30 s to end after SIGTERM): not sharing the engine with the start.
+    cold = wait_until(lambda: emulator.store.serving()[key(COLD)].variants[0].cold and not _containers(COLD),
+                      timeout=120, interval=0.1)
     if not cold.ready:
-        raise h.BenchError(f"{COLD} was not stopped within 60 s of idling.")
+        raise h.BenchError(f"{COLD} was not stopped within 120 s of idling.")
     began = h.clock()
     runtime.invoke_endpoint(EndpointName=COLD, Body=b"1", ContentType="text/plain")["Body"].read()
     return {"total": h.clock() - began}
+
+
+def _containers(endpoint: str) -> list[str]:
+    from emulator.containers import labels as L
+
+    listed = subprocess.run(["docker", "ps", "-aq", "--filter", f"label={L.ENDPOINT}={endpoint}"], capture_output=True,
+                            text=True, check=True)
+    return listed.stdout.split()
 
 
 def report(figures: dict[str, Any]) -> str:

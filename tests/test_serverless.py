@@ -67,7 +67,9 @@ def invoke(runtime: Any, name: str, body: bytes = b"1,2") -> dict:
 def test_an_idle_variant_stops_and_its_next_call_cold_starts_it(emulator, runtime):
     invoke(runtime, COLD)
     wait_cold(emulator, COLD)
-    assert not emulator.lifecycle.variants() or all(group.name != COLD for _, group in emulator.lifecycle.variants())
+    (variant, group), = [(name, group) for name, group in emulator.lifecycle.variants() if group.name == COLD]
+    assert variant == "AllTraffic (cold)"
+    assert wait_until(lambda: all(c["status"] == "removed" for c in group.health().values()), timeout=60, interval=0.5)
     sm = clients(emulator.url, "sagemaker")
     assert sm.describe_endpoint(EndpointName=COLD)["EndpointStatus"] == "InService"  # as on SageMaker, throughout
     since = read_log(emulator.url)["next"]

@@ -83,11 +83,12 @@ class Lifecycle:
             return list(self._running.get(key(name), []))
 
     def variants(self) -> list[tuple[str, ContainerGroup]]:
-        """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
+        """(variant name, its containers) of every endpoint now; one starting or draining says so instead, and a
+        serverless variant stopped for idleness says so after its name."""
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
-                    + [(variant.name, e) for group in self._running.values() for variant, e in group
-                       if not self.serverless.is_cold(e)]
+                    + [(f"{variant.name} (cold)" if self.serverless.is_cold(e) else variant.name, e)
+                       for group in self._running.values() for variant, e in group]
                     + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
