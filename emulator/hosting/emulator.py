@@ -39,6 +39,7 @@ from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
+from emulator.observe.metrics import SageMakerMetrics
 from emulator.observe.owner import Observer
 from emulator.seam.serving import build
 from emulator.seam.services import ASYNC_RUNTIME, RUNTIME
@@ -78,6 +79,9 @@ class Emulator(ClientSide):
         self.model_settings = model_settings
         self.instance_limits = instance_limits
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
+        self.metrics = SageMakerMetrics()  # the endpoints' CloudWatch metrics, made from the request log
+        if self.request_log is not None:
+            self.request_log.listen(self.metrics.add)
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
@@ -134,6 +138,7 @@ class Emulator(ClientSide):
                 model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
+            self.aws.serve_metrics(self.metrics.datums)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
