@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.control import resources
+from emulator.control.deployment import Policy
 from emulator.control.errors import ValidationException, already_exists
 from emulator.control.lifecycle import wait_for
 from emulator.control.operations import operation
@@ -51,7 +52,8 @@ def create_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, A
     created = now()
     describe = {"EndpointName": name, "EndpointArn": endpoint_arn, "EndpointConfigName": request["EndpointConfigName"],
                 "EndpointStatus": "Creating", "CreationTime": created, "LastModifiedTime": created}
-    resources.create(plane, ENDPOINT, name, describe, request, Deployed=deployed, Pending=None)
+    resources.create(plane, ENDPOINT, name, describe, request, Deployed=deployed, Pending=None,
+                     DeploymentConfig=request.get("DeploymentConfig"))
     plane.lifecycle.create(name)
     return {"EndpointArn": endpoint_arn}
 
@@ -64,6 +66,8 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
     describe = dict(document["Describe"])
     if document["Deployed"].get("AsyncInferenceConfig"):
         describe["AsyncInferenceConfig"] = document["Deployed"]["AsyncInferenceConfig"]
+    if document.get("DeploymentConfig"):
+        describe["LastDeploymentConfig"] = document["DeploymentConfig"]
     if describe["EndpointStatus"] not in ("Creating", "Failed"):
         describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"])
                                           for variant in document["Deployed"]["Variants"]]
@@ -89,11 +93,28 @@ def update_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, A
         change = "removed from" if was_async else "added to"
         raise ValidationException(f"The AsyncInferenceConfig parameter cannot be {change} endpoint {name}. "
                                   "Fix: create a new endpoint to change whether it is asynchronous.")
+    pending["DeploymentConfig"] = _deployment_config(document, request, pending)
     document["Pending"] = pending
     document["Describe"].update(EndpointStatus="Updating", LastModifiedTime=now())
     resources.save(plane, ENDPOINT, document, name)
     plane.lifecycle.update(name)
     return {"EndpointArn": document["Describe"]["EndpointArn"]}
+
+
+def _deployment_config(document: dict[str, Any], request: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any] | None:
+    """The update's DeploymentConfig (the last one when RetainDeploymentConfig says so), checked as SageMaker
+    checks it against the new fleet; it is the endpoint's LastDeploymentConfig from now on."""
+    config = request.get("DeploymentConfig")
+    if config is None and request.get("RetainDeploymentConfig"):
+        config = document.get("DeploymentConfig")
+    policy = Policy.of(config)
+    capacity = sum(int(variant.get("InstanceCount") or 1) for variant in pending["Variants"])
+    problem = policy.problem(capacity) if policy is not None else None
+    if problem is not None:
+        raise ValidationException(f"{problem} Fix: change DeploymentConfig.BlueGreenUpdatePolicy."
+                                  "TrafficRoutingConfiguration.")
+    document["DeploymentConfig"] = config
+    return config
 
 
 @operation("UpdateEndpointWeightsAndCapacities")
