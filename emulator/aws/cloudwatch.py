@@ -11,6 +11,7 @@ end at the evaluation, so an alarm with a 10-second period reacts within a secon
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -26,6 +27,7 @@ COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "LessThanOrEqualToThreshold": (lambda value, threshold: value <= threshold, "less than or equal to"),
 }
 ALARM, OK, INSUFFICIENT_DATA = "ALARM", "OK", "INSUFFICIENT_DATA"
+MOTO_CLOUDWATCH = "moto.cloudwatch.models"  # loaded by the first CloudWatch call (or alarm state asked for)
 
 Source = Callable[[], Iterable[Any]]  # datapoints (moto's MetricAggregatedDatum) a part of the emulator makes
 _sources: list[Source] = []
@@ -46,17 +48,10 @@ def withdraw(source: Source) -> None:
 
 
 def statistic_set(namespace: str, name: str, dimensions: list[dict[str, str]], second: int, unit: str) -> Any:
-    """An empty statistic set (moto's MetricAggregatedDatum) at `second` (Unix time), for `record` to fill."""
+    """An empty statistic set (moto's MetricAggregatedDatum) at `second` (Unix time), for its owner to fill."""
     from moto.cloudwatch.models import MetricAggregatedDatum  # noqa: PLC0415 - moto is heavy, imported when used
 
-    return MetricAggregatedDatum(namespace, name, float("inf"), float("-inf"), 0, 0.0, dimensions, moto_time(second), unit)
-
-
-def record(statistics: Any, value: float) -> None:
-    statistics.sample_count += 1
-    statistics.sum += value
-    statistics.min = min(statistics.min, value)
-    statistics.max = max(statistics.max, value)
+    return MetricAggregatedDatum(namespace, name, 0.0, 0.0, 0, 0.0, dimensions, moto_time(second), unit)
 
 
 def moto_time(seconds: float) -> datetime:
@@ -219,6 +214,8 @@ class AlarmEvaluator:
 
 
 def evaluate_all(now: float) -> None:
+    if MOTO_CLOUDWATCH not in sys.modules:
+        return  # no CloudWatch call was made in this process: there is no alarm
     for backend in _backends():
         alarms = list(backend.alarms.values())
         if not alarms:

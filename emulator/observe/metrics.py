@@ -44,35 +44,45 @@ def values_of(record: dict[str, Any]) -> dict[str, float]:
 
 class SageMakerMetrics:
     """The statistic sets of every endpoint's metrics, fed with request log records, read by the embedded
-    CloudWatch (emulator.aws.cloudwatch.publish)."""
+    CloudWatch (emulator.aws.cloudwatch.publish). moto's datapoints are made from them only when moto asks (moto
+    is loaded then anyway): an emulator whose CloudWatch nobody calls never loads it."""
 
     def __init__(self, retention: float = RETENTION):
         self.retention = retention
-        self._sets: dict[tuple[str, str, str, int], Any] = {}
+        self._sets: dict[tuple[str, str, str, int], list[float]] = {}  # [count, sum, minimum, maximum]
+        self._datums: dict[tuple[str, str, str, int], Any] = {}  # moto's, made from _sets when asked for
         self._order: deque[tuple[str, str, str, int]] = deque()  # keys, oldest second first (about)
         self._lock = threading.Lock()
 
     def add(self, records: list[dict[str, Any]]) -> None:
         with self._lock:
             for record in records:
-                values = values_of(record)
                 second = int(record.get("time", 0))
-                for name, value in values.items():
-                    cloudwatch.record(self._set(record["endpoint"], record["variant"], name, second), value)
+                for name, value in values_of(record).items():
+                    key = (record["endpoint"], record["variant"], name, second)
+                    statistics = self._sets.get(key)
+                    if statistics is None:
+                        self._sets[key] = [1, value, value, value]
+                        self._order.append(key)
+                    else:
+                        statistics[0] += 1
+                        statistics[1] += value
+                        statistics[2], statistics[3] = min(statistics[2], value), max(statistics[3], value)
             newest = max((int(record.get("time", 0)) for record in records), default=0)
             while self._order and self._order[0][3] < newest - self.retention:
-                self._sets.pop(self._order.popleft(), None)
+                key = self._order.popleft()
+                self._sets.pop(key, None)
+                self._datums.pop(key, None)
 
     def datums(self) -> list[Any]:
+        """moto's datapoints (MetricAggregatedDatum), one per metric, variant and second."""
         with self._lock:
-            return list(self._sets.values())
-
-    def _set(self, endpoint: str, variant: str, name: str, second: int) -> Any:
-        key = (endpoint, variant, name, second)
-        statistics = self._sets.get(key)
-        if statistics is None:
-            dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
-            unit = "Microseconds" if name in LATENCIES else "None"
-            statistics = self._sets[key] = cloudwatch.statistic_set(NAMESPACE, name, dimensions, second, unit)
-            self._order.append(key)
-        return statistics
+            for key, (count, total, low, high) in self._sets.items():
+                datum = self._datums.get(key)
+                if datum is None:
+                    endpoint, variant, name, second = key
+                    dimensions = [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": variant}]
+                    unit = "Microseconds" if name in LATENCIES else "None"
+                    datum = self._datums[key] = cloudwatch.statistic_set(NAMESPACE, name, dimensions, second, unit)
+                datum.sample_count, datum.sum, datum.min, datum.max = count, total, low, high
+            return list(self._datums.values())

@@ -66,3 +66,17 @@ def test_an_invocation_counts_once_and_errors_by_the_models_status():
 def test_asynchronous_and_unrouted_invocations_make_no_metrics():
     assert values_of({"source": "async", "endpoint": "e", "variant": "v", "status": 200, "ms": 1.0, "hops": []}) == {}
     assert values_of({"source": "front", "endpoint": "e", "variant": "", "status": 400, "ms": 1.0, "hops": []}) == {}
+
+
+def test_records_fold_into_one_statistic_set_per_metric_variant_and_second():
+    from emulator.observe.metrics import SageMakerMetrics
+
+    metrics = SageMakerMetrics(retention=60)
+    record = {"source": "front", "endpoint": "e", "variant": "v", "status": 200, "hops": [{"ms": 2.0}], "error": None}
+    metrics.add([{**record, "time": NOW + 0.1, "ms": 3.0}, {**record, "time": NOW + 0.9, "ms": 5.0}])
+    latency = next(d for d in metrics.datums() if d.name == "OverheadLatency")
+    assert (latency.sample_count, latency.sum, latency.min, latency.max, latency.unit) == (2, 4000, 1000, 3000,
+                                                                                          "Microseconds")
+    assert latency.timestamp == moto_time(NOW) and len(metrics.datums()) == 5
+    metrics.add([{**record, "time": NOW + 120, "ms": 3.0}])  # two minutes on: the first second is dropped
+    assert {d.timestamp for d in metrics.datums()} == {moto_time(NOW + 120)}

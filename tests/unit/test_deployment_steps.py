@@ -96,3 +96,17 @@ def test_an_alarm_during_the_canarys_bake_rolls_back_before_the_rest_shifts():
 def test_the_maximum_execution_time_rolls_back():
     reason, _ = run(policy("ALL_AT_ONCE", wait=900, MaximumExecutionTimeoutInSeconds=600))
     assert "longer than its MaximumExecutionTimeoutInSeconds (600 s)" in reason
+
+
+def test_the_time_scale_comes_from_the_argument_or_the_environment_and_must_be_positive(monkeypatch):
+    from emulator.errors import EmulatorError
+    from emulator.hosting.emulator import time_scale_of
+
+    monkeypatch.delenv("SAGEMAKER_EMULATOR_TIME_SCALE", raising=False)
+    assert time_scale_of(None) == 1.0 and time_scale_of(0.01) == 0.01
+    monkeypatch.setenv("SAGEMAKER_EMULATOR_TIME_SCALE", "0.5")
+    assert time_scale_of(None) == 0.5
+    for bad in ("0", "-1", "fast", "inf"):
+        monkeypatch.setenv("SAGEMAKER_EMULATOR_TIME_SCALE", bad)
+        with pytest.raises(EmulatorError, match="not a positive number. Fix:"):
+            time_scale_of(None)
