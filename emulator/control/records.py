@@ -11,7 +11,7 @@ created: they stay their Describe answer, in the shape botocore's model gives it
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from emulator.control.errors import not_found
 from emulator.control.plane import ENDPOINT, arn, key
@@ -133,15 +133,42 @@ class EndpointRecord:
                    describe.get("FailureReason"), tuple(document.get("Tags") or ()))
 
 
-class EndpointRecords:
-    """The endpoints' records in the store, by name (case-insensitive, as SageMaker's names are)."""
+class Stored(Protocol):
+    name: str
 
+    def to_document(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Stored)
+
+
+class Records(Generic[R]):
+    """One kind's records in the store, by name (case-insensitive, as SageMaker's names are)."""
+
+    def __init__(self, store: Store, kind: str, read: Callable[[dict[str, Any]], R]):
+        self._store, self._kind, self._read = store, kind, read
+
+    def get(self, name: str) -> R | None:
+        document = self._store.get(self._kind, key(name))
+        return self._read(document) if document else None
+
+    def insert(self, record: R) -> bool:
+        """False when a record of that name exists already."""
+        return self._store.insert(self._kind, key(record.name), record.to_document())
+
+    def put(self, record: R) -> None:
+        self._store.put(self._kind, key(record.name), record.to_document())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(self._kind, key(name))
+
+    def all(self) -> list[R]:
+        return [self._read(document) for document in self._store.all(self._kind)]
+
+
+class EndpointRecords(Records[EndpointRecord]):
     def __init__(self, store: Store):
-        self._store = store
-
-    def get(self, name: str) -> EndpointRecord | None:
-        document = self._store.get(ENDPOINT, key(name))
-        return EndpointRecord.from_document(document) if document else None
+        super().__init__(store, ENDPOINT, EndpointRecord.from_document)
 
     def find(self, name: str) -> EndpointRecord:
         """The record, or SageMaker's ValidationException 'Could not find endpoint "arn..."'."""
@@ -149,19 +176,6 @@ class EndpointRecords:
         if record is None:
             raise not_found("endpoint", arn(ENDPOINT, name))
         return record
-
-    def insert(self, record: EndpointRecord) -> bool:
-        """False when an endpoint of that name exists already."""
-        return self._store.insert(ENDPOINT, key(record.name), record.to_document())
-
-    def put(self, record: EndpointRecord) -> None:
-        self._store.put(ENDPOINT, key(record.name), record.to_document())
-
-    def delete(self, name: str) -> None:
-        self._store.delete(ENDPOINT, key(name))
-
-    def all(self) -> list[EndpointRecord]:
-        return [EndpointRecord.from_document(document) for document in self._store.all(ENDPOINT)]
 
 
 def read_all(documents: list[dict[str, Any]]) -> list[EndpointRecord]:
@@ -221,19 +235,5 @@ class TransformJobRecord:
                    tuple(document.get("Tags") or ()))
 
 
-class TransformJobRecords:
-    def __init__(self, store: Store):
-        self._store = store
-
-    def get(self, name: str) -> TransformJobRecord | None:
-        document = self._store.get(TRANSFORM_JOB, key(name))
-        return TransformJobRecord.from_document(document) if document else None
-
-    def insert(self, record: TransformJobRecord) -> bool:
-        return self._store.insert(TRANSFORM_JOB, key(record.name), record.to_document())
-
-    def put(self, record: TransformJobRecord) -> None:
-        self._store.put(TRANSFORM_JOB, key(record.name), record.to_document())
-
-    def all(self) -> list[TransformJobRecord]:
-        return [TransformJobRecord.from_document(document) for document in self._store.all(TRANSFORM_JOB)]
+def transform_jobs(store: Store) -> Records[TransformJobRecord]:
+    return Records(store, TRANSFORM_JOB, TransformJobRecord.from_document)
