@@ -87,11 +87,15 @@ class EndpointRecord:
     pending: Deployment | None = None  # an update's deployment, while its containers start
     failure_reason: str | None = None
     tags: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    # The last CreateEndpoint's or UpdateEndpoint's DeploymentConfig: how the pending update is rolled out
+    # (emulator.control.deployment), and DescribeEndpoint's LastDeploymentConfig.
+    deployment_config: dict[str, Any] | None = None
 
     @classmethod
-    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]]) -> "EndpointRecord":
+    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]],
+            deployment_config: dict[str, Any] | None = None) -> "EndpointRecord":
         return cls(name, arn(ENDPOINT, name), deployed.config_name, "Creating", created, created, deployed,
-                   tags=tuple(tags))
+                   tags=tuple(tags), deployment_config=deployment_config)
 
     @property
     def in_progress(self) -> bool:
@@ -110,6 +114,8 @@ class EndpointRecord:
             answer["FailureReason"] = self.failure_reason
         if self.deployed.async_config:
             answer["AsyncInferenceConfig"] = self.deployed.async_config
+        if self.deployment_config:
+            answer["LastDeploymentConfig"] = self.deployment_config
         if self.status not in ("Creating", "Failed"):
             answer["ProductionVariants"] = [variant.summary(self.modified) for variant in self.deployed.variants]
         return answer
@@ -121,7 +127,7 @@ class EndpointRecord:
         if self.failure_reason is not None:
             describe["FailureReason"] = self.failure_reason
         return {"Describe": describe, "Tags": list(self.tags), "Deployed": self.deployed.to_json(),
-                "Pending": self.pending.to_json() if self.pending else None}
+                "Pending": self.pending.to_json() if self.pending else None, "DeploymentConfig": self.deployment_config}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "EndpointRecord":
@@ -130,7 +136,7 @@ class EndpointRecord:
                    describe["EndpointStatus"], describe["CreationTime"], describe["LastModifiedTime"],
                    Deployment.from_json(document["Deployed"]),
                    Deployment.from_json(document["Pending"]) if document.get("Pending") else None,
-                   describe.get("FailureReason"), tuple(document.get("Tags") or ()))
+                   describe.get("FailureReason"), tuple(document.get("Tags") or ()), document.get("DeploymentConfig"))
 
 
 class Stored(Protocol):
