@@ -1,7 +1,7 @@
 """Serverless: a cold start (the first call to a serverless variant stopped for idleness) against the container's
 own start, and what counting MaxConcurrency costs a warm invocation.
 
-    python bench/serverless.py [--repeat 5] [--requests 300]
+    python bench/serverless.py [--repeat 5] [--requests 300] [--machine-limits]
 
 Subjects of the cold start, each repetition in a rotating order:
   floor    the echo container alone: `docker run -d` then GET /ping every 10 ms.
@@ -9,6 +9,10 @@ Subjects of the cold start, each repetition in a rotating order:
            `serverless_idle`: the call asks the owner to start them, waits for their pings, then is answered.
 Per request, alternating (ABBA): a warm serverless variant (a slot taken and given back per call) against the
 same container as a variant on instances, each called through the front.
+
+`--machine-limits`: the variants' containers get the machine, as the floor's does (Emulator(instance_limits=False)),
+so the figure is the emulator's own cost; by default they get MemorySizeInMB under the instance limits' shared
+parent cgroup, which on a machine busy with other emulators' containers competes with them for CPU.
 
 Targets: cold <= 1.2x floor (medians); a warm serverless call's median within 10 % of the instance variant's.
 """
@@ -35,7 +39,7 @@ def run(argv: list[str]) -> None:
     h.ensure_examples()
     h.header("serverless: a cold start vs the container's own start; a warm call vs a variant on instances")
     with h.emulated({"Endpoints": {PLAIN: {"PrimaryContainer": {"Image": h.ECHO_IMAGE}}}},
-                    serverless_idle=IDLE) as emulator:
+                    serverless_idle=IDLE, instance_limits=not args.machine_limits) as emulator:
         sm, runtime = _client(emulator.url, "sagemaker"), _client(emulator.url, "sagemaker-runtime")
         _deploy(sm, COLD, {"MemorySizeInMB": 1024, "MaxConcurrency": 4})
         _deploy(sm, WARM, {"MemorySizeInMB": 1024, "MaxConcurrency": 4, "ProvisionedConcurrency": 1})
@@ -55,7 +59,8 @@ def run(argv: list[str]) -> None:
                "instances": warm[PLAIN].as_dict(), "serverless_warm": warm[WARM].as_dict(),
                "warm_ratio": round(warm[WARM].p50 / warm[PLAIN].p50, 3)}
     print("\n" + report(figures))
-    path = h.save("serverless", {"repeat": args.repeat, "runs": runs, **figures})
+    path = h.save("serverless-machine-limits" if args.machine_limits else "serverless",
+                  {"repeat": args.repeat, "runs": runs, **figures})
     print(f"\nfigures saved to {path.relative_to(h.REPO)}")
 
 
@@ -63,6 +68,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="cold starts of each subject (default 5)")
     parser.add_argument("--requests", type=int, default=300, help="warm requests of each variant (default 300)")
+    parser.add_argument("--machine-limits", action="store_true",
+                        help="no instance limits: the containers get the machine, as the floor's does")
     return parser.parse_args(argv)
 
 
