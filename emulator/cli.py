@@ -78,9 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse", action="store_true",
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
-    serve.add_argument("--serverless-idle", type=float, default=DEFAULT_SERVERLESS_IDLE, metavar="SECONDS",
+    serve.add_argument("--serverless-idle", type=float, default=None, metavar="SECONDS",
                        help="seconds a serverless variant serves nothing before its containers stop; its next "
-                            f"invocation starts them again, a cold start (default {DEFAULT_SERVERLESS_IDLE:g})")
+                            "invocation starts them again, a cold start (default: SAGEMAKER_EMULATOR_SERVERLESS_IDLE, "
+                            f"else {DEFAULT_SERVERLESS_IDLE:g})")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                        help=f"connections the front holds at once, idle kept-alive ones included; each carries at most "
