@@ -120,6 +120,16 @@ def test_a_pipeline_with_model_data_in_the_embedded_s3_deployed_by_boto3_from_th
         sm.create_endpoint(EndpointName="penguins", EndpointConfigName="penguins")
         sm.get_waiter("endpoint_in_service").wait(EndpointName="penguins", WaiterConfig={"Delay": 1, "MaxAttempts": 240})
         assert invoke(emulator, "penguins") == b"Gentoo"
+        # EnableNetworkIsolation: reached through a network namespace on the host, refused here with the reason.
+        sm.create_model(ModelName="isolated", Containers=containers[1:], ExecutionRoleArn=ROLE,
+                        EnableNetworkIsolation=True)
+        sm.create_endpoint_config(EndpointConfigName="isolated", ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": "isolated", "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": 1}])
+        sm.create_endpoint(EndpointName="isolated", EndpointConfigName="isolated")
+        emulator.wait_until(lambda sm: sm.describe_endpoint(EndpointName="isolated")["EndpointStatus"] == "Failed")
+        assert "EnableNetworkIsolation is not emulated when the emulator runs in a container" in \
+            sm.describe_endpoint(EndpointName="isolated")["FailureReason"]
         siblings = emulator.siblings()
         assert len(siblings) == 2
         for sibling in siblings:  # on the emulator's network, publishing nothing on the host

@@ -185,16 +185,19 @@ class DockerBackend:
         from docker.errors import APIError  # noqa: PLC0415
 
         assert self.siblings is not None
+        if spec.network_isolated:  # reached through its network namespace, which is on the host, out of reach
+            raise EmulatorError(
+                f"{spec.name}: EnableNetworkIsolation is not emulated when the emulator runs in a container: it reaches "
+                "such a container through its network namespace, on the host. Fix: run the emulator on the host "
+                "(pip install sagemaker-emulator), or set EnableNetworkIsolation: false for this run.")
         for folder in common["volumes"]:
             self.siblings.check_shared(Path(folder))
-        # EnableNetworkIsolation has no network at all, and its namespace is on the host: not reachable from here.
-        network = {"network_mode": "none"} if spec.network_isolated else {"network": self.siblings.network}
         try:
-            container = self.client.containers.run(**network, **common)
+            container = self.client.containers.run(network=self.siblings.network, **common)
         except APIError as exc:
             self.remove_by_name(spec.name)
             raise _refused(spec, exc) from None
-        return container.id, None if spec.network_isolated else self.siblings.url(spec.name, spec.container_port)
+        return container.id, self.siblings.url(spec.name, spec.container_port)
 
     def published_url(self, container_id: str, container_port: int) -> str:
         """The URL from this host of a port published by `extra_ports`."""
