@@ -4,7 +4,7 @@ The model containers it starts are its siblings on the host, not its children: t
 127.0.0.1 are the host's, out of this container's reach. So they join a network this container is on and are
 reached there by name (Docker's DNS on a user-defined network), which works the same on a Linux engine, Docker
 Desktop's VM, a docker compose project's network and a CI job's service network. On Docker's default `bridge`
-network, which has no DNS, the emulator makes the network `sagemaker-emulator` once and joins it.
+network (and Podman's), which have no DNS, the emulator makes the network `sagemaker-emulator` once and joins it.
 
 The engine reads a bind mount's source on its own host, not in this container: a model folder can be mounted
 into a sibling only when it lies in a folder mounted at the same path on the host and here.
@@ -23,7 +23,7 @@ from emulator.errors import EmulatorError
 
 AUTO = "auto"  # the network of the container this process runs in
 OWN_NETWORK = "sagemaker-emulator"  # made when the emulator is only on Docker's default network
-NO_DNS = {"bridge", "host", "none"}
+NO_DNS = {"bridge", "podman", "host", "none"}  # Docker's and Podman's default networks resolve no names
 CONTAINER_ID = re.compile(r"/([0-9a-f]{64})/")
 
 
