@@ -72,10 +72,12 @@ class EmulatorContainer:
 
     def stop(self) -> None:
         """`docker stop`: SIGTERM, as compose and a CI runner stop it; every sibling must be gone after."""
-        subprocess.run(["docker", "stop", self.container.id], capture_output=True, timeout=120, check=True)
-        left = [name for sibling in self.siblings() for name in sibling["Names"]]
-        logs = self.logs()
-        self.container.remove(force=True)
+        try:
+            subprocess.run(["docker", "stop", self.container.id], capture_output=True, timeout=120, check=True)
+            left = [name for sibling in self.siblings() for name in sibling["Names"]]
+            logs = self.logs()
+        finally:  # whatever failed, the emulator's own container goes
+            self.container.remove(force=True)
         assert not left, f"left behind when the emulator's container stopped: {left}\n{logs}"
 
 
