@@ -19,6 +19,8 @@ CACHE = "SAGEMAKER_EMULATOR_CACHE"  # model archives, S3 objects, kept container
 MAX_LOADED_MODELS = "SAGEMAKER_EMULATOR_MAX_LOADED_MODELS"  # a multi-model container's budget
 MODEL_LOAD_TIMEOUT = "SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT"  # seconds
 RESIDENT_IDLE = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds a resident emulator waits unused before it stops
+# The emulator in a container: `auto` (the image's default) or a Docker network (emulator.containers.siblings).
+NETWORK = "SAGEMAKER_EMULATOR_NETWORK"
 TIME_SCALE = "SAGEMAKER_EMULATOR_TIME_SCALE"  # what a guarded update's waits are multiplied by (0.01: 600 s in 6)
 SERVERLESS_IDLE = "SAGEMAKER_EMULATOR_SERVERLESS_IDLE"  # seconds a serverless variant idles before it stops
 S3_CHOICE = "SAGEMAKER_EMULATOR_S3"  # embedded | aws | unset (emulator.aws.clients)
@@ -37,6 +39,7 @@ class Settings:
     max_loaded_models: str | None  # as given: emulator.multimodel.manager.ModelSettings parses and words errors
     model_load_timeout: str | None
     resident_idle: str | None
+    network: str | None  # the network of the containers' siblings when the emulator runs in a container
     time_scale: str | None  # as given: emulator.hosting.emulator parses and words errors
     serverless_idle: str | None  # as given, as time_scale
     s3_choice: str
@@ -56,6 +59,7 @@ class Settings:
                    max_loaded_models=environ.get(MAX_LOADED_MODELS) or None,
                    model_load_timeout=environ.get(MODEL_LOAD_TIMEOUT) or None,
                    resident_idle=environ.get(RESIDENT_IDLE) or None,
+                   network=environ.get(NETWORK) or None,
                    time_scale=environ.get(TIME_SCALE) or None,
                    serverless_idle=environ.get(SERVERLESS_IDLE) or None,
                    s3_choice=environ.get(S3_CHOICE, "").strip().lower(),
