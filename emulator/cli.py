@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse", action="store_true",
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
+    serve.add_argument("--max-instances", type=int, default=None, metavar="N",
+                       help="copies of a variant (or inference component) that run at most, whatever its instance "
+                            "or copy count (default 4, or SAGEMAKER_EMULATOR_MAX_INSTANCES)")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                        help=f"connections the front holds at once, idle kept-alive ones included; each carries at most "
@@ -193,7 +196,8 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
-                        instance_type=args.instance_type, instance_limits=args.instance_limits)
+                        instance_type=args.instance_type, instance_limits=args.instance_limits,
+                        max_instances=args.max_instances)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)

@@ -19,6 +19,8 @@ CACHE = "SAGEMAKER_EMULATOR_CACHE"  # model archives, S3 objects, kept container
 MAX_LOADED_MODELS = "SAGEMAKER_EMULATOR_MAX_LOADED_MODELS"  # a multi-model container's budget
 MODEL_LOAD_TIMEOUT = "SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT"  # seconds
 RESIDENT_IDLE = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds a resident emulator waits unused before it stops
+MAX_INSTANCES = "SAGEMAKER_EMULATOR_MAX_INSTANCES"  # copies a variant (or a component) runs at most
+DEFAULT_MAX_INSTANCES = 4  # a config written for 40 instances must not start 40 copies on a laptop
 S3_CHOICE = "SAGEMAKER_EMULATOR_S3"  # embedded | aws | unset (emulator.aws.clients)
 S3_ENDPOINTS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 # What boto3 reads to build an S3 client: a client built under other values is not reused.
@@ -38,6 +40,7 @@ class Settings:
     s3_choice: str
     s3_endpoint: tuple[str, str] | None  # (variable, URL) of the first S3 endpoint boto3 would use
     boto3_s3: tuple[str | None, ...]  # the values of BOTO3_S3
+    max_instances: str | None = None  # as given: see instance_cap
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -54,7 +57,17 @@ class Settings:
                    resident_idle=environ.get(RESIDENT_IDLE) or None,
                    s3_choice=environ.get(S3_CHOICE, "").strip().lower(),
                    s3_endpoint=endpoint,
-                   boto3_s3=tuple(environ.get(name) for name in BOTO3_S3))
+                   boto3_s3=tuple(environ.get(name) for name in BOTO3_S3),
+                   max_instances=environ.get(MAX_INSTANCES) or None)
+
+    @property
+    def instance_cap(self) -> int:
+        """The most copies a variant runs, whatever its instance count (DEFAULT_MAX_INSTANCES when unset)."""
+        text = self.max_instances or str(DEFAULT_MAX_INSTANCES)
+        if not text.strip().isdigit() or int(text) < 1:
+            raise ValueError(f"{MAX_INSTANCES}={text[:20]!r} is not a whole number of at least 1; set it to e.g. "
+                             f"{DEFAULT_MAX_INSTANCES}, or unset it.")
+        return int(text)
 
     @property
     def default_state_folder(self) -> Path:

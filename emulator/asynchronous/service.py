@@ -107,7 +107,7 @@ class AsyncInference:
             raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
                                          f"the endpoint is {status}.")
         variant = build(spec, models=ModelLoader).choose()
-        return AsyncInvoker(variant.chain, CallPolicy(request.timeout, ASYNC_LIMITS),
+        return AsyncInvoker(variant.pick().chain, CallPolicy(request.timeout, ASYNC_LIMITS),
                             self.slots.of(request.endpoint.lower(), self._max_concurrent(request.endpoint)),
                             variant.name, self.recorder)
 

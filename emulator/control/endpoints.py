@@ -65,18 +65,20 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
     if document["Deployed"].get("AsyncInferenceConfig"):
         describe["AsyncInferenceConfig"] = document["Deployed"]["AsyncInferenceConfig"]
     if describe["EndpointStatus"] not in ("Creating", "Failed"):
-        describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"])
+        describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"], plane.lifecycle.max_instances)
                                           for variant in document["Deployed"]["Variants"]]
     return describe
 
 
-def _summary(variant: dict[str, Any], since: float) -> dict[str, Any]:
+def _summary(variant: dict[str, Any], since: float, max_instances: int) -> dict[str, Any]:
+    """CurrentInstanceCount: the copies that run (at most `max_instances`); DesiredInstanceCount: those asked for."""
     containers = variant["Model"].get("Containers") or [variant["Model"]["PrimaryContainer"]]
     return {"VariantName": variant["VariantName"],
             "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
                                for c in containers],
             "CurrentWeight": variant["Weight"], "DesiredWeight": variant["Weight"],
-            "CurrentInstanceCount": variant["InstanceCount"], "DesiredInstanceCount": variant["InstanceCount"]}
+            "CurrentInstanceCount": min(variant["InstanceCount"], max_instances),
+            "DesiredInstanceCount": variant["InstanceCount"]}
 
 
 @operation("UpdateEndpoint")

@@ -20,28 +20,32 @@ from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
 from emulator.containers.docker_backend import DockerBackend
+from emulator.containers.fleet import Fleet
 from emulator.containers.group import ContainerGroup, Progress
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.errors import EmulatorError
-from emulator.seam.serving import EndpointSpec, variant_spec
+from emulator.settings import DEFAULT_MAX_INSTANCES
+from emulator.seam.serving import EndpointSpec, VariantSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
-Running = list[tuple[dict[str, Any], ContainerGroup]]  # (deployed variant, its containers)
+Running = list[tuple[dict[str, Any], Fleet]]  # (deployed variant, its instances' containers)
 
 
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 **endpoint_options: Any):
-        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
+                 max_instances: int = DEFAULT_MAX_INSTANCES, **endpoint_options: Any):
+        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`); `max_instances`:
+        the most copies a variant runs, whatever its instance count."""
         self.plane, self.backend = plane, backend
+        self.max_instances = max_instances
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress = progress or (lambda message: None)
         self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
         self._running: dict[str, Running] = {}
-        self._starting: dict[str, list[ContainerGroup]] = {}
+        self._starting: dict[str, list[Fleet]] = {}
         self._draining: list[ContainerGroup] = []
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -56,31 +60,43 @@ class Lifecycle:
 
     def delete(self, name: str) -> None:
         with self._lock:
-            for endpoint in self._starting.get(key(name), []):
-                endpoint.stop(timeout=0)  # a start in progress gives up at once
+            for fleet in self._starting.get(key(name), []):
+                fleet.stop(timeout=0)  # a start in progress gives up at once
         self.plane.store.set_serving(key(name), None)
         self._spawn(self._delete, name)
 
     def reweigh(self, name: str) -> None:
-        """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front."""
+        """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front, and run each
+        variant's instance count (in the background: new copies serve once healthy, removed ones drain)."""
         document = self.plane.store.get(ENDPOINT, key(name))
         with self._lock:
             running = self._running.get(key(name), [])
-            weights = {variant["VariantName"]: variant["Weight"] for variant in document["Deployed"]["Variants"]}
+            deployed = {variant["VariantName"]: variant for variant in document["Deployed"]["Variants"]}
             for variant, _ in running:
-                variant["Weight"] = weights[variant["VariantName"]]
+                variant["Weight"] = deployed[variant["VariantName"]]["Weight"]
+                variant["InstanceCount"] = deployed[variant["VariantName"]]["InstanceCount"]
             self._publish(name, running)
+        changes = [(fleet, self._instances(name, variant)) for variant, fleet in running]
+        changes = [(fleet, count) for fleet, count in changes if count != fleet.count]
+        if changes:
+            self._record(name, "Updating", None)
+            self._spawn(lambda _: self._scale(name, changes), name)
 
-    def running(self, name: str) -> Running:
+    def running(self, name: str) -> list[tuple[dict[str, Any], ContainerGroup]]:
+        """(deployed variant, one copy's containers) of each copy of each variant, in order."""
         with self._lock:
-            return list(self._running.get(key(name), []))
+            return [(variant, group) for variant, fleet in self._running.get(key(name), [])
+                    for _, group in fleet.copies()]
 
     def variants(self) -> list[tuple[str, ContainerGroup]]:
-        """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
+        """(variant name, its containers) of every endpoint now, `variant/instance` for a variant of several;
+        one starting or draining says so instead."""
         with self._lock:
-            return ([("(starting)", e) for group in self._starting.values() for e in group]
-                    + [(variant["VariantName"], e) for group in self._running.values() for variant, e in group]
-                    + [("(draining)", e) for e in self._draining])
+            return ([("(starting)", group) for fleets in self._starting.values() for fleet in fleets
+                     for _, group in fleet.copies()]
+                    + [(_shown(variant["VariantName"], copy, fleet), group) for running in self._running.values()
+                       for variant, fleet in running for copy, group in fleet.copies()]
+                    + [("(draining)", group) for group in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -113,7 +129,7 @@ class Lifecycle:
         """Stop every container, those starting included; the state keeps what was InService. `keep`: with
         reuse, leave healthy containers running for the next run."""
         self._closed.set()
-        endpoints = [endpoint for _, endpoint in self.variants()]
+        endpoints = [group for _, group in self.variants()]
         with self._lock:
             self._running, self._starting, self._draining = {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
@@ -176,7 +192,14 @@ class Lifecycle:
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending["EndpointConfigName"], Deployed=pending, Pending=None)
-        self._drain(replaced)
+        self._drain([group for _, fleet in replaced for _, group in fleet.copies()])
+
+    def _scale(self, name: str, changes: list[tuple[Fleet, int]]) -> None:
+        """Run each variant's new instance count (UpdateEndpointWeightsAndCapacities); InService again after,
+        with the reason when a new instance failed to start (the others serve on)."""
+        failures = [failure for failure in map_in_threads(lambda change: _scale_fleet(*change, self._drain), changes)
+                    if failure]
+        self._record(name, "InService", f"Not every new instance started: {' '.join(failures)}" if failures else None)
 
     def _delete(self, name: str) -> None:
         with self._lock:
@@ -187,30 +210,56 @@ class Lifecycle:
             self.plane.changed.notify_all()
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
-        """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
-                                            variant.get("InstanceType")),
-                              self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
-                              **self.endpoint_options) for variant in variants]
+        """Start every variant's instances in parallel; on any failure none stays."""
+        fleets = [self._fleet(name, variant) for variant in variants]
         with self._lock:
             if self._closed.is_set():
                 raise EmulatorError("the emulator is stopping.")
-            self._starting.setdefault(key(name), []).extend(endpoints)
+            self._starting.setdefault(key(name), []).extend(fleets)
         try:
-            failures = [failure for failure in map_in_threads(_start_one, endpoints) if failure]
+            failures = [failure for failure in map_in_threads(
+                lambda pair: _start_fleet(pair[0], self._instances(name, pair[1])), zip(fleets, variants)) if failure]
         finally:
             with self._lock:
                 starting = self._starting.get(key(name), [])
-                for endpoint in endpoints:
-                    if endpoint in starting:
-                        starting.remove(endpoint)
+                for fleet in fleets:
+                    if fleet in starting:
+                        starting.remove(fleet)
         if failures:
-            map_in_threads(lambda endpoint: endpoint.stop(timeout=0), endpoints)
+            map_in_threads(lambda fleet: fleet.stop(timeout=0), fleets)
             raise EmulatorError(" ".join(failures))
-        if self.plane.aws is not None:
-            for variant, endpoint in zip(variants, endpoints):
-                self.plane.aws.ship_endpoint_logs(name, variant["VariantName"], endpoint)
-        return [({**variant}, endpoint) for variant, endpoint in zip(variants, endpoints)]
+        return [({**variant}, fleet) for variant, fleet in zip(variants, fleets)]
+
+    def _fleet(self, name: str, variant: dict[str, Any]) -> Fleet:
+        """A variant's instances: each copy of its model's containers, its logs shipped, its health followed."""
+        definition = runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
+                              variant.get("InstanceType"))
+        options = {option: value for option, value in self.endpoint_options.items() if option != "events"}
+        aws = self.plane.aws
+
+        def started(copy: str, group: ContainerGroup) -> None:
+            if aws is not None:
+                aws.ship_endpoint_logs(name, variant["VariantName"], group, copy)
+        fleet = Fleet(lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
+                                                    progress=self.progress, events=events, **options),
+                      self.endpoint_options.get("events"), started=started)
+        fleet.on_change = lambda: self._republish(name, fleet)
+        return fleet
+
+    def _instances(self, name: str, variant: dict[str, Any]) -> int:
+        """The variant's instance count, within the cap (and saying so when the cap cuts it)."""
+        wanted = variant.get("InstanceCount") or 1
+        if wanted > self.max_instances:
+            self.progress(f"{name}/{variant['VariantName']}: runs {self.max_instances} of its {wanted} instances "
+                          f"(at most {self.max_instances} per variant: --max-instances, SAGEMAKER_EMULATOR_MAX_INSTANCES)")
+        return min(wanted, self.max_instances)
+
+    def _republish(self, name: str, fleet: Fleet) -> None:
+        """A fleet's serving copies changed: publish them, if it serves the endpoint now."""
+        with self._lock:
+            running = self._running.get(key(name), [])
+            if any(serving is fleet for _, serving in running):
+                self._publish(name, running)
 
     def _adopt(self, name: str, running: Running) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
@@ -229,15 +278,14 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                      self.invocation_timeout, endpoint.definition.is_multi_model)
-                         for variant, endpoint in running)
+        variants = tuple(_variant_spec(variant["VariantName"], variant["Weight"], fleet, self.invocation_timeout)
+                         for variant, fleet in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
         asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
         self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
-    def _drain(self, replaced: Running) -> None:
-        endpoints = [endpoint for _, endpoint in replaced]
+    def _drain(self, endpoints: list[ContainerGroup]) -> None:
+        """Stop what no longer serves after one invocation timeout, so requests in flight finish."""
         with self._lock:
             self._draining.extend(endpoints)
         self._closed.wait(self.drain_seconds)
@@ -269,12 +317,27 @@ class Lifecycle:
             self.plane.changed.notify_all()
 
 
-def _start_one(endpoint: ContainerGroup) -> str | None:
+def _start_fleet(fleet: Fleet, count: int) -> str | None:
+    return _scale_fleet(fleet, count, lambda groups: None)
+
+
+def _scale_fleet(fleet: Fleet, count: int, drain: Callable[[list[ContainerGroup]], None]) -> str | None:
     try:
-        endpoint.start()
+        fleet.scale(count, drain)
     except EmulatorError as failure:
         return str(failure)
     return None
+
+
+def _variant_spec(name: str, weight: float, fleet: Fleet, timeout: float, component: str = "") -> VariantSpec:
+    copies = fleet.serving()
+    definition = copies[0][1].definition
+    return variant_spec(name, weight, definition.mode, [(copy, group.routes) for copy, group in copies], timeout,
+                        definition.is_multi_model, component)
+
+
+def _shown(variant: str, copy: str, fleet: Fleet) -> str:
+    return f"{variant}/{copy}" if fleet.count > 1 else variant
 
 
 def _reason(failure: Exception) -> str:

@@ -66,7 +66,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             if endpoint.asynchronous:
                 raise _asynchronous(name)
             check_headers(request.headers, input_shape)
-            variant = endpoint.choose(parsed.target_variant)
+            variant = endpoint.target(parsed.target_variant, parsed.inference_component)
             recording.variant = variant.name
             return respond(variant, recording)
         except InvocationFailed as failure:
@@ -79,7 +79,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=keep_bodies)
+            invocation = _with_body(recording.request)
+            _, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies))
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
@@ -88,7 +89,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke_streaming(_with_body(recording.request))
+            invocation = _with_body(recording.request)
+            _, result = variant.through(lambda chain: chain.invoke_streaming(invocation))
             response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
@@ -121,9 +123,10 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
         check_headers(request.headers)
         recording = recorder.begin(name, InvocationRequest.from_headers(request.headers))
         try:
-            variant = endpoint.choose(recording.request.target_variant)
+            variant = endpoint.target(recording.request.target_variant, recording.request.inference_component)
             recording.variant = variant.name
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=bodies or keep_bodies)
+            invocation = _with_body(recording.request)
+            _, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=bodies or keep_bodies))
         except InvocationFailed as failure:
             recording.failed(failure)
             return jsonify(traced_failure(failure, bodies))

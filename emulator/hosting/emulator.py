@@ -31,6 +31,7 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
+from emulator.settings import Settings
 from emulator.instances import instance
 from emulator.front import async_invocations
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
@@ -57,7 +58,7 @@ class Emulator(ClientSide):
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
                  model_settings: ModelSettings | None = None, instance_type: str | None = None,
-                 instance_limits: bool = True):
+                 instance_limits: bool = True, max_instances: int | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
@@ -66,7 +67,8 @@ class Emulator(ClientSide):
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
         the instance every endpoint of the definition is checked against, over its own InstanceType;
         `instance_limits`: each variant's containers share its instance type's vCPUs and memory (False: the
-        machine's, as before instance sizing)."""
+        machine's, as before instance sizing); `max_instances`: the most copies of a variant (or inference
+        component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4)."""
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
             instance(instance_type)  # an unknown type is refused with the known ones
@@ -77,6 +79,9 @@ class Emulator(ClientSide):
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.instance_limits = instance_limits
+        if max_instances is not None and max_instances < 1:
+            raise EmulatorError(f"max_instances={max_instances}: a variant runs at least one copy; pass 1 or more.")
+        self.max_instances = max_instances or _instance_cap()
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
@@ -131,7 +136,8 @@ class Emulator(ClientSide):
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
-                model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits)
+                model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits,
+                max_instances=self.max_instances)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
@@ -253,6 +259,13 @@ def _select(definitions: list[EndpointDefinition], names: list[str] | None) -> l
     if missing:
         raise EmulatorError(f"no endpoint named {', '.join(missing)} in the definition; it defines: {', '.join(known)}.")
     return [known[n] for n in names]
+
+
+def _instance_cap() -> int:
+    try:
+        return Settings.from_environment().instance_cap
+    except ValueError as problem:
+        raise EmulatorError(str(problem)) from None
 
 
 # Emulators still running when the interpreter exits (an uncaught error, Ctrl-C) are stopped.

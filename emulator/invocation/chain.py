@@ -78,10 +78,11 @@ class Route:
 class Chain:
     def __init__(self, endpoint: str, routes: list[Route], mode: str = "Serial", *,
                  timeout: float = DEFAULT_INVOCATION_TIMEOUT, pool: urllib3.PoolManager | None = None,
-                 models: ModelSource | None = None):
+                 models: ModelSource | None = None, instance: str | None = None):
         """`timeout`: the default policy's (real time); `models`: for a multi-model container, what loads the
-        model an invocation names (TargetModel)."""
+        model an invocation names (TargetModel); `instance`: the copy these containers are, named on every hop."""
         self.endpoint, self.routes, self.mode, self.models = endpoint, routes, mode, models
+        self.instance = instance
         self.policy = CallPolicy(timeout)
         self._by_hostname = {route.hostname: route for route in routes}
         shared = pool or container_http.pool
@@ -134,6 +135,10 @@ class Chain:
         except InvocationFailed as failure:
             failure.hops = hops
             raise
+        finally:
+            if self.instance is not None:
+                for hop in hops:
+                    hop.instance = self.instance
 
     def _select(self, target: str | None, target_model: str | None = None) -> list[Route]:
         if target_model is not None and self.models is None:
