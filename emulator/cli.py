@@ -389,8 +389,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _list_endpoints(state: Path | None) -> None:
-    """The endpoints a state folder records, with the containers each variant serves from."""
-    from emulator.control.plane import ENDPOINT  # noqa: PLC0415
+    """The endpoints a state folder records, with the containers each variant (and each inference component)
+    serves from, copy by copy."""
+    from emulator.control.plane import ENDPOINT, INFERENCE_COMPONENT  # noqa: PLC0415
     from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
     from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
@@ -402,6 +403,7 @@ def _list_endpoints(state: Path | None) -> None:
     connection = connect(database, readonly=True)
     try:
         documents, serving = read_all(connection, ENDPOINT), read_serving(connection)
+        components = read_all(connection, INFERENCE_COMPONENT)
     finally:
         connection.close()
     print(f"endpoints of {folder}:" if documents else f"no endpoints in {folder}.")
@@ -410,13 +412,32 @@ def _list_endpoints(state: Path | None) -> None:
         name = describe["EndpointName"]
         print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
         spec = serving.get(name.lower())
-        routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
+        served = {variant.name: variant for variant in spec.variants} if spec else {}
         idle = "coming back after a restart" if spec and spec.starting else "not serving"
         for variant in (document.get("Deployed") or {}).get("Variants", []):
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or idle
-            print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
+            if variant["Model"] is None:
+                print(f"    {variant['VariantName']}  hosts inference components:")
+                continue
+            print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: "
+                  f"{_copies(served.get(variant['VariantName'])) or idle}")
+        running = {component.component: component for component in spec.components} if spec else {}
+        for component in components:
+            if component["Describe"]["EndpointName"].lower() == name.lower():
+                ic = component["Describe"]
+                print(f"    component {ic['InferenceComponentName']}  {ic['InferenceComponentStatus']}  on "
+                      f"{ic['VariantName']}: {_copies(running.get(ic['InferenceComponentName'])) or 'no copy serves'}")
         if describe.get("FailureReason"):
             print(f"    FailureReason: {describe['FailureReason']}")
+
+
+def _copies(variant: Any) -> str:
+    """`hostname URL, ...` of a variant's one copy, or `copy: hostname URL; ...` of each of its copies."""
+    if variant is None:
+        return ""
+    if not variant.copies:
+        return ", ".join(f"{hostname} {url}" for hostname, url in variant.routes)
+    return "; ".join(f"{copy.name}: " + ", ".join(f"{hostname} {url}" for hostname, url in copy.routes)
+                     for copy in variant.copies)
 
 
 def _logs(args: argparse.Namespace) -> int:

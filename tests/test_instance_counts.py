@@ -57,18 +57,20 @@ def instance_of(answer: dict) -> str:
 
 
 class Load:
-    """Threads invoking the endpoint until stopped: which instance answered each call, and every failure."""
+    """Threads invoking the endpoint (or one of its inference components) until stopped: which instance or copy
+    answered each call, and every failure."""
 
-    def __init__(self, runtime, endpoint: str, threads: int = 3):
+    def __init__(self, runtime, endpoint: str, threads: int = 3, component: str | None = None):
         self.answered: list[str] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(runtime, endpoint)) for _ in range(threads)]
+        named = {"InferenceComponentName": component} if component else {}
+        self._threads = [threading.Thread(target=self._run, args=(runtime, endpoint, named)) for _ in range(threads)]
 
-    def _run(self, runtime, endpoint: str) -> None:
+    def _run(self, runtime, endpoint: str, named: dict[str, str]) -> None:
         while not self._stop.is_set():
             try:
-                answer = runtime.invoke_endpoint(EndpointName=endpoint, Body=b"ask", ContentType="text/plain")
+                answer = runtime.invoke_endpoint(EndpointName=endpoint, Body=b"ask", ContentType="text/plain", **named)
                 self.answered.append(instance_of(answer))
             except Exception as exc:  # noqa: BLE001 - every failure counts
                 self.failures.append(repr(exc))

@@ -31,7 +31,8 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
     config = resources.find(plane, ENDPOINT_CONFIG, config_name)["Describe"]
     variants = []
     for variant in config["ProductionVariants"]:
-        model = resources.find(plane, MODEL, variant["ModelName"])
+        # No ModelName: the variant hosts inference components (emulator.control.components).
+        model = resources.find(plane, MODEL, variant["ModelName"]) if variant.get("ModelName") else {"Describe": None}
         variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
@@ -72,7 +73,8 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
 
 def _summary(variant: dict[str, Any], since: float, max_instances: int) -> dict[str, Any]:
     """CurrentInstanceCount: the copies that run (at most `max_instances`); DesiredInstanceCount: those asked for."""
-    containers = variant["Model"].get("Containers") or [variant["Model"]["PrimaryContainer"]]
+    model = variant["Model"]
+    containers = [] if model is None else model.get("Containers") or [model["PrimaryContainer"]]  # None: components
     return {"VariantName": variant["VariantName"],
             "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
                                for c in containers],

@@ -21,7 +21,9 @@ from emulator.control.models import runnable
 from emulator.control.plane import ENDPOINT, ControlPlane, key, now
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.fleet import Fleet
-from emulator.containers.group import ContainerGroup, Progress
+from emulator.control.component_copies import ComponentCopies
+from emulator.containers.group import ContainerGroup, Events, Progress
+from emulator.definition import EndpointDefinition
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.errors import EmulatorError
 from emulator.settings import DEFAULT_MAX_INSTANCES
@@ -50,6 +52,8 @@ class Lifecycle:
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.components = ComponentCopies(plane, self._group_maker, endpoint_options.get("events"), self._spawn,
+                                          self.publish, self._drain, max_instances, self.progress)
 
     # -- what the operations ask for (they hold the plane's lock) -------------------------------------------
     def create(self, name: str) -> None:
@@ -63,7 +67,15 @@ class Lifecycle:
             for fleet in self._starting.get(key(name), []):
                 fleet.stop(timeout=0)  # a start in progress gives up at once
         self.plane.store.set_serving(key(name), None)
+        for component in self.components.of_endpoint(name):  # SageMaker deletes them with their endpoint
+            self.components.delete(component)
         self._spawn(self._delete, name)
+
+    def publish(self, name: str) -> None:
+        """Publish the endpoint again (its inference components changed), if it serves."""
+        with self._lock:
+            if key(name) in self._running:
+                self._publish(name, self._running[key(name)])
 
     def reweigh(self, name: str) -> None:
         """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front, and run each
@@ -96,7 +108,7 @@ class Lifecycle:
                      for _, group in fleet.copies()]
                     + [(_shown(variant["VariantName"], copy, fleet), group) for running in self._running.values()
                        for variant, fleet in running for copy, group in fleet.copies()]
-                    + [("(draining)", group) for group in self._draining])
+                    + [("(draining)", group) for group in self._draining]) + self.components.groups()
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -133,6 +145,7 @@ class Lifecycle:
         with self._lock:
             self._running, self._starting, self._draining = {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
+        self.components.stop()
         for thread in list(self._threads):
             thread.join(timeout=30)
 
@@ -172,6 +185,7 @@ class Lifecycle:
             return
         if self._adopt(name, running) is not None:
             self._record(name, "InService", document["Describe"].get("FailureReason"))
+            self.components.restore(name)
 
     def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
         """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
@@ -210,7 +224,9 @@ class Lifecycle:
             self.plane.changed.notify_all()
 
     def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
-        """Start every variant's instances in parallel; on any failure none stays."""
+        """Start every variant's instances in parallel; on any failure none stays. A variant that hosts inference
+        components (no model of its own) starts nothing: its components start their copies."""
+        variants = [variant for variant in variants if variant["Model"] is not None]
         fleets = [self._fleet(name, variant) for variant in variants]
         with self._lock:
             if self._closed.is_set():
@@ -234,17 +250,20 @@ class Lifecycle:
         """A variant's instances: each copy of its model's containers, its logs shipped, its health followed."""
         definition = runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
                               variant.get("InstanceType"))
-        options = {option: value for option, value in self.endpoint_options.items() if option != "events"}
         aws = self.plane.aws
 
         def started(copy: str, group: ContainerGroup) -> None:
             if aws is not None:
                 aws.ship_endpoint_logs(name, variant["VariantName"], group, copy)
-        fleet = Fleet(lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
-                                                    progress=self.progress, events=events, **options),
-                      self.endpoint_options.get("events"), started=started)
+        fleet = Fleet(self._group_maker(definition), self.endpoint_options.get("events"), started=started)
         fleet.on_change = lambda: self._republish(name, fleet)
         return fleet
+
+    def _group_maker(self, definition: EndpointDefinition) -> Callable[[Events], ContainerGroup]:
+        """What makes one copy's group of containers, reporting to the events it is given."""
+        options = {option: value for option, value in self.endpoint_options.items() if option != "events"}
+        return lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
+                                             progress=self.progress, events=events, **options)
 
     def _instances(self, name: str, variant: dict[str, Any]) -> int:
         """The variant's instance count, within the cap (and saying so when the cap cuts it)."""
@@ -281,8 +300,14 @@ class Lifecycle:
         variants = tuple(_variant_spec(variant["VariantName"], variant["Weight"], fleet, self.invocation_timeout)
                          for variant, fleet in running)
         document = self.plane.store.get(ENDPOINT, key(name)) or {}
-        asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
-        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
+        deployed = document.get("Deployed", {})
+        asynchronous = bool(deployed.get("AsyncInferenceConfig"))  # never changes by an update
+        hosts_components = any(variant["Model"] is None for variant in deployed.get("Variants", []))
+        components = tuple(_variant_spec(describe["VariantName"], 0.0, fleet, self.invocation_timeout,
+                                         describe["InferenceComponentName"])
+                           for describe, fleet in self.components.specs(name) if fleet.count)
+        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous,
+                                                             hosts_components=hosts_components, components=components))
 
     def _drain(self, endpoints: list[ContainerGroup]) -> None:
         """Stop what no longer serves after one invocation timeout, so requests in flight finish."""
@@ -344,13 +369,14 @@ def _reason(failure: Exception) -> str:
     return str(failure).strip()
 
 
-def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> dict[str, Any] | None:
-    """The endpoint's Describe once its status leaves `statuses` (or at the timeout); None if it is gone.
-    The caller holds the plane's lock."""
+def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float, kind: str = ENDPOINT,
+             status_field: str = "EndpointStatus") -> dict[str, Any] | None:
+    """The endpoint's (or another `kind`'s) record once its status leaves `statuses` (or at the timeout); None if
+    it is gone. The caller holds the plane's lock."""
     deadline = time.monotonic() + timeout
     while True:
-        document = plane.store.get(ENDPOINT, key(name))
-        if document is None or document["Describe"]["EndpointStatus"] not in statuses:
+        document = plane.store.get(kind, key(name))
+        if document is None or document["Describe"][status_field] not in statuses:
             return document
         left = deadline - time.monotonic()
         if left <= 0:
