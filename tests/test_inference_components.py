@@ -91,7 +91,7 @@ def copy_of(answer: dict) -> str:
 def test_two_components_of_different_images_answer_and_spread_over_their_copies(endpoint, sm, runtime):
     spread: dict[str, Counter] = {"echo": Counter(), "preprocessor": Counter()}
     for _ in range(40):
-        echoed = runtime.invoke_endpoint(EndpointName=endpoint, InferenceComponentName="echo", Body=b"hi",
+        echoed = runtime.invoke_endpoint(EndpointName=endpoint, InferenceComponentName="echo", Body=b"hi\n",
                                          ContentType="text/plain")
         assert echoed["InvokedProductionVariant"] == "AllTraffic"
         spread["echo"][copy_of(echoed)] += 1
@@ -128,7 +128,9 @@ def test_copy_count_goes_from_2_to_3_and_back_to_1_with_no_failed_request(endpoi
     with Load(runtime, endpoint, component="echo") as load:
         load.until(30)
         sm.update_inference_component_runtime_config(InferenceComponentName="echo", DesiredRuntimeConfig={"CopyCount": 3})
-        assert sm.describe_inference_component(InferenceComponentName="echo")["InferenceComponentStatus"] == "Updating"
+        # (DescribeInferenceComponent would wait for the update's end, as DescribeEndpoint does.)
+        assert sm.list_inference_components(NameContains="echo")["InferenceComponents"][0][
+            "InferenceComponentStatus"] == "Updating"
         assert wait_in_service(sm, "echo")["RuntimeConfig"] == {"DesiredCopyCount": 3, "CurrentCopyCount": 3}
         grown = len(load.answered)
         load.until(grown + 120)

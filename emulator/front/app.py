@@ -17,7 +17,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.invocation.chain import MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
-from emulator.front import event_stream
+from emulator.front import event_stream, sessions
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import Dispatch
 from emulator.front.introspection import introspection_routes
@@ -80,7 +80,9 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     def invoke_endpoint(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
             invocation = _with_body(recording.request)
-            _, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies))
+            copy, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies),
+                                           sessions.copy_for(table, name, variant, invocation))
+            sessions.record(owner, name, variant, copy, result)
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
@@ -90,7 +92,9 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
             invocation = _with_body(recording.request)
-            _, result = variant.through(lambda chain: chain.invoke_streaming(invocation))
+            copy, result = variant.through(lambda chain: chain.invoke_streaming(invocation),
+                                           sessions.copy_for(table, name, variant, invocation))
+            sessions.record(owner, name, variant, copy, result)
             response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
@@ -195,6 +199,7 @@ def _with_answer_headers(response: Response, variant: ServedVariant, result: Inv
     response.headers["x-Amzn-Invoked-Production-Variant"] = variant.name
     if result.custom_attributes is not None:
         response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    sessions.answer_headers(response, result)
     # For a stream: the hops as they stood when the last container began to answer.
     response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
     return response

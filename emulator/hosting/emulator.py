@@ -39,6 +39,7 @@ from emulator.containers.leftovers import remove_dead_runs
 from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
+from emulator.control.session_routes import session_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.owner import Observer
 from emulator.seam.serving import build
@@ -86,6 +87,7 @@ class Emulator(ClientSide):
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
+        self._observer.app.register_blueprint(session_routes(lambda: self.store))  # ... and to record sessions
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None

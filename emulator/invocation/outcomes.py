@@ -50,6 +50,8 @@ class InvocationResult:
     content_type: str | None
     custom_attributes: str | None
     hops: list[Hop] = field(default_factory=list)
+    new_session_id: str | None = None  # the last container opened a stateful session: `<id>; Expires=<time>`
+    closed_session_id: str | None = None  # ... or closed one
 
     def to_dict(self, bodies: bool = False) -> dict[str, Any]:
         return {"status": 200, "content_type": self.content_type, "custom_attributes": self.custom_attributes,
@@ -65,6 +67,8 @@ class StreamedResult:
     content_type: str | None
     custom_attributes: str | None
     hops: list[Hop] = field(default_factory=list)
+    new_session_id: str | None = None
+    closed_session_id: str | None = None
 
 
 class InvocationFailed(Exception):

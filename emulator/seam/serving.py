@@ -18,6 +18,7 @@ from typing import Callable, TypeVar
 
 from emulator.invocation.chain import Chain, ModelSource, Route
 from emulator.invocation.outcomes import ContainerUnreachable, InvalidRequest
+from emulator.seam import sessions
 from emulator.waiting import wait_until
 
 STARTING_POLL = 0.05  # seconds between looks at the table while an endpoint comes back
@@ -263,6 +264,12 @@ class ServingTable:
 
     def all(self) -> dict[str, ServedEndpoint]:
         return dict(self._current())
+
+    def session(self, endpoint: str, session_id: str) -> sessions.Session | None:
+        """The open session of that id on the endpoint, as the owner recorded it (emulator.seam.sessions)."""
+        self._current()
+        with self._lock:
+            return sessions.read(self._connection, endpoint.lower(), session_id)
 
     def _current(self) -> dict[str, ServedEndpoint]:
         with self._lock:
