@@ -392,6 +392,7 @@ def _list_endpoints(state: Path | None) -> None:
     """The endpoints a state folder records, with the containers each variant (and each inference component)
     serves from, copy by copy."""
     from emulator.control.plane import ENDPOINT, INFERENCE_COMPONENT  # noqa: PLC0415
+    from emulator.control.records import read_all as records_of  # noqa: PLC0415
     from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
     from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
@@ -402,32 +403,29 @@ def _list_endpoints(state: Path | None) -> None:
         return
     connection = connect(database, readonly=True)
     try:
-        documents, serving = read_all(connection, ENDPOINT), read_serving(connection)
-        components = read_all(connection, INFERENCE_COMPONENT)
+        records, serving = records_of(read_all(connection, ENDPOINT)), read_serving(connection)
+        components = [document["Describe"] for document in read_all(connection, INFERENCE_COMPONENT)]
     finally:
         connection.close()
-    print(f"endpoints of {folder}:" if documents else f"no endpoints in {folder}.")
-    for document in documents:
-        describe = document["Describe"]
-        name = describe["EndpointName"]
-        print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
-        spec = serving.get(name.lower())
+    print(f"endpoints of {folder}:" if records else f"no endpoints in {folder}.")
+    for record in records:
+        print(f"  {record.name}  {record.status}  (config {record.config_name})")
+        spec = serving.get(record.name.lower())
         served = {variant.name: variant for variant in spec.variants} if spec else {}
         idle = "coming back after a restart" if spec and spec.starting else "not serving"
-        for variant in (document.get("Deployed") or {}).get("Variants", []):
-            if variant["Model"] is None:
-                print(f"    {variant['VariantName']}  hosts inference components:")
+        for variant in record.deployed.variants:
+            if variant.model is None:
+                print(f"    {variant.name}  hosts inference components:")
                 continue
-            print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: "
-                  f"{_copies(served.get(variant['VariantName'])) or idle}")
+            print(f"    {variant.name}  weight {variant.weight:g}  model {variant.model['ModelName']}: "
+                  f"{_copies(served.get(variant.name)) or idle}")
         running = {component.component: component for component in spec.components} if spec else {}
-        for component in components:
-            if component["Describe"]["EndpointName"].lower() == name.lower():
-                ic = component["Describe"]
+        for ic in components:
+            if ic["EndpointName"].lower() == record.name.lower():
                 print(f"    component {ic['InferenceComponentName']}  {ic['InferenceComponentStatus']}  on "
                       f"{ic['VariantName']}: {_copies(running.get(ic['InferenceComponentName'])) or 'no copy serves'}")
-        if describe.get("FailureReason"):
-            print(f"    FailureReason: {describe['FailureReason']}")
+        if record.failure_reason:
+            print(f"    FailureReason: {record.failure_reason}")
 
 
 def _copies(variant: Any) -> str:

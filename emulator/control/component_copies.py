@@ -15,7 +15,8 @@ from typing import Any, Callable
 from emulator.containers.fleet import Fleet, copy_namer
 from emulator.containers.group import ContainerGroup
 from emulator.control.models import runnable
-from emulator.control.plane import ENDPOINT, INFERENCE_COMPONENT as COMPONENT, ControlPlane, key, now
+from emulator.control.plane import INFERENCE_COMPONENT as COMPONENT, ControlPlane, key, now
+from emulator.control.records import EndpointRecords
 from emulator.errors import EmulatorError
 from emulator.instances import ASSUMED, instance
 from emulator.parallel import map_in_threads
@@ -31,6 +32,7 @@ class ComponentCopies:
         name)`: run work(name) in the lifecycle's threads; `publish(endpoint)`: publish the endpoint's serving spec
         again (it asks `specs`); `drain(groups)`: stop groups after the invocation timeout."""
         self.plane, self._make_group, self._events = plane, make_group, events
+        self.endpoints = EndpointRecords(plane.store)
         self._spawn, self._publish, self._drain = spawn, publish, drain
         self.max_instances, self.progress = max_instances, progress
         self._running: dict[str, tuple[str, Fleet]] = {}  # component key -> (its endpoint's key, its copies)
@@ -171,10 +173,9 @@ class ComponentCopies:
         (SageMaker places copies only where their ComputeResourceRequirements fit, and fails the component
         whose copies find no room)."""
         describe = document["Describe"]
-        endpoint = self.plane.store.get(ENDPOINT, key(describe["EndpointName"]))
-        variant = next(v for v in endpoint["Deployed"]["Variants"] if v["VariantName"] == describe["VariantName"])
-        machine = instance(variant.get("InstanceType") or ASSUMED)
-        count = variant.get("InstanceCount") or 1
+        variant = self.endpoints.find(describe["EndpointName"]).deployed.variant(describe["VariantName"])
+        machine = instance(variant.instance_type or ASSUMED)
+        count = variant.instance_count or 1
         others = [d for d in self.plane.store.all(COMPONENT)
                   if key(d["Describe"]["InferenceComponentName"]) != key(describe["InferenceComponentName"])
                   and key(d["Describe"]["EndpointName"]) == key(describe["EndpointName"])

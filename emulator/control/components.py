@@ -13,9 +13,10 @@ from typing import Any
 
 from emulator.control import resources
 from emulator.control.errors import ValidationException
-from emulator.control.lifecycle import wait_for
+from emulator.control.lifecycle import settled
 from emulator.control.operations import operation
-from emulator.control.plane import ENDPOINT, INFERENCE_COMPONENT as COMPONENT, MODEL, ControlPlane, arn, now
+from emulator.control.plane import INFERENCE_COMPONENT as COMPONENT, MODEL, ControlPlane, arn, key, now
+from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
 
 IN_PROGRESS = ("Creating", "Updating")
 SUMMARY = ("InferenceComponentName", "InferenceComponentArn", "EndpointName", "EndpointArn", "VariantName",
@@ -25,7 +26,7 @@ SUMMARY = ("InferenceComponentName", "InferenceComponentArn", "EndpointName", "E
 @operation("CreateInferenceComponent")
 def create_inference_component(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name, endpoint_name = request["InferenceComponentName"], request["EndpointName"]
-    endpoint = resources.find(plane, ENDPOINT, endpoint_name)
+    endpoint = EndpointRecords(plane.store).find(endpoint_name)
     variant = _hosting_variant(endpoint, request.get("VariantName"))
     specification = _one_specification(request)
     if "RuntimeConfig" not in request:
@@ -33,13 +34,13 @@ def create_inference_component(plane: ControlPlane, request: dict[str, Any]) -> 
                                   "Fix: give RuntimeConfig={'CopyCount': N}.")
     created = now()
     describe = {"InferenceComponentName": name, "InferenceComponentArn": arn(COMPONENT, name),
-                "EndpointName": endpoint["Describe"]["EndpointName"], "EndpointArn": endpoint["Describe"]["EndpointArn"],
-                "VariantName": variant["VariantName"], "InferenceComponentStatus": "Creating",
+                "EndpointName": endpoint.name, "EndpointArn": endpoint.arn,
+                "VariantName": variant.name, "InferenceComponentStatus": "Creating",
                 "CreationTime": created, "LastModifiedTime": created}
     model, source = _model_of(plane, specification)
     resources.create(plane, COMPONENT, name, describe, request, Specification=specification, Model=model,
                      Source=source, CopyCount=request["RuntimeConfig"]["CopyCount"],
-                     InstanceType=variant.get("InstanceType"), Pending=None)
+                     InstanceType=variant.instance_type, Pending=None)
     plane.lifecycle.components.create(name)
     return {"InferenceComponentArn": describe["InferenceComponentArn"]}
 
@@ -47,8 +48,9 @@ def create_inference_component(plane: ControlPlane, request: dict[str, Any]) -> 
 @operation("DescribeInferenceComponent")
 def describe_inference_component(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["InferenceComponentName"]
-    document = (wait_for(plane, name, IN_PROGRESS, plane.describe_wait, COMPONENT, "InferenceComponentStatus")
-                if plane.describe_wait else None) or resources.find(plane, COMPONENT, name)
+    document = (settled(plane, lambda: plane.store.get(COMPONENT, key(name)),
+                        lambda found: found["Describe"]["InferenceComponentStatus"] not in IN_PROGRESS,
+                        plane.describe_wait) if plane.describe_wait else None) or resources.find(plane, COMPONENT, name)
     describe = dict(document["Describe"])
     specification = {member: value for member, value in document["Specification"].items() if member != "Container"}
     container = document["Specification"].get("Container")
@@ -110,23 +112,22 @@ def _update(plane: ControlPlane, document: dict[str, Any], pending: dict[str, An
     return {"InferenceComponentArn": describe["InferenceComponentArn"]}
 
 
-def _hosting_variant(endpoint: dict[str, Any], variant_name: str | None) -> dict[str, Any]:
+def _hosting_variant(endpoint: EndpointRecord, variant_name: str | None) -> DeployedVariant:
     """The endpoint's variant that takes the component: it must host components (its config gave it no model)."""
-    describe = endpoint["Describe"]
-    if describe["EndpointStatus"] != "InService":
-        raise ValidationException(f"Endpoint {describe['EndpointName']} is {describe['EndpointStatus']}: an inference "
-                                  "component can be created on an InService endpoint only. Fix: wait for it.")
-    variants = endpoint["Deployed"]["Variants"]
+    if endpoint.status != "InService":
+        raise ValidationException(f"Endpoint {endpoint.name} is {endpoint.status}: an inference component can be "
+                                  "created on an InService endpoint only. Fix: wait for it.")
+    known = ", ".join(variant.name for variant in endpoint.deployed.variants)
     if variant_name is None:
         raise ValidationException("Value null at 'variantName': name the endpoint's production variant that hosts the "
-                                  f"inference component (its variants: {', '.join(v['VariantName'] for v in variants)}).")
-    variant = next((v for v in variants if v["VariantName"] == variant_name), None)
+                                  f"inference component (its variants: {known}).")
+    variant = endpoint.deployed.variant(variant_name)
     if variant is None:
-        raise ValidationException(f"Endpoint {describe['EndpointName']} has no production variant named "
-                                  f"{variant_name}; its variants are: {', '.join(v['VariantName'] for v in variants)}.")
-    if variant["Model"] is not None:
-        raise ValidationException(f"Variant {variant_name} of endpoint {describe['EndpointName']} hosts model "
-                                  f"{variant['Model']['ModelName']}, not inference components. Fix: create the endpoint "
+        raise ValidationException(f"Endpoint {endpoint.name} has no production variant named {variant_name}; its "
+                                  f"variants are: {known}.")
+    if variant.model is not None:
+        raise ValidationException(f"Variant {variant_name} of endpoint {endpoint.name} hosts model "
+                                  f"{variant.model['ModelName']}, not inference components. Fix: create the endpoint "
                                   "from an endpoint configuration whose variant has no ModelName.")
     return variant
 

@@ -14,24 +14,27 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from dataclasses import replace
+from typing import Any, Callable, TypeVar
 
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.models import runnable
-from emulator.control.plane import ENDPOINT, ControlPlane, key, now
+from emulator.control.plane import ControlPlane, key, now
+from emulator.control.component_copies import ComponentCopies
+from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.fleet import Fleet
-from emulator.control.component_copies import ComponentCopies
 from emulator.containers.group import ContainerGroup, Events, Progress
-from emulator.definition import EndpointDefinition
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
+from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
 from emulator.settings import DEFAULT_MAX_INSTANCES
 from emulator.seam.serving import EndpointSpec, VariantSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
-Running = list[tuple[dict[str, Any], Fleet]]  # (deployed variant, its instances' containers)
+Running = list[tuple[DeployedVariant, Fleet]]  # (deployed variant, its instances' containers)
+Record = TypeVar("Record")
 
 
 class Lifecycle:
@@ -39,9 +42,10 @@ class Lifecycle:
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
                  max_instances: int = DEFAULT_MAX_INSTANCES, **endpoint_options: Any):
         """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`); `max_instances`:
-        the most copies a variant runs, whatever its instance count."""
+        the most copies a variant (or an inference component) runs, whatever its instance (or copy) count."""
         self.plane, self.backend = plane, backend
         self.max_instances = max_instances
+        self.records = EndpointRecords(plane.store)
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress = progress or (lambda message: None)
@@ -67,7 +71,7 @@ class Lifecycle:
             for fleet in self._starting.get(key(name), []):
                 fleet.stop(timeout=0)  # a start in progress gives up at once
         self.plane.store.set_serving(key(name), None)
-        for component in self.components.of_endpoint(name):  # SageMaker deletes them with their endpoint
+        for component in self.components.of_endpoint(name):  # they go with their endpoint
             self.components.delete(component)
         self._spawn(self._delete, name)
 
@@ -80,13 +84,10 @@ class Lifecycle:
     def reweigh(self, name: str) -> None:
         """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front, and run each
         variant's instance count (in the background: new copies serve once healthy, removed ones drain)."""
-        document = self.plane.store.get(ENDPOINT, key(name))
+        deployed = self.records.find(name).deployed
         with self._lock:
-            running = self._running.get(key(name), [])
-            deployed = {variant["VariantName"]: variant for variant in document["Deployed"]["Variants"]}
-            for variant, _ in running:
-                variant["Weight"] = deployed[variant["VariantName"]]["Weight"]
-                variant["InstanceCount"] = deployed[variant["VariantName"]]["InstanceCount"]
+            running = [(deployed.variant(variant.name), fleet) for variant, fleet in self._running.get(key(name), [])]
+            self._running[key(name)] = running
             self._publish(name, running)
         changes = [(fleet, self._instances(name, variant)) for variant, fleet in running]
         changes = [(fleet, count) for fleet, count in changes if count != fleet.count]
@@ -94,46 +95,45 @@ class Lifecycle:
             self._record(name, "Updating", None)
             self._spawn(lambda _: self._scale(name, changes), name)
 
-    def running(self, name: str) -> list[tuple[dict[str, Any], ContainerGroup]]:
+    def running(self, name: str) -> list[tuple[DeployedVariant, ContainerGroup]]:
         """(deployed variant, one copy's containers) of each copy of each variant, in order."""
         with self._lock:
             return [(variant, group) for variant, fleet in self._running.get(key(name), [])
                     for _, group in fleet.copies()]
 
     def variants(self) -> list[tuple[str, ContainerGroup]]:
-        """(variant name, its containers) of every endpoint now, `variant/instance` for a variant of several;
-        one starting or draining says so instead."""
+        """(variant name, its containers) of every endpoint now, `variant/instance` for a variant of several and
+        `component/copy` for an inference component's; one starting or draining says so instead."""
         with self._lock:
             return ([("(starting)", group) for fleets in self._starting.values() for fleet in fleets
                      for _, group in fleet.copies()]
-                    + [(_shown(variant["VariantName"], copy, fleet), group) for running in self._running.values()
+                    + [(_shown(variant.name, copy, fleet), group) for running in self._running.values()
                        for variant, fleet in running for copy, group in fleet.copies()]
                     + [("(draining)", group) for group in self._draining]) + self.components.groups()
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
         """Bring the recorded endpoints back: InService ones before returning, Creating ones in the background."""
-        documents = self.plane.store.all(ENDPOINT)
-        for document in documents:
-            self.plane.store.set_serving(key(document["Describe"]["EndpointName"]), None)
+        records = self.records.all()
+        for record in records:
+            self.plane.store.set_serving(key(record.name), None)
         back = []
-        for document in documents:
-            describe = document["Describe"]
-            name, status = describe["EndpointName"], describe["EndpointStatus"]
-            if status == "Deleting":
-                self.plane.store.delete(ENDPOINT, key(name))
-            elif status == "Creating":
+        for record in records:
+            name = record.name
+            if record.status == "Deleting":
+                self.records.delete(name)
+            elif record.status == "Creating":
                 self.create(name)
-            elif status in ("InService", "Updating", "SystemUpdating"):
-                reason = describe.get("FailureReason")
-                if status == "Updating":
-                    document.pop("Pending", None)
+            elif record.status in ("InService", "Updating", "SystemUpdating"):
+                reason = record.failure_reason
+                if record.status == "Updating":
+                    record = replace(record, pending=None)
                     reason = "The emulator stopped during the update; the endpoint stays on its previous configuration."
                 # Not InService until it serves again: DescribeEndpoint and its waiter wait, and invocations that
                 # arrive meanwhile wait for it in the front (seam.serving.ServingTable.started).
-                self._record(name, "SystemUpdating", reason, document=document)
+                self._record(name, "SystemUpdating", reason, record=record)
                 self.plane.store.set_serving(key(name), EndpointSpec.coming_back(
-                    name, self._startup_timeout(document["Deployed"]["Variants"])))
+                    name, self._startup_timeout(record.deployed.variants)))
                 back.append(name)
         map_in_threads(self._bring_back, back)
 
@@ -141,7 +141,7 @@ class Lifecycle:
         """Stop every container, those starting included; the state keeps what was InService. `keep`: with
         reuse, leave healthy containers running for the next run."""
         self._closed.set()
-        endpoints = [group for _, group in self.variants()]
+        endpoints = [endpoint for _, endpoint in self.variants()]
         with self._lock:
             self._running, self._starting, self._draining = {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
@@ -166,9 +166,8 @@ class Lifecycle:
             self._threads.discard(threading.current_thread())
 
     def _create(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
         try:
-            running = self._start(name, document["Deployed"]["Variants"])
+            running = self._start(name, self.records.find(name).deployed.variants)
         except EmulatorError as failure:
             self._record(name, "Failed", _reason(failure))
             return
@@ -176,36 +175,34 @@ class Lifecycle:
             self._record(name, "InService", None)
 
     def _bring_back(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
+        record = self.records.find(name)
         try:
-            running = self._start(name, document["Deployed"]["Variants"])
+            running = self._start(name, record.deployed.variants)
         except EmulatorError as failure:
             self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
         if self._adopt(name, running) is not None:
-            self._record(name, "InService", document["Describe"].get("FailureReason"))
+            self._record(name, "InService", record.failure_reason)
             self.components.restore(name)
 
-    def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
+    def _startup_timeout(self, variants: tuple[DeployedVariant, ...]) -> float:
         """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
-        return max(variant.get("StartupTimeout") or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT
-                   for variant in variants)
+        return max(variant.startup_timeout or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT for variant in variants)
 
     def _update(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
-        pending = document["Pending"]
+        pending = self.records.find(name).pending
         try:
-            running = self._start(name, pending["Variants"])
+            running = self._start(name, pending.variants)
         except EmulatorError as failure:
-            self._record(name, "InService", f"The update to endpoint configuration {pending['EndpointConfigName']} "
+            self._record(name, "InService", f"The update to endpoint configuration {pending.config_name} "
                                             f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
-                         Pending=None)
+                         pending=None)
             return
         replaced = self._adopt(name, running)
         if replaced is None:
             return
-        self._record(name, "InService", None, config_name=pending["EndpointConfigName"], Deployed=pending, Pending=None)
+        self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
         self._drain([group for _, fleet in replaced for _, group in fleet.copies()])
 
     def _scale(self, name: str, changes: list[tuple[Fleet, int]]) -> None:
@@ -220,13 +217,13 @@ class Lifecycle:
             running = self._running.pop(key(name), [])
         map_in_threads(lambda pair: pair[1].stop(), running)
         with self.plane.lock:
-            self.plane.store.delete(ENDPOINT, key(name))
+            self.records.delete(name)
             self.plane.changed.notify_all()
 
-    def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
+    def _start(self, name: str, variants: tuple[DeployedVariant, ...]) -> Running:
         """Start every variant's instances in parallel; on any failure none stays. A variant that hosts inference
         components (no model of its own) starts nothing: its components start their copies."""
-        variants = [variant for variant in variants if variant["Model"] is not None]
+        variants = tuple(variant for variant in variants if variant.model is not None)
         fleets = [self._fleet(name, variant) for variant in variants]
         with self._lock:
             if self._closed.is_set():
@@ -234,7 +231,7 @@ class Lifecycle:
             self._starting.setdefault(key(name), []).extend(fleets)
         try:
             failures = [failure for failure in map_in_threads(
-                lambda pair: _start_fleet(pair[0], self._instances(name, pair[1])), zip(fleets, variants)) if failure]
+                lambda pair: _scale_fleet(pair[0], self._instances(name, pair[1])), zip(fleets, variants)) if failure]
         finally:
             with self._lock:
                 starting = self._starting.get(key(name), [])
@@ -244,17 +241,16 @@ class Lifecycle:
         if failures:
             map_in_threads(lambda fleet: fleet.stop(timeout=0), fleets)
             raise EmulatorError(" ".join(failures))
-        return [({**variant}, fleet) for variant, fleet in zip(variants, fleets)]
+        return list(zip(variants, fleets))
 
-    def _fleet(self, name: str, variant: dict[str, Any]) -> Fleet:
+    def _fleet(self, name: str, variant: DeployedVariant) -> Fleet:
         """A variant's instances: each copy of its model's containers, its logs shipped, its health followed."""
-        definition = runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
-                              variant.get("InstanceType"))
+        definition = runnable(variant.model, name, variant.startup_timeout, variant.source, variant.instance_type)
         aws = self.plane.aws
 
         def started(copy: str, group: ContainerGroup) -> None:
             if aws is not None:
-                aws.ship_endpoint_logs(name, variant["VariantName"], group, copy)
+                aws.ship_endpoint_logs(name, variant.name, group, copy)
         fleet = Fleet(self._group_maker(definition), self.endpoint_options.get("events"), started=started)
         fleet.on_change = lambda: self._republish(name, fleet)
         return fleet
@@ -265,11 +261,11 @@ class Lifecycle:
         return lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
                                              progress=self.progress, events=events, **options)
 
-    def _instances(self, name: str, variant: dict[str, Any]) -> int:
+    def _instances(self, name: str, variant: DeployedVariant) -> int:
         """The variant's instance count, within the cap (and saying so when the cap cuts it)."""
-        wanted = variant.get("InstanceCount") or 1
+        wanted = variant.instance_count or 1
         if wanted > self.max_instances:
-            self.progress(f"{name}/{variant['VariantName']}: runs {self.max_instances} of its {wanted} instances "
+            self.progress(f"{name}/{variant.name}: runs {self.max_instances} of its {wanted} instances "
                           f"(at most {self.max_instances} per variant: --max-instances, SAGEMAKER_EMULATOR_MAX_INSTANCES)")
         return min(wanted, self.max_instances)
 
@@ -284,9 +280,8 @@ class Lifecycle:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
         deleted (or the emulator is stopping): then `running` is stopped instead."""
         with self._lock:
-            document = self.plane.store.get(ENDPOINT, key(name))
-            gone = (self._closed.is_set() or document is None
-                    or document["Describe"]["EndpointStatus"] == "Deleting")
+            record = self.records.get(name)
+            gone = self._closed.is_set() or record is None or record.status == "Deleting"
             if not gone:
                 previous = self._running.get(key(name), [])
                 self._running[key(name)] = running
@@ -297,12 +292,11 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = tuple(_variant_spec(variant["VariantName"], variant["Weight"], fleet, self.invocation_timeout)
+        variants = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout)
                          for variant, fleet in running)
-        document = self.plane.store.get(ENDPOINT, key(name)) or {}
-        deployed = document.get("Deployed", {})
-        asynchronous = bool(deployed.get("AsyncInferenceConfig"))  # never changes by an update
-        hosts_components = any(variant["Model"] is None for variant in deployed.get("Variants", []))
+        record = self.records.get(name)
+        asynchronous = bool(record and record.deployed.async_config)  # never changes by an update
+        hosts_components = bool(record and record.deployed.hosts_components)
         components = tuple(_variant_spec(describe["VariantName"], 0.0, fleet, self.invocation_timeout,
                                          describe["InferenceComponentName"])
                            for describe, fleet in self.components.specs(name) if fleet.count)
@@ -319,34 +313,21 @@ class Lifecycle:
             self._draining = [endpoint for endpoint in self._draining if endpoint not in endpoints]
         map_in_threads(lambda endpoint: endpoint.stop(), leaving)
 
-    def _record(self, name: str, status: str, reason: str | None, *, document: dict[str, Any] | None = None,
-                config_name: str | None = None, **changes: Any) -> None:
-        """Set the endpoint's status (and FailureReason: None clears it) and wake waiting DescribeEndpoints."""
+    def _record(self, name: str, status: str, reason: str | None, *, record: EndpointRecord | None = None,
+                **changes: Any) -> None:
+        """Set the endpoint's status (and FailureReason: None clears it), and the record's `changes`; wake waiting
+        DescribeEndpoints."""
         with self.plane.lock:
-            document = document or self.plane.store.get(ENDPOINT, key(name))
-            if document is None:
+            record = record or self.records.get(name)
+            if record is None or record.status == "Deleting":
                 return
-            describe = document["Describe"]
-            if describe["EndpointStatus"] == "Deleting":
-                return
-            describe["EndpointStatus"] = status
-            if config_name:
-                describe["EndpointConfigName"] = config_name
-            describe["LastModifiedTime"] = now()
-            if reason is None:
-                describe.pop("FailureReason", None)
-            else:
-                describe["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
-            document.update(changes)
-            self.plane.store.put(ENDPOINT, key(name), document)
+            reason = reason[:FAILURE_REASON_LIMIT] if reason is not None else None
+            self.records.put(record.with_status(status, reason, now(), **changes))
             self.plane.changed.notify_all()
 
 
-def _start_fleet(fleet: Fleet, count: int) -> str | None:
-    return _scale_fleet(fleet, count, lambda groups: None)
-
-
-def _scale_fleet(fleet: Fleet, count: int, drain: Callable[[list[ContainerGroup]], None]) -> str | None:
+def _scale_fleet(fleet: Fleet, count: int, drain: Callable[[list[ContainerGroup]], None] = lambda groups: None
+                 ) -> str | None:
     try:
         fleet.scale(count, drain)
     except EmulatorError as failure:
@@ -369,16 +350,23 @@ def _reason(failure: Exception) -> str:
     return str(failure).strip()
 
 
-def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float, kind: str = ENDPOINT,
-             status_field: str = "EndpointStatus") -> dict[str, Any] | None:
-    """The endpoint's (or another `kind`'s) record once its status leaves `statuses` (or at the timeout); None if
-    it is gone. The caller holds the plane's lock."""
+def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> EndpointRecord | None:
+    """The endpoint's record once its status leaves `statuses` (or at the timeout); None if it is gone.
+    The caller holds the plane's lock."""
+    records = EndpointRecords(plane.store)
+    return settled(plane, lambda: records.get(name), lambda record: record.status not in statuses, timeout)
+
+
+def settled(plane: ControlPlane, read: Callable[[], Record | None], done: Callable[[Record], bool],
+            timeout: float) -> Record | None:
+    """What `read()` gives once `done` holds of it, or it is gone (None), or at the timeout: woken by every change
+    the plane notifies. The caller holds the plane's lock."""
     deadline = time.monotonic() + timeout
     while True:
-        document = plane.store.get(kind, key(name))
-        if document is None or document["Describe"][status_field] not in statuses:
-            return document
+        record = read()
+        if record is None or done(record):
+            return record
         left = deadline - time.monotonic()
         if left <= 0:
-            return document
+            return record
         plane.changed.wait(left)

@@ -12,9 +12,10 @@ from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
 from emulator.seam.serving import ServedEndpoint
 
-Running = list[tuple[dict, "ContainerGroup"]]  # (deployed variant, one copy's containers), each copy of each variant
+Running = list[tuple["DeployedVariant", "ContainerGroup"]]  # (variant, one copy's containers), each copy of each variant
 
 if TYPE_CHECKING:
+    from emulator.control.records import DeployedVariant
     from emulator.invocation.chain import Chain
     from emulator.containers.group import ContainerGroup
 
@@ -56,8 +57,8 @@ class EmulatedEndpoint:
         running = self._running()
         if len(running) == 1:
             return running[0][1].health()
-        return {f"{variant['VariantName']}/{index}/{hostname}" if len(running) > len(self.served.variants)
-                else f"{variant['VariantName']}/{hostname}": state
+        return {f"{variant.name}/{index}/{hostname}" if len(running) > len(self.served.variants)
+                else f"{variant.name}/{hostname}": state
                 for index, (variant, endpoint) in enumerate(running) for hostname, state in endpoint.health().items()}
 
     def _running(self) -> "Running":
