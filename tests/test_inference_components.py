@@ -172,3 +172,15 @@ def test_ls_lists_the_components_under_their_endpoint(endpoint, emulator):
     assert "  components  InService" in listing
     assert "    AllTraffic  hosts inference components:" in listing
     assert "    component preprocessor  InService  on AllTraffic: copy-1: primary http://127.0.0.1:" in listing
+
+
+def test_the_sdk_v2_predictor_calls_a_component_by_its_name(endpoint, emulator, monkeypatch):
+    """The SageMaker SDK v2, unchanged: Predictor(..., component_name=...) sends InferenceComponentName."""
+    monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
+    with emulator.redirected():
+        import sagemaker
+        from sagemaker.predictor import Predictor
+
+        predictor = Predictor(endpoint, sagemaker_session=sagemaker.Session(), component_name="echo")
+        answer = predictor.predict(b"from the sdk\n", initial_args={"ContentType": "text/plain"})
+    assert answer.startswith(b"from the sdk\n") and json.loads(answer.splitlines()[-1])["host"] == "echo"
