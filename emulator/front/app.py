@@ -107,16 +107,24 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
 
     @app.get("/_emulator/endpoints")
     def list_endpoints() -> Response:
-        return jsonify({endpoint.name: {"variants": {variant.name: {
-            "weight": variant.weight, "mode": variant.chain.mode,
-            "containers": [{"hostname": r.hostname, "url": r.url} for r in variant.chain.routes]}
-            for variant in endpoint.variants}} for endpoint in table.all().values()})
+        def described(variant: ServedVariant) -> dict:
+            return {"weight": variant.weight, "mode": variant.chain.mode,
+                    "containers": [{"hostname": r.hostname, "url": r.url} for r in variant.chain.routes],
+                    **({"copies": {copy.name: [{"hostname": r.hostname, "url": r.url} for r in copy.chain.routes]
+                                   for copy in variant.copies}} if variant.copies else {})}
+        return jsonify({endpoint.name: {"variants": {variant.name: described(variant) for variant in endpoint.variants},
+                                        **({"components": {c.component: described(c) for c in endpoint.components}}
+                                           if endpoint.hosts_components else {})}
+                        for endpoint in table.all().values()})
 
     @app.get("/_emulator/endpoints/<name>/health")
     def endpoint_health(name: str) -> Response:
         endpoint = _endpoint_for(table, name)
-        health = {route.hostname if len(endpoint.variants) == 1 else f"{variant.name}/{route.hostname}": pings(route.url)
-                  for variant in endpoint.variants for route in variant.chain.routes}
+        several = len(endpoint.variants) > 1 or endpoint.hosts_components
+        health = {"/".join(filter(None, (variant.component or variant.name if several else None, copy.name,
+                                         route.hostname))): pings(route.url)
+                  for variant in endpoint.variants + endpoint.components
+                  for copy in (variant.copies or (variant.pick(),)) for route in copy.chain.routes}
         return jsonify({"endpoint": name, "healthy": all(health.values()), "containers": health}), 200 if all(health.values()) else 503
 
     @app.post("/_emulator/endpoints/<name>/invocations")
