@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
@@ -36,16 +36,6 @@ def emulator(tmp_path_factory) -> Iterator[Emulator]:
                   invocation_timeout=5) as running:
         running.serve()
         yield running
-
-
-@pytest.fixture(scope="module")
-def sm(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker")
-
-
-@pytest.fixture(scope="module")
-def runtime(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker-runtime")
 
 
 def wait_in_service(sm, name: str) -> dict:

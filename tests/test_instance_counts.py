@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections import Counter
 from typing import Any, Iterator
 
@@ -14,7 +13,6 @@ import pytest
 
 from emulator.api import Emulator
 from tests.conftest import ECHO_IMAGE
-from tests.control.conftest import clients
 from tests.reliability.support import wait_for
 
 pytestmark = pytest.mark.docker
@@ -29,16 +27,6 @@ def emulator() -> Iterator[Emulator]:
     with Emulator(startup_timeout=60, invocation_timeout=5, max_instances=CAP, progress=PROGRESS.append) as running:
         running.serve()
         yield running
-
-
-@pytest.fixture(scope="module")
-def sm(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker")
-
-
-@pytest.fixture(scope="module")
-def runtime(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker-runtime")
 
 
 def create(sm, name: str, instances: int) -> None:

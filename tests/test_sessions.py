@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from botocore.exceptions import ClientError
 
 from emulator.api import Emulator
-from tests.control.conftest import clients
 from tests.reliability.support import wait_for
 
 pytestmark = pytest.mark.docker
@@ -36,16 +35,6 @@ def emulator() -> Iterator[Emulator]:
     with Emulator(startup_timeout=300, invocation_timeout=5) as running:
         running.serve()
         yield running
-
-
-@pytest.fixture(scope="module")
-def sm(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker")
-
-
-@pytest.fixture(scope="module")
-def runtime(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker-runtime")
 
 
 @pytest.fixture(scope="module")
