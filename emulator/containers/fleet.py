@@ -41,6 +41,7 @@ class Fleet:
         self._make, self._events, self._started, self._name_copy = make, events or (lambda *event: None), started, name_copy
         self.on_change = on_change
         self._copies: dict[str, ContainerGroup] = {}  # in the order they were added
+        self._adding: list[ContainerGroup] = []  # starting, not yet routed to
         self._down: set[tuple[str, str]] = set()  # (copy, container hostname) seen stopped, not answering again yet
         self._lock = threading.Lock()
         self._scaling = threading.Lock()  # one change of the count at a time
@@ -79,14 +80,22 @@ class Fleet:
                 drain(groups)
 
     def stop(self, **options: object) -> None:
-        groups = [group for _, group in self.copies()]
+        """Stop every copy, those starting included (their start gives up at once)."""
+        with self._lock:
+            groups = [*self._copies.values(), *self._adding]
         map_in_threads(lambda group: group.stop(**options), groups)
 
     def _add(self, count: int) -> None:
         self._named = self._named or self.count + count > 1
         names = [self._name_copy() for _ in range(count)]
         groups = [self._make(self._events_of(name)) for name in names]
-        failures = [failure for failure in map_in_threads(_start, groups) if failure]
+        with self._lock:
+            self._adding.extend(groups)
+        try:
+            failures = [failure for failure in map_in_threads(_start, groups) if failure]
+        finally:
+            with self._lock:
+                self._adding = [group for group in self._adding if group not in groups]
         if failures:
             map_in_threads(lambda group: group.stop(timeout=0), groups)
             raise EmulatorError(" ".join(dict.fromkeys(failures)))
