@@ -42,7 +42,7 @@ class Settings:
     s3_choice: str
     s3_endpoint: tuple[str, str] | None  # (variable, URL) of the first S3 endpoint boto3 would use
     boto3_s3: tuple[str | None, ...]  # the values of BOTO3_S3
-    max_instances: str | None = None  # as given: see instance_cap
+    max_instances: str | None = None  # as given: emulator.hosting.emulator.max_instances_of parses it
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -62,15 +62,6 @@ class Settings:
                    s3_endpoint=endpoint,
                    boto3_s3=tuple(environ.get(name) for name in BOTO3_S3),
                    max_instances=environ.get(MAX_INSTANCES) or None)
-
-    @property
-    def instance_cap(self) -> int:
-        """The most copies a variant runs, whatever its instance count (DEFAULT_MAX_INSTANCES when unset)."""
-        text = self.max_instances or str(DEFAULT_MAX_INSTANCES)
-        if not text.strip().isdigit() or int(text) < 1:
-            raise ValueError(f"{MAX_INSTANCES}={text[:20]!r} is not a whole number of at least 1; set it to e.g. "
-                             f"{DEFAULT_MAX_INSTANCES}, or unset it.")
-        return int(text)
 
     @property
     def default_state_folder(self) -> Path:

@@ -31,7 +31,6 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.hosting.emulated_endpoint import EmulatedEndpoint
 from emulator.containers.group import Progress
 from emulator.errors import EmulatorError, StartupError
-from emulator.settings import Settings
 from emulator.instances import instance
 from emulator.front import async_invocations
 from emulator.front.server import MAX_CONNECTIONS, FrontServer
@@ -46,7 +45,7 @@ from emulator.observe.owner import Observer
 from emulator.seam.serving import build
 from emulator.seam.services import ASYNC_RUNTIME, RUNTIME
 from emulator.seam.worker_settings import RequestLogChannel
-from emulator.settings import TIME_SCALE, Settings
+from emulator.settings import DEFAULT_MAX_INSTANCES, MAX_INSTANCES, TIME_SCALE, Settings
 
 Source = str | Path | dict | list[EndpointDefinition]
 STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
@@ -86,9 +85,7 @@ class Emulator(ClientSide):
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.instance_limits = instance_limits
-        if max_instances is not None and max_instances < 1:
-            raise EmulatorError(f"max_instances={max_instances}: a variant runs at least one copy; pass 1 or more.")
-        self.max_instances = max_instances or _instance_cap()
+        self.max_instances = max_instances_of(max_instances)
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self.metrics = SageMakerMetrics()  # the endpoints' CloudWatch metrics, made from the request log
         if self.request_log is not None:
@@ -263,6 +260,19 @@ def time_scale_of(given: float | None) -> float:
     return scale
 
 
+def max_instances_of(given: int | None) -> int:
+    """The cap given, else SAGEMAKER_EMULATOR_MAX_INSTANCES's, else DEFAULT_MAX_INSTANCES; refused unless a whole
+    number of at least 1."""
+    text = str(given) if given is not None else Settings.from_environment().max_instances
+    if text is None:
+        return DEFAULT_MAX_INSTANCES
+    if not text.strip().isdigit() or int(text) < 1:
+        raise EmulatorError(f"the instance cap {text[:20]!r} ({MAX_INSTANCES} or --max-instances) is not a whole "
+                            f"number of at least 1. Fix: give e.g. {DEFAULT_MAX_INSTANCES} (copies of a variant that run "
+                            "at most), or leave it unset.")
+    return int(text)
+
+
 def definitions_of(source: Source, names: list[str] | None = None) -> list[EndpointDefinition]:
     """The endpoints a source defines (read now, from a file), or those of them `names` picks."""
     return _select(_definitions(source), names)
@@ -284,13 +294,6 @@ def _select(definitions: list[EndpointDefinition], names: list[str] | None) -> l
     if missing:
         raise EmulatorError(f"no endpoint named {', '.join(missing)} in the definition; it defines: {', '.join(known)}.")
     return [known[n] for n in names]
-
-
-def _instance_cap() -> int:
-    try:
-        return Settings.from_environment().instance_cap
-    except ValueError as problem:
-        raise EmulatorError(str(problem)) from None
 
 
 # Emulators still running when the interpreter exits (an uncaught error, Ctrl-C) are stopped.

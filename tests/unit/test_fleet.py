@@ -64,3 +64,16 @@ def test_when_a_new_copy_fails_none_of_the_new_ones_stays():
     with pytest.raises(EmulatorError, match="exited with code 3"):
         copies.scale(3, lambda groups: None)
     assert copies.count == 1 and made[1].stopped and made[2].stopped and not made[0].stopped
+
+
+def test_the_instance_cap_comes_from_the_argument_the_environment_or_the_default(monkeypatch):
+    from emulator.hosting.emulator import max_instances_of
+
+    monkeypatch.delenv("SAGEMAKER_EMULATOR_MAX_INSTANCES", raising=False)
+    assert max_instances_of(None) == 4 and max_instances_of(2) == 2
+    monkeypatch.setenv("SAGEMAKER_EMULATOR_MAX_INSTANCES", "6")
+    assert max_instances_of(None) == 6 and max_instances_of(1) == 1
+    for bad in (0, "two"):
+        monkeypatch.setenv("SAGEMAKER_EMULATOR_MAX_INSTANCES", str(bad))
+        with pytest.raises(EmulatorError, match=f"the instance cap '{bad}' .* is not a whole number of at least 1"):
+            max_instances_of(None)
