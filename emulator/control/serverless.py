@@ -62,6 +62,9 @@ def check_config(request: dict[str, Any], models: Callable[[str], dict[str, Any]
                                       f"{member}, or deploy the variant on instances (InstanceType and "
                                       "InitialInstanceCount instead of ServerlessConfig).")
     for index, variant in serverless:
+        if not variant.get("ModelName"):
+            raise ValidationException("Serverless inference does not support inference components (a variant with no "
+                                      "ModelName). Fix: name the variant's model, or deploy the components on instances.")
         _check_variant(f"productionVariants.{index}.member", variant, models(variant["ModelName"]))
 
 
@@ -104,30 +107,33 @@ def _unsupported_model(model: dict[str, Any]) -> str | None:
 
 
 # -- running ----------------------------------------------------------------------------------------------------
-class Fleet(Protocol):
+class Instances(Protocol):
+    """A variant's copies (emulator.containers.fleet.Fleet): a serverless variant runs one, or none when cold."""
+    count: int
+
+    def scale(self, count: int, drain: Callable[[list["ContainerGroup"]], None]) -> None: ...
+
+
+class Lifecycle(Protocol):
     """What the fleet needs of the lifecycle (emulator.control.lifecycle.Lifecycle)."""
     lock: threading.Lock
     closed: threading.Event
 
-    def serving_variants(self) -> Iterator[tuple[str, DeployedVariant, "ContainerGroup"]]: ...
-    def new_group(self, endpoint: str, variant: DeployedVariant) -> "ContainerGroup": ...
-    def swap_group(self, endpoint: str, old: "ContainerGroup", new: "ContainerGroup") -> bool: ...
+    def serving_variants(self) -> Iterator[tuple[str, DeployedVariant, Instances]]: ...
     def publish_endpoint(self, endpoint: str) -> None: ...
 
 
 class ServerlessFleet:
-    """Stops idle serverless variants and starts them again on their next invocation."""
+    """Stops idle serverless variants and starts them again on their next invocation: a variant's copies scale to
+    none, and back to one."""
 
-    def __init__(self, fleet: Fleet, state_folder: Path, idle: float = DEFAULT_IDLE):
-        self.fleet, self.state_folder, self.idle = fleet, state_folder, idle
-        self._cold: set[ContainerGroup] = set()
+    def __init__(self, lifecycle: Lifecycle, state_folder: Path, idle: float = DEFAULT_IDLE):
+        self.lifecycle, self.state_folder, self.idle = lifecycle, state_folder, idle
         self._waking: dict[tuple[str, str], threading.Lock] = {}
         self._slots: dict[tuple[str, str, int], Slots] = {}
-        self._warm_since: dict[ContainerGroup, float] = {}  # when the sweep first saw each warm group
+        self._warm_since: dict[int, float] = {}  # by id of the instances: when the sweep first saw them warm
+        self._stopping: list["ContainerGroup"] = []  # stopped for idleness, perhaps still ending
         self._thread: threading.Thread | None = None
-
-    def is_cold(self, group: ContainerGroup) -> bool:
-        return group in self._cold
 
     def start(self) -> "ServerlessFleet":
         self._thread = threading.Thread(target=self._watch, name="serverless-idle", daemon=True)
@@ -136,7 +142,7 @@ class ServerlessFleet:
 
     def _watch(self) -> None:
         interval = min(max(self.idle / 4, 0.05), 1.0)
-        while not self.fleet.closed.wait(interval):
+        while not self.lifecycle.closed.wait(interval):
             self.sweep()
 
     def slots(self, endpoint: str, variant: DeployedVariant) -> Slots:
@@ -148,56 +154,49 @@ class ServerlessFleet:
     def sweep(self) -> None:
         """Stop every warm serverless variant that has had nothing in flight for `idle` seconds."""
         now = time.time()
-        with self.fleet.lock:
-            idle = [(endpoint, variant, group) for endpoint, variant, group in self.fleet.serving_variants()
-                    if variant.serverless and not provisioned(variant) and group not in self._cold
+        with self.lifecycle.lock:
+            idle = [(endpoint, variant, instances) for endpoint, variant, instances in self.lifecycle.serving_variants()
+                    if variant.serverless and not provisioned(variant) and instances.count
                     and now - max(self.slots(endpoint, variant).last_used(),
-                                  self._warm_since.setdefault(group, now)) >= self.idle]
-        stopping = []
-        for endpoint, variant, group in idle:
+                                  self._warm_since.setdefault(id(instances), now)) >= self.idle]
+        for endpoint, variant, instances in idle:
             slots = self.slots(endpoint, variant)
             if not slots.take_all():  # an invocation began meanwhile
                 continue
             try:
-                with self.fleet.lock:
-                    if not any(serving is group for _, _, serving in self.fleet.serving_variants()):
-                        continue  # replaced by an update, or deleted, meanwhile
-                    self._cold.add(group)
-                    self._warm_since.pop(group, None)
-                    self.fleet.publish_endpoint(endpoint)  # before the slots are free: no one invokes it now
+                with self.lifecycle.lock:
+                    serving = any(other is instances for _, _, other in self.lifecycle.serving_variants())
+                if serving:  # not replaced by an update, or deleted, meanwhile
+                    self._warm_since.pop(id(instances), None)
+                    instances.scale(0, self._stop)  # publishes it cold before the slots are free: no one invokes it
             finally:
                 slots.release_all()
-            stopping.append(group)
-        map_in_threads(lambda group: group.stop(), stopping)
+
+    def _stop(self, groups: list["ContainerGroup"]) -> None:
+        with self.lifecycle.lock:
+            self._stopping.extend(groups)
+        map_in_threads(lambda group: group.stop(), groups)
 
     def wake(self, endpoint: str, variant_name: str) -> bool:
         """Start the variant again if it is cold; waits for it (shared by concurrent callers). True when this call
         started it. EmulatorError when it did not start, or is no longer served."""
-        with self.fleet.lock:
+        with self.lifecycle.lock:
             lock = self._waking.setdefault((endpoint.lower(), variant_name), threading.Lock())
         with lock:
-            with self.fleet.lock:
-                found = [(variant, group) for name, variant, group in self.fleet.serving_variants()
-                         if name.lower() == endpoint.lower() and variant.name == variant_name]
+            with self.lifecycle.lock:
+                found = [instances for name, variant, instances in self.lifecycle.serving_variants()
+                         if name.lower() == endpoint.lower() and variant.name == variant_name and variant.serverless]
             if not found:
                 raise EmulatorError(f"Endpoint {endpoint} has no serverless variant {variant_name} now.")
-            variant, cold = found[0]
-            if cold not in self._cold:
+            if found[0].count:
                 return False
-            group = self.fleet.new_group(endpoint, variant)
-            group.start()  # removes its containers itself when it fails
-            with self.fleet.lock:
-                swapped = self.fleet.swap_group(endpoint, cold, group)
-                if swapped:
-                    self._cold.discard(cold)
-                    self._warm_since[group] = time.time()
-                    self.fleet.publish_endpoint(endpoint)
-            if not swapped:  # replaced or deleted meanwhile
-                group.stop()
-                raise EmulatorError(f"Endpoint {endpoint} changed while its variant {variant_name} was starting.")
+            found[0].scale(1, self._stop)  # publishes it warm once healthy; none stays if it fails
+            self._warm_since[id(found[0])] = time.time()
             return True
 
     def close(self) -> None:
+        """After the lifecycle stopped: wait for the containers an idle stop is still ending."""
+        map_in_threads(lambda group: group.stop(), self._stopping)
         for slots in self._slots.values():
             slots.close()
         self._slots.clear()
