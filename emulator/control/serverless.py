@@ -173,9 +173,11 @@ class ServerlessFleet:
                 slots.release_all()
 
     def _stop(self, groups: list["ContainerGroup"]) -> None:
+        """Stop an idle variant's containers in the background: their SIGTERM grace must not hold its slots."""
         with self.lifecycle.lock:
             self._stopping.extend(groups)
-        map_in_threads(lambda group: group.stop(), groups)
+        threading.Thread(target=map_in_threads, args=(lambda group: group.stop(), groups), name="serverless-stop",
+                         daemon=True).start()
 
     def wake(self, endpoint: str, variant_name: str) -> bool:
         """Start the variant again if it is cold; waits for it (shared by concurrent callers). True when this call
