@@ -5,6 +5,7 @@ and DescribeScalingActivities, which moto lacks, answers from that record.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 import threading
@@ -23,8 +24,9 @@ MOTO_MODELS = "moto.applicationautoscaling.models"  # loaded by the first Applic
 MAX_ACTIVITIES = 1000  # kept per process, newest last
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_activities: list[dict[str, Any]] = []
+_activities: list[tuple[int, dict[str, Any]]] = []  # (its number, the activity)
 _lock = threading.Lock()
+_numbers = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -75,22 +77,24 @@ def record_activity(target: Target, old: int, new: int, cause: str, at: float, s
                 "StatusMessage": message or f"Successfully set desired instance count to {new}. Change successfully "
                                             f"fulfilled by sagemaker (from {old})."}
     with _lock:
-        _activities.append(activity)
+        _activities.append((next(_numbers), activity))
         del _activities[:-MAX_ACTIVITIES]
     return activity
 
 
 def activities(request: dict[str, Any]) -> dict[str, Any]:
-    """DescribeScalingActivities: newest first, filtered as the request says, paged by MaxResults/NextToken."""
+    """DescribeScalingActivities: newest first, filtered as the request says, paged by MaxResults and a NextToken
+    that names the last activity answered (so activities recorded meanwhile neither repeat nor skip one)."""
+    token = str(request.get("NextToken") or "")
+    before = int(token) if token.isascii() and token.isdigit() else None
     with _lock:
-        found = [a for a in reversed(_activities)
-                 if a["ServiceNamespace"] == request.get("ServiceNamespace")
+        found = [(number, a) for number, a in reversed(_activities) if (before is None or number < before)
+                 and a["ServiceNamespace"] == request.get("ServiceNamespace")
                  and request.get("ResourceId") in (None, a["ResourceId"])
                  and request.get("ScalableDimension") in (None, a["ScalableDimension"])]
-    start = int(request["NextToken"]) if str(request.get("NextToken", "")).isdigit() else 0
-    size = int(request.get("MaxResults") or 50)
-    page = found[start:start + size]
-    return {"ScalingActivities": page, **({"NextToken": str(start + size)} if start + size < len(found) else {})}
+    page = found[:int(request.get("MaxResults") or 50)]
+    more = len(page) < len(found)
+    return {"ScalingActivities": [a for _, a in page], **({"NextToken": str(page[-1][0])} if more else {})}
 
 
 def answering_activities(moto: WsgiApp) -> WsgiApp:
