@@ -36,7 +36,8 @@ class Target:
     variant: str
     min_capacity: int
     max_capacity: int
-    dynamic_scaling_suspended: bool
+    scale_in_suspended: bool  # SuspendedState's DynamicScalingInSuspended
+    scale_out_suspended: bool  # ... and DynamicScalingOutSuspended
     policies: tuple[dict[str, Any], ...]  # each policy's TargetTrackingScalingPolicyConfiguration
 
     @property
@@ -61,10 +62,10 @@ def sagemaker_targets() -> Iterator[Target]:
                 configs = tuple(p.target_tracking_scaling_policy_configuration for p in policies
                                 if p.resource_id == target.resource_id and p.scalable_dimension == VARIANT_DIMENSION
                                 and p.target_tracking_scaling_policy_configuration)
-                suspended = (target.suspended_state or {}).get("DynamicScalingInSuspended") \
-                    or (target.suspended_state or {}).get("DynamicScalingOutSuspended")
+                suspended = target.suspended_state or {}
                 yield Target(parts[1], parts[3], int(target.min_capacity or 1), int(target.max_capacity or 1),
-                             bool(suspended), configs)
+                             bool(suspended.get("DynamicScalingInSuspended")),
+                             bool(suspended.get("DynamicScalingOutSuspended")), configs)
 
 
 def record_activity(target: Target, old: int, new: int, cause: str, at: float, status: str = "Successful",

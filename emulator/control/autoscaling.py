@@ -123,12 +123,13 @@ class Scaler:
             current = variant.instance_count or 1
             history = self._histories[target.resource_id]
             history.add(self._per_instance(target, current, now))
-            if target.dynamic_scaling_suspended or record.in_progress:
+            if record.in_progress:
                 continue
             scaled_now = now / self.time_scale  # cooldowns are in the policy's (unscaled) seconds
             wanted = max(decide(t, history, current, target.min_capacity, target.max_capacity, scaled_now)
                          for t in trackings)
-            if wanted != current:
+            suspended = target.scale_out_suspended if wanted > current else target.scale_in_suspended
+            if wanted != current and not suspended:
                 self._scale(target, current, wanted, history, scaled_now, now)
 
     def _per_instance(self, target: autoscaling.Target, current: int, now: float) -> float:

@@ -73,8 +73,8 @@ class Emulator(ClientSide):
         machine's, as before instance sizing); `max_instances`: the most copies of a variant (or inference
         component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4);
         `time_scale`: what a guarded update's waits (its baking periods, TerminationWaitInSeconds,
-        MaximumExecutionTimeoutInSeconds) are multiplied by, e.g. 0.01 to bake 600 s in 6 (None:
-        SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
+        MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns are multiplied by, e.g. 0.01
+        to bake 600 s in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
         self.time_scale = time_scale_of(time_scale)
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:

@@ -76,7 +76,7 @@ def test_policies_on_other_metrics_are_not_tracked():
 
 
 def test_activities_page_newest_first_and_new_ones_never_repeat_a_page():
-    target = autoscaling.Target("paged", "AllTraffic", 1, 5, False, ())
+    target = autoscaling.Target("paged", "AllTraffic", 1, 5, False, False, ())
     for count in (2, 3, 4):
         autoscaling.record_activity(target, count - 1, count, "load", at=float(count))
     asked = {"ServiceNamespace": "sagemaker", "ResourceId": target.resource_id, "MaxResults": 2}
