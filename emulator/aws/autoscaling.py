@@ -55,9 +55,11 @@ def sagemaker_targets() -> Iterator[Target]:
     for regions in list(applicationautoscaling_backends.values()):
         for backend in list(regions.values()):
             policies = list(backend.policies.values())
-            for target in backend.describe_scalable_targets(SAGEMAKER_NAMESPACE, None, VARIANT_DIMENSION):
+            # Copies of moto's dicts: a call may register a target while they are read.
+            for target in list(backend.targets.get(VARIANT_DIMENSION, {}).values()):
                 parts = target.resource_id.split("/")
-                if len(parts) != 4 or parts[0] != "endpoint" or parts[2] != "variant":
+                if target.service_namespace != SAGEMAKER_NAMESPACE or len(parts) != 4 or parts[0] != "endpoint" \
+                        or parts[2] != "variant":
                     continue
                 configs = tuple(p.target_tracking_scaling_policy_configuration for p in policies
                                 if p.resource_id == target.resource_id and p.scalable_dimension == VARIANT_DIMENSION

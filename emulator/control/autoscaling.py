@@ -12,8 +12,6 @@ the caller. The change goes through UpdateEndpointWeightsAndCapacities, so the r
 from __future__ import annotations
 
 import math
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 from emulator.aws import autoscaling
 from emulator.control.errors import ValidationException
 from emulator.control.records import EndpointRecords
+from emulator.parallel import Periodic
 
 METRIC = "SageMakerVariantInvocationsPerInstance"
 MINUTE = 60.0  # seconds of a datapoint (scaled by the time scale)
@@ -82,7 +81,7 @@ def decide(tracking: Tracking, history: History, current: int, low: int, high: i
     return current
 
 
-class Scaler:
+class Scaler(Periodic):
     """A thread of the owner that takes each target's datapoint every time-scaled minute and scales its variant
     when its policies ask (with several policies, the largest count asked for wins, as AWS's does)."""
 
@@ -93,22 +92,7 @@ class Scaler:
         self.progress = progress or (lambda message: None)
         self.period = MINUTE * time_scale
         self._histories: dict[str, History] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "Scaler":
-        self._thread = threading.Thread(target=self._run, name="auto-scaling", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.period):
-            self.evaluate(time.time())
+        super().__init__("auto-scaling", self.period, self.evaluate)
 
     def evaluate(self, now: float) -> None:
         """One datapoint per registered target, and the scaling its policies ask for."""
@@ -162,9 +146,3 @@ class Scaler:
     @staticmethod
     def _targets(target: autoscaling.Target) -> list[str]:
         return [f"{t.target:g}" for t in map(Tracking.of, target.policies) if t is not None]
-
-    def __enter__(self) -> "Scaler":
-        return self.start()
-
-    def __exit__(self, *_: Any) -> None:
-        self.stop()
