@@ -19,6 +19,7 @@ import functools
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -38,6 +39,9 @@ SERVICES = frozenset({"s3", "sts", "logs", "monitoring", autoscaling.SERVICE})
 JSON_TARGETS = {"logs": ("Logs_20140328.", "InvalidParameterException"),
                 "monitoring": ("GraniteServiceVersion20100801.", "InvalidParameterValue"),
                 autoscaling.SERVICE: (autoscaling.TARGET_PREFIX, "ValidationException")}
+# CloudWatch supports no ASCII control character in its names, namespaces and dimensions (its API reference), and
+# the XML answer an older client asks for could not carry one (nor a lone surrogate, which JSON can spell).
+NOT_IN_CLOUDWATCH = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MODEL_NAMES = {"monitoring": "cloudwatch"}  # botocore's name of a service whose SigV4 scope says otherwise
 MAX_CALL_BYTES = 1024 * 1024  # an STS, Logs or CloudWatch call is read whole to be checked; PutLogEvents allows 1 MiB
 
@@ -197,7 +201,7 @@ def _json_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
         validate(model.operation_model(operation).input_shape, params)
     except ModelViolation as violation:
         return AwsError(service, 400, invalid, str(violation))
-    return None
+    return _unsupported_character(service, _strings(params))
 
 
 def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
@@ -215,13 +219,33 @@ def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
         return AwsError(service, 400, "InvalidAction", f"Could not find operation {action[:100]} for version "
                         f"{model.api_version}. Fix: send Action=<Operation>&Version={model.api_version}, as botocore does.")
     if service != "sts":
-        return None
+        return _unsupported_character(service, [*params, *params.values()])
     shape = model.operation_model(action).input_shape
     try:
         validate(shape, _query_members(shape, params))
     except ModelViolation as violation:
         return AwsError(service, 400, invalid, str(violation))
     return None
+
+
+def _unsupported_character(service: str, strings: Iterable[str]) -> AwsError | None:
+    if service == "monitoring" and any(NOT_IN_CLOUDWATCH.search(text) for text in strings):
+        return AwsError(service, 400, "InvalidParameterValue", "A name, namespace or dimension of the request holds an "
+                        "ASCII control character, which CloudWatch does not support. Fix: use printable characters.")
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string of a JSON value, its objects' keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            yield key
+            yield from _strings(member)
+    elif isinstance(value, list):
+        for member in value:
+            yield from _strings(member)
 
 
 def _title(service: str) -> str:
