@@ -30,15 +30,17 @@ def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
     """What an endpoint runs for a config: its variants, each with a copy of its model."""
     config = resources.find(plane, ENDPOINT_CONFIG, config_name)["Describe"]
     variants = []
-    for variant in config["ProductionVariants"]:
+    shadows = config.get("ShadowProductionVariants", [])
+    for variant in config["ProductionVariants"] + shadows:
         model = resources.find(plane, MODEL, variant["ModelName"])
         variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
                          "InstanceCount": variant.get("InitialInstanceCount", 1),
                          "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
                          "InstanceType": variant.get("InstanceType"),
-                         "Model": model["Describe"], "Source": model.get("Source")})
+                         "Model": model["Describe"], "Source": model.get("Source"), "Shadow": variant in shadows})
     return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
-            "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}
+            "AsyncInferenceConfig": config.get("AsyncInferenceConfig"),
+            "DataCaptureConfig": config.get("DataCaptureConfig")}
 
 
 @operation("CreateEndpoint")
@@ -64,10 +66,23 @@ def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str,
     describe = dict(document["Describe"])
     if document["Deployed"].get("AsyncInferenceConfig"):
         describe["AsyncInferenceConfig"] = document["Deployed"]["AsyncInferenceConfig"]
+    capture = document["Deployed"].get("DataCaptureConfig")
+    if capture:
+        describe["DataCaptureConfig"] = _capture_summary(capture)
     if describe["EndpointStatus"] not in ("Creating", "Failed"):
-        describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"])
-                                          for variant in document["Deployed"]["Variants"]]
+        for member, shadow in (("ProductionVariants", False), ("ShadowProductionVariants", True)):
+            summaries = [_summary(variant, describe["LastModifiedTime"])
+                         for variant in document["Deployed"]["Variants"] if variant.get("Shadow", False) == shadow]
+            if summaries:
+                describe[member] = summaries
     return describe
+
+
+def _capture_summary(config: dict[str, Any]) -> dict[str, Any]:
+    enabled = config.get("EnableCapture", True)
+    return {"EnableCapture": enabled, "CaptureStatus": "Started" if enabled else "Stopped",
+            "CurrentSamplingPercentage": config["InitialSamplingPercentage"],
+            "DestinationS3Uri": config["DestinationS3Uri"], **({"KmsKeyId": config["KmsKeyId"]} if "KmsKeyId" in config else {})}
 
 
 def _summary(variant: dict[str, Any], since: float) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.errors import EmulatorError
-from emulator.seam.serving import EndpointSpec, variant_spec
+from emulator.seam.capture import CaptureSpec
+from emulator.seam.serving import EndpointSpec, VariantSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
@@ -69,7 +70,7 @@ class Lifecycle:
             weights = {variant["VariantName"]: variant["Weight"] for variant in document["Deployed"]["Variants"]}
             for variant, _ in running:
                 variant["Weight"] = weights[variant["VariantName"]]
-            self._publish(name, running)
+            self._publish(name, running, document["Deployed"])
 
     def running(self, name: str) -> Running:
         with self._lock:
@@ -143,7 +144,7 @@ class Lifecycle:
         except EmulatorError as failure:
             self._record(name, "Failed", _reason(failure))
             return
-        if self._adopt(name, running) is not None:
+        if self._adopt(name, running, document["Deployed"]) is not None:
             self._record(name, "InService", None)
 
     def _bring_back(self, name: str) -> None:
@@ -154,7 +155,7 @@ class Lifecycle:
             self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
-        if self._adopt(name, running) is not None:
+        if self._adopt(name, running, document["Deployed"]) is not None:
             self._record(name, "InService", document["Describe"].get("FailureReason"))
 
     def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
@@ -172,7 +173,7 @@ class Lifecycle:
                                             f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
                          Pending=None)
             return
-        replaced = self._adopt(name, running)
+        replaced = self._adopt(name, running, pending)
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending["EndpointConfigName"], Deployed=pending, Pending=None)
@@ -212,7 +213,7 @@ class Lifecycle:
                 self.plane.aws.ship_endpoint_logs(name, variant["VariantName"], endpoint)
         return [({**variant}, endpoint) for variant, endpoint in zip(variants, endpoints)]
 
-    def _adopt(self, name: str, running: Running) -> Running | None:
+    def _adopt(self, name: str, running: Running, deployed: dict[str, Any]) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
         deleted (or the emulator is stopping): then `running` is stopped instead."""
         with self._lock:
@@ -222,19 +223,22 @@ class Lifecycle:
             if not gone:
                 previous = self._running.get(key(name), [])
                 self._running[key(name)] = running
-                self._publish(name, running)
+                self._publish(name, running, deployed)
         if gone:
             map_in_threads(lambda pair: pair[1].stop(), running)
             return None
         return previous
 
-    def _publish(self, name: str, running: Running) -> None:
-        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
-                                      self.invocation_timeout, endpoint.definition.is_multi_model)
-                         for variant, endpoint in running)
-        document = self.plane.store.get(ENDPOINT, key(name)) or {}
-        asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
-        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
+    def _publish(self, name: str, running: Running, deployed: dict[str, Any]) -> None:
+        """`deployed`: the deployment `running` runs (an update's new one before the record says so)."""
+        def specs(shadow: bool) -> tuple[VariantSpec, ...]:
+            return tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode,
+                                      endpoint.routes, self.invocation_timeout, endpoint.definition.is_multi_model)
+                         for variant, endpoint in running if variant.get("Shadow", False) == shadow)
+        asynchronous = bool(deployed.get("AsyncInferenceConfig"))  # never changes by an update
+        self.plane.store.set_serving(key(name), EndpointSpec(name, specs(False), asynchronous,
+                                                             capture=CaptureSpec.of(deployed.get("DataCaptureConfig")),
+                                                             shadows=specs(True)))
 
     def _drain(self, replaced: Running) -> None:
         endpoints = [endpoint for _, endpoint in replaced]

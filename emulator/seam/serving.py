@@ -18,6 +18,7 @@ from typing import Callable
 
 from emulator.invocation.chain import Chain, ModelSource, Route
 from emulator.invocation.outcomes import InvalidRequest
+from emulator.seam.capture import CaptureSpec
 from emulator.waiting import wait_until
 
 STARTING_POLL = 0.05  # seconds between looks at the table while an endpoint comes back
@@ -46,6 +47,8 @@ class EndpointSpec:
     # Coming back after a restart: no variants yet; an invocation waits up to `startup_timeout` for them.
     starting: bool = False
     startup_timeout: float = 0.0
+    capture: CaptureSpec | None = None  # its DataCaptureConfig, when it captures
+    shadows: tuple[VariantSpec, ...] = ()  # ShadowProductionVariants: sent copies of requests, never routed to
 
     @classmethod
     def coming_back(cls, name: str, startup_timeout: float) -> "EndpointSpec":
@@ -57,9 +60,13 @@ class EndpointSpec:
     @classmethod
     def from_json(cls, text: str) -> "EndpointSpec":
         data = json.loads(text)
-        variants = tuple(VariantSpec(**{**v, "routes": tuple(tuple(r) for r in v["routes"])}) for v in data["variants"])
-        return cls(data["name"], variants, data.get("asynchronous", False), data.get("starting", False),
-                   data.get("startup_timeout", 0.0))
+        return cls(data["name"], _variants(data["variants"]), data.get("asynchronous", False), data.get("starting", False),
+                   data.get("startup_timeout", 0.0), CaptureSpec.from_dict(data.get("capture")),
+                   _variants(data.get("shadows", [])))
+
+
+def _variants(data: list[dict]) -> tuple[VariantSpec, ...]:
+    return tuple(VariantSpec(**{**v, "routes": tuple(tuple(r) for r in v["routes"])}) for v in data)
 
 
 def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float,
@@ -97,9 +104,10 @@ class ServedEndpoint:
     """An endpoint as the front routes to it: its variants, each with the chain through its containers."""
 
     def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False, starting: bool = False,
-                 startup_timeout: float = 0.0):
+                 startup_timeout: float = 0.0, capture: CaptureSpec | None = None, shadows: list[ServedVariant] = ()):
         self.name, self.variants, self.asynchronous = name, variants, asynchronous
         self.starting, self.startup_timeout = starting, startup_timeout
+        self.capture, self.shadows = capture, list(shadows)
         self._weights = [variant.weight for variant in variants]
         if not any(self._weights):  # every weight 0: nothing is preferred
             self._weights = [1.0] * len(variants)
@@ -127,16 +135,16 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
     """An endpoint from its serving spec. `models` makes what loads a multi-model variant's models (None: such a
     variant cannot load any). A variant whose spec is in `known` keeps its Chain (and so its open connections);
     every chain used is put in `kept`."""
-    variants = []
-    for variant in spec.variants:
+    def served(variant: VariantSpec) -> ServedVariant:
         cache_key = variant.key()
         chain = (known or {}).get(cache_key) or Chain(
             spec.name, [Route(h, u) for h, u in variant.routes], variant.mode, timeout=variant.timeout,
             models=models() if variant.multi_model and models else None)
         if kept is not None:
             kept[cache_key] = chain
-        variants.append(ServedVariant(variant.name, variant.weight, chain))
-    return ServedEndpoint(spec.name, variants, spec.asynchronous, spec.starting, spec.startup_timeout)
+        return ServedVariant(variant.name, variant.weight, chain)
+    return ServedEndpoint(spec.name, [served(v) for v in spec.variants], spec.asynchronous, spec.starting,
+                          spec.startup_timeout, spec.capture, [served(v) for v in spec.shadows])
 
 
 class ServingTable:

@@ -17,7 +17,7 @@ LAYERS = [
     {"artifacts"},
     {"multimodel"},
     {"containers"},
-    {"observe"},
+    {"observe", "capture"},
     {"control"},
     {"asynchronous"},
     {"front"},
