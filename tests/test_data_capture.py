@@ -100,6 +100,13 @@ def invoke_mix(runtime: Any, endpoint: str, calls: int, tag: str) -> dict[str, t
     return sent
 
 
+def in_service(sm: Any, name: str) -> None:
+    described = sm.describe_endpoint(EndpointName=name)
+    while described["EndpointStatus"] == "Creating":  # DescribeEndpoint itself waits for the status to change
+        described = sm.describe_endpoint(EndpointName=name)
+    assert described["EndpointStatus"] == "InService", described.get("FailureReason")
+
+
 def decoded(payload: dict) -> bytes:
     return base64.b64decode(payload["data"]) if payload["encoding"] == "BASE64" else payload["data"].encode()
 
@@ -162,7 +169,7 @@ def test_input_only_capture_and_a_bad_destination(emulator):
     sm.create_endpoint_config(EndpointConfigName=name, ProductionVariants=[{"VariantName": "v", "ModelName": name}],
                               DataCaptureConfig=config)
     sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+    in_service(sm, name)
     clients(emulator.url, "sagemaker-runtime").invoke_endpoint(EndpointName=name, Body=b"a,b", ContentType="text/csv")
     deadline = time.monotonic() + 30
     while not (keys := s3.list_objects_v2(Bucket=name).get("Contents")) and time.monotonic() < deadline:
@@ -174,10 +181,11 @@ def test_input_only_capture_and_a_bad_destination(emulator):
 
 
 def test_nothing_captured_is_lost_at_a_clean_stop(example_images, tmp_path):
-    name, bucket = "capture-stop", "capture-stop-bucket"
+    name = f"capture-stop-{uuid.uuid4().hex[:8]}"
+    bucket = name
     config = {"EnableCapture": True, "InitialSamplingPercentage": 100, "DestinationS3Uri": f"s3://{bucket}/capture",
               "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
-    with Emulator(state=tmp_path / "state", startup_timeout=60) as running:
+    with Emulator(state=tmp_path / "state") as running:
         running.serve()
         sm, s3 = clients(running.url, "sagemaker"), clients(running.url, "s3")
         s3.create_bucket(Bucket=bucket)
@@ -185,12 +193,12 @@ def test_nothing_captured_is_lost_at_a_clean_stop(example_images, tmp_path):
         sm.create_endpoint_config(EndpointConfigName=name, DataCaptureConfig=config,
                                   ProductionVariants=[{"VariantName": "v", "ModelName": name}])
         sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        in_service(sm, name)
         runtime = clients(running.url, "sagemaker-runtime")
         for number in range(20):
             runtime.invoke_endpoint(EndpointName=name, Body=b"1", ContentType="text/csv", InferenceId=str(number))
     # stopped at once after the last answer: what the workers and the owner held is written before the stop ends
-    with Emulator(state=tmp_path / "state", startup_timeout=60) as again:
+    with Emulator(state=tmp_path / "state") as again:
         s3 = clients(again.serve(), "s3")
         bodies = [s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
                   for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
