@@ -38,4 +38,5 @@ def test_a_shadow_copy_is_shown_beside_production_with_a_diff(page, emulator):
     expect(page.get_by_test_id("shadow-production")).to_have_text('{"n": 1}')
     expect(page.get_by_test_id("shadow-answer")).to_contain_text('"candidate"')
     diff = page.get_by_test_id("shadow-diff")
-    expect(diff.locator(".added")).to_contain_text('"candidate"')
+    expect(diff.locator(".removed")).to_have_text(['- {"n": 1}'])  # production's line, changed by the shadow
+    expect(diff.locator(".added").first).to_contain_text('"candidate"')
