@@ -1,8 +1,8 @@
 """In a front worker: captured invocations handed to the owner in batches, never slowing a request.
 
 A request only appends to a bounded list. A thread, woken by the first capture of a batch, waits
-FLUSH_INTERVAL for more, builds their lines (emulator.capture.lines) and delivers them, grouped by the file
-they belong to, in one call. The worker flushes what is left when it stops.
+FLUSH_INTERVAL for more and delivers them in one call, framed as bytes (emulator.capture.frames): the owner
+makes the lines. The worker flushes what is left when it stops.
 """
 
 from __future__ import annotations
@@ -11,19 +11,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
-from emulator.capture.lines import Captured, hour_of, line
+from emulator.capture.frames import encode
+from emulator.capture.lines import Captured
 
 FLUSH_INTERVAL = 0.1  # seconds
 PENDING_LIMIT = 10_000  # captures waiting for the next flush; beyond, a capture is dropped (and counted)
 
-Deliver = Callable[[list[dict[str, Any]]], None]
-
 
 class CaptureSender:
-    def __init__(self, deliver: Deliver):
-        """`deliver(groups)`: hands the owner [{"spec", "endpoint", "variant", "first", "lines"}, ...]."""
+    def __init__(self, deliver: Callable[[bytes], None]):
+        """`deliver(frames)`: hands the owner a batch of captures (emulator.capture.frames)."""
         self._deliver = deliver
         self._pending: list[Captured] = []
         self.dropped = 0
@@ -62,19 +60,8 @@ class CaptureSender:
             if not pending:
                 return
             try:
-                self._deliver(groups(pending))
+                self._deliver(encode(pending))
             except Exception as exc:  # the owner is gone or failing: what it did not take is lost, and said so
                 self.dropped += len(pending)
                 print(f"sagemaker-emulator: {len(pending)} captured invocation(s) could not be handed to the "
                       f"emulator and are lost ({exc}).", file=sys.stderr)
-
-
-def groups(captures: list[Captured]) -> list[dict[str, Any]]:
-    """Lines grouped by the file they go to: one per destination, endpoint, variant and hour."""
-    grouped: dict[tuple[str, str, str, str], dict[str, Any]] = {}
-    for captured in captures:
-        where = (captured.spec.destination, captured.endpoint, captured.variant, hour_of(captured.time))
-        group = grouped.setdefault(where, {"destination": captured.spec.destination, "endpoint": captured.endpoint,
-                                           "variant": captured.variant, "first": captured.time, "lines": []})
-        group["lines"].append(line(captured))
-    return list(grouped.values())

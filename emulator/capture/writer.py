@@ -1,11 +1,11 @@
 """In the owner process: the capture files, written to S3 off every request's path.
 
-The front's workers deliver lines grouped by file (emulator.capture.sender); they are kept per destination,
-endpoint, variant and hour, and a thread writes what came every CUT_INTERVAL as one file each (named after
-its first line's time, as SageMaker names them). `close()` writes what is left: nothing captured is lost at a
-clean stop.
+The front's workers deliver captures in batches (emulator.capture.sender, framed by emulator.capture.frames);
+a thread makes their lines and writes what came every CUT_INTERVAL as one file per destination, endpoint,
+variant and hour (named after its first line's time, as SageMaker names them). `close()` writes what is left:
+nothing captured is lost at a clean stop.
 
-    POST /_emulator/capture  {"groups": [{"destination", "endpoint", "variant", "first", "lines"}, ...]}
+    POST /_emulator/capture   (body: frames)
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from emulator.capture.lines import file_key, hour_of
+from emulator.capture.frames import BadFrames, decode
+from emulator.capture.lines import Captured, file_key, hour_of, line
 
 CAPTURE_PATH = "/_emulator/capture"
 CUT_INTERVAL = 1.0  # seconds between files of one variant: captures show in S3 within about a second
@@ -28,19 +29,15 @@ Write = Callable[[str, bytes], None]  # (s3:// URL, the file's bytes)
 class CaptureWriter:
     def __init__(self, write: Write, interval: float = CUT_INTERVAL):
         self._write, self.interval = write, interval
-        self._files: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+        self._pending: list[Captured] = []
         self._lock = threading.Lock()
         self._writing = threading.Lock()
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def accept(self, groups: list[dict[str, Any]]) -> None:
+    def accept(self, captures: list[Captured]) -> None:
         with self._lock:
-            for group in groups:
-                where = (group["destination"], group["endpoint"], group["variant"], hour_of(group["first"]))
-                kept = self._files.setdefault(where, {**group, "lines": []})
-                kept["first"] = min(kept["first"], group["first"])
-                kept["lines"].extend(group["lines"])
+            self._pending.extend(captures)
             if self._thread is None and not self._closed.is_set():
                 self._thread = threading.Thread(target=self._run, name="capture-writer", daemon=True)
                 self._thread.start()
@@ -54,14 +51,14 @@ class CaptureWriter:
     def flush(self) -> None:
         with self._writing:
             with self._lock:
-                files, self._files = self._files, {}
-            for (destination, endpoint, variant, _), kept in files.items():
-                url = file_key(destination, endpoint, variant, kept["first"])
+                pending, self._pending = self._pending, []
+            for group in files(pending):
+                url = file_key(group["destination"], group["endpoint"], group["variant"], group["first"])
                 try:
-                    self._write(url, ("\n".join(kept["lines"]) + "\n").encode())
+                    self._write(url, ("\n".join(group["lines"]) + "\n").encode())
                 except Exception as exc:  # e.g. no such bucket: said where the user looks, never raised at a request
-                    print(f"sagemaker-emulator: {len(kept['lines'])} captured invocation(s) of endpoint {endpoint} "
-                          f"could not be written to {url}: {exc}", file=sys.stderr)
+                    print(f"sagemaker-emulator: {len(group['lines'])} captured invocation(s) of endpoint "
+                          f"{group['endpoint']} could not be written to {url}: {exc}", file=sys.stderr)
 
     def close(self) -> None:
         self._closed.set()
@@ -75,7 +72,22 @@ class CaptureWriter:
 
         @routes.post(CAPTURE_PATH)
         def capture() -> Response:
-            self.accept(request.get_json(force=True)["groups"])
+            try:
+                self.accept(decode(request.get_data()))
+            except BadFrames as error:
+                return jsonify({"error": str(error)}), 400
             return jsonify({})
 
         return routes
+
+
+def files(captures: list[Captured]) -> list[dict[str, Any]]:
+    """The lines of `captures`, grouped by the file they go to: one per destination, endpoint, variant and hour."""
+    grouped: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for captured in captures:
+        where = (captured.spec.destination, captured.endpoint, captured.variant, hour_of(captured.time))
+        group = grouped.setdefault(where, {"destination": captured.spec.destination, "endpoint": captured.endpoint,
+                                           "variant": captured.variant, "first": captured.time, "lines": []})
+        group["first"] = min(group["first"], captured.time)
+        group["lines"].append(line(captured))
+    return list(grouped.values())

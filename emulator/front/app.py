@@ -17,6 +17,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.invocation.chain import MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
+from emulator.capture.frames import CONTENT_TYPE
 from emulator.capture.sender import CaptureSender
 from emulator.capture.writer import CAPTURE_PATH
 from emulator.front import event_stream
@@ -60,7 +61,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     recorder = Recorder(request_log.add if request_log else None, "front")
     # Captures go to the owner, which writes them to S3; the worker flushes what is left when it stops.
     capture = app.extensions["capture"] = CaptureSender(
-        lambda groups: owner.ask(CAPTURE_PATH, {"groups": groups}, FORWARD_TIMEOUT)) if owner.present else None
+        lambda frames: owner.send(CAPTURE_PATH, frames, CONTENT_TYPE, FORWARD_TIMEOUT)) if owner.present else None
     followups = Followups(capture, Recorder(recorder.record, "shadow"), keep_bodies)
 
     def answer_invocation(name: str, input_shape: str, parsed: InvocationRequest,

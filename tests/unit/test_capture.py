@@ -1,5 +1,6 @@
 """Data capture's pure parts: the capture line as SageMaker writes it, the file key, the grouping into files,
-the writer's cut and close, and the share a shadow gets; the body of a line is fuzzed (callers send anything)."""
+the frames a worker hands the owner, the writer's cut and close, and the share a shadow gets; a line's body and
+the frames are fuzzed (callers send anything; the owner's route reads what it is sent)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import re
 
 from hypothesis import given, settings, strategies as st
 
+import pytest
+
+from emulator.capture.frames import BadFrames, decode, encode
 from emulator.capture.lines import Captured, encoding, file_key, line
-from emulator.capture.sender import CaptureSender, groups
-from emulator.capture.writer import CaptureWriter
+from emulator.capture.sender import CaptureSender
+from emulator.capture.writer import CaptureWriter, files
 from emulator.front.followups import share
 from emulator.seam.capture import CaptureSpec
 
@@ -69,14 +73,14 @@ def test_file_key_is_sagemakers_path_and_name():
 
 def test_lines_are_grouped_by_variant_and_hour():
     an_hour_later = captured(time=NOON + 3600)
-    grouped = groups([captured(), captured(variant="Shadow"), captured(), an_hour_later])
+    grouped = files([captured(), captured(variant="Shadow"), captured(), an_hour_later])
     assert [(g["variant"], len(g["lines"])) for g in grouped] == [("AllTraffic", 2), ("Shadow", 1), ("AllTraffic", 1)]
 
 
 def test_the_writer_writes_one_file_per_group_and_all_at_close():
     written: dict[str, bytes] = {}
     writer = CaptureWriter(written.__setitem__, interval=3600)
-    sender = CaptureSender(writer.accept)
+    sender = CaptureSender(lambda frames: writer.accept(decode(frames)))
     for _ in range(3):
         sender.add(captured())
     sender.add(captured(variant="Shadow"))
@@ -114,3 +118,25 @@ def test_any_body_makes_a_line_that_gives_it_back(body, content_type, inference_
     back = base64.b64decode(data) if captured_input["encoding"] == "BASE64" else data.encode()
     assert back == body and captured_input["observedContentType"] == (content_type or "")
     assert parsed["eventMetadata"].get("inferenceId") == inference_id
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.binary(max_size=200), st.binary(max_size=200), st.one_of(st.none(), st.text(max_size=10))),
+                max_size=5))
+def test_frames_give_back_the_captures(bodies):
+    captures = [captured(body, output=answer, inference_id=inference_id) for body, answer, inference_id in bodies]
+    assert decode(encode(captures)) == captures
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=300))
+def test_anything_else_is_refused_as_bad_frames(data):
+    try:
+        decode(data)
+    except BadFrames:
+        pass
+
+
+def test_a_cut_frame_is_refused():
+    with pytest.raises(BadFrames, match="more bytes"):
+        decode(encode([captured()])[:-1])
