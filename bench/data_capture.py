@@ -27,10 +27,7 @@ BUCKET = "bench-capture"
 
 def run(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per subject (default 10)")
-    parser.add_argument("--requests", type=int, default=2000, help="sequential requests per subject (default 2000)")
-    parser.add_argument("--quick", action="store_true", help="a fifth of the requests and seconds: a smoke run")
+    h.load_arguments(parser)
     args = parser.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
 
@@ -42,7 +39,7 @@ def run(argv: list[str]) -> None:
         s3.create_bucket(Bucket=BUCKET)
         for name, capture in (("capture-off", None), ("capture-on", 100)):
             _deploy(sm, name, capture)
-        calls = {name.replace("-", " "): _caller(emulator.url, name, body) for name in ("capture-off", "capture-on")}
+        calls = {name.replace("-", " "): h.front_caller(emulator.url, name, body) for name in ("capture-off", "capture-on")}
         requests = max(100, int(args.requests * scale))
         print(f"  {requests} sequential requests each, then {args.clients} clients for {args.seconds * scale:g} s each "
               "(1 KB bodies) ...", flush=True)
@@ -121,13 +118,6 @@ def _hook_cost(body: bytes) -> float:
             sender._pending.clear()
 
     return round(min(timeit.repeat(once, number=number, repeat=5)) / number * 1e6, 2)
-
-
-def _caller(url: str, endpoint: str, body: bytes) -> Any:
-    def make() -> Any:
-        session = h.session()
-        return lambda: h.invoke_front(session, url, endpoint, body, "application/octet-stream")
-    return make
 
 
 def report(f: dict[str, Any]) -> str:
