@@ -1,10 +1,11 @@
-"""The endpoint's record, typed: what the control plane keeps of each endpoint, what it deployed and what an
-update is bringing in.
+"""The records of what changes state in the control plane, typed: each endpoint (its status, what it deployed
+and what an update is bringing in) and each transform job (its status through its run).
 
 The store keeps every kind of resource as one JSON document, `{"Describe": ..., "Tags": [...], ...}` (see
 `control/resources.py`); an endpoint's document adds `Deployed` and `Pending`. This module is the only one that
-reads or writes those members of an endpoint's document: everything else works on `EndpointRecord`.
-The layout stays the one earlier versions wrote, so a state folder carries over.
+reads or writes an endpoint's or a job's document: everything else works on the records. The layout stays the
+one earlier versions wrote, so a state folder carries over. Models and endpoint configs never change once
+created: they stay their Describe answer, in the shape botocore's model gives it.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from emulator.control.store import Store
 
 # SystemUpdating: coming back after a restart of the emulator (SageMaker's status for maintenance).
 IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
+TRANSFORM_JOB = "transform-job"  # the ARN's resource type, the store's kind
+JOB_RUNNING = ("InProgress", "Stopping")
 
 
 @dataclass(frozen=True)
@@ -182,3 +185,73 @@ class EndpointRecords:
 def read_all(documents: list[dict[str, Any]]) -> list[EndpointRecord]:
     """Records from the stored documents a reader of the database got itself (`sagemaker-emulator ls`)."""
     return [EndpointRecord.from_document(document) for document in documents]
+
+
+@dataclass(frozen=True)
+class TransformJobRecord:
+    name: str
+    request: dict[str, Any]  # CreateTransformJob's members but Tags: DescribeTransformJob answers them
+    arn: str
+    status: str
+    created: float
+    modified: float
+    failure_reason: str | None = None
+    ended: float | None = None  # TransformEndTime
+    tags: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def new(cls, request: dict[str, Any], created: float) -> "TransformJobRecord":
+        name = request["TransformJobName"]
+        return cls(name, {member: value for member, value in request.items() if member != "Tags"},
+                   arn(TRANSFORM_JOB, name), "InProgress", created, created, tags=tuple(request.get("Tags") or ()))
+
+    @property
+    def running(self) -> bool:
+        return self.status in JOB_RUNNING
+
+    def moved_to(self, status: str, reason: str | None, at: float) -> "TransformJobRecord":
+        """The job in `status`; a job asked to stop ends Stopped, whatever ended it."""
+        if self.status == "Stopping" and status not in JOB_RUNNING:
+            status, reason = "Stopped", None
+        return replace(self, status=status, modified=at, ended=None if status in JOB_RUNNING else at,
+                       failure_reason=reason or self.failure_reason)
+
+    def describe(self) -> dict[str, Any]:
+        answer = {**self.request, "TransformJobArn": self.arn, "TransformJobStatus": self.status,
+                  "CreationTime": self.created, "LastModifiedTime": self.modified, "TransformStartTime": self.created}
+        if self.ended is not None:
+            answer["TransformEndTime"] = self.ended
+        if self.failure_reason:
+            answer["FailureReason"] = self.failure_reason
+        return answer
+
+    def to_document(self) -> dict[str, Any]:
+        return {"Describe": self.describe(), "Tags": list(self.tags)}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "TransformJobRecord":
+        describe = dict(document["Describe"])
+        fields_ = [describe.pop(member, None) for member in ("TransformJobArn", "TransformJobStatus", "CreationTime",
+                                                               "LastModifiedTime", "FailureReason", "TransformEndTime")]
+        describe.pop("TransformStartTime", None)
+        job_arn, status, created, modified, reason, ended = fields_
+        return cls(describe["TransformJobName"], describe, job_arn, status, created, modified, reason, ended,
+                   tuple(document.get("Tags") or ()))
+
+
+class TransformJobRecords:
+    def __init__(self, store: Store):
+        self._store = store
+
+    def get(self, name: str) -> TransformJobRecord | None:
+        document = self._store.get(TRANSFORM_JOB, key(name))
+        return TransformJobRecord.from_document(document) if document else None
+
+    def insert(self, record: TransformJobRecord) -> bool:
+        return self._store.insert(TRANSFORM_JOB, key(record.name), record.to_document())
+
+    def put(self, record: TransformJobRecord) -> None:
+        self._store.put(TRANSFORM_JOB, key(record.name), record.to_document())
+
+    def all(self) -> list[TransformJobRecord]:
+        return [TransformJobRecord.from_document(document) for document in self._store.all(TRANSFORM_JOB)]
