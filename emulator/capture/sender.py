@@ -15,7 +15,7 @@ from emulator.batches import Batched
 from emulator.capture.frames import encode
 from emulator.capture.lines import Captured
 
-FLUSH_INTERVAL = 0.1  # seconds
+FLUSH_INTERVAL = 0.5  # seconds: larger batches cost the worker less per capture; the owner cuts files every second anyway
 PENDING_LIMIT = 10_000  # captures waiting for the next flush; beyond, a capture is dropped (and counted)
 
 
