@@ -21,7 +21,7 @@ from emulator.capture.frames import BadFrames, decode
 from emulator.capture.lines import Captured, file_key, hour_of, line
 
 CAPTURE_PATH = "/_emulator/capture"
-CUT_INTERVAL = 1.0  # seconds between files of one variant: captures show in S3 within about a second
+CUT_INTERVAL = 1.0  # seconds between files of one variant: with the workers' half second, captures show in S3 within about two seconds
 
 Write = Callable[[str, bytes], None]  # (s3:// URL, the file's bytes)
 
