@@ -3,8 +3,9 @@
 CreateEndpoint returns at once; a thread starts every variant's containers and flips the endpoint to
 InService (and publishes its routes in the serving table) or to Failed with the reason. UpdateEndpoint is
 blue/green: the new variants start beside the old ones, traffic switches in one write of the serving
-table, and the old containers stay up for one invocation timeout so requests already in flight finish;
-if the new ones fail, the endpoint stays InService on the old configuration with the reason recorded.
+table (or, for a guarded update, in the steps emulator.control.deployment takes), and the old containers
+stay up for one invocation timeout so requests already in flight finish; if the new ones fail, or an alarm
+rolls the update back, the endpoint stays InService on the old configuration with the reason recorded.
 At start, `restore` brings back every endpoint the state says is InService before the front answers.
 """
 
@@ -17,7 +18,9 @@ import traceback
 from dataclasses import replace
 from typing import Any, Callable
 
+from emulator.aws import cloudwatch
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.control.deployment import Policy, Rollout, split
 from emulator.control.models import runnable
 from emulator.control.plane import ControlPlane, key, now
 from emulator.control.records import DeployedVariant, Deployment, EndpointRecord, EndpointRecords
@@ -36,9 +39,11 @@ Running = list[tuple[DeployedVariant, ContainerGroup]]
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 **endpoint_options: Any):
-        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
+                 time_scale: float = 1.0, **endpoint_options: Any):
+        """`time_scale`: what a guarded update's waits are multiplied by; `endpoint_options`: more for each
+        ContainerGroup (the request log's `events`, `reuse`)."""
         self.plane, self.backend = plane, backend
+        self.time_scale = time_scale
         self.records = EndpointRecords(plane.store)
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
@@ -46,6 +51,7 @@ class Lifecycle:
         self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
         self._running: dict[str, Running] = {}
         self._starting: dict[str, list[ContainerGroup]] = {}
+        self._deploying: dict[str, Running] = {}  # a guarded update's new fleet, while traffic shifts to it
         self._draining: list[ContainerGroup] = []
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -72,7 +78,7 @@ class Lifecycle:
             running = [(replace(variant, weight=deployed.variant(variant.name).weight), group)
                        for variant, group in self._running.get(key(name), [])]
             self._running[key(name)] = running
-            self._publish(name, running, deployed)
+            self._publish(name, running)
 
     def running(self, name: str) -> Running:
         with self._lock:
@@ -83,6 +89,7 @@ class Lifecycle:
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
                     + [(variant.name, e) for group in self._running.values() for variant, e in group]
+                    + [(f"{variant.name} (new)", e) for group in self._deploying.values() for variant, e in group]
                     + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
@@ -117,7 +124,7 @@ class Lifecycle:
         self._closed.set()
         endpoints = [endpoint for _, endpoint in self.variants()]
         with self._lock:
-            self._running, self._starting, self._draining = {}, {}, []
+            self._running, self._starting, self._deploying, self._draining = {}, {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
         for thread in list(self._threads):
             thread.join(timeout=30)
@@ -139,13 +146,12 @@ class Lifecycle:
             self._threads.discard(threading.current_thread())
 
     def _create(self, name: str) -> None:
-        deployed = self.records.find(name).deployed
         try:
-            running = self._start(name, deployed.variants)
+            running = self._start(name, self.records.find(name).deployed.variants)
         except EmulatorError as failure:
             self._record(name, "Failed", _reason(failure))
             return
-        if self._adopt(name, running, deployed) is not None:
+        if self._adopt(name, running) is not None:
             self._record(name, "InService", None)
 
     def _bring_back(self, name: str) -> None:
@@ -156,7 +162,7 @@ class Lifecycle:
             self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
-        if self._adopt(name, running, record.deployed) is not None:
+        if self._adopt(name, running) is not None:
             self._record(name, "InService", record.failure_reason)
 
     def _startup_timeout(self, variants: tuple[DeployedVariant, ...]) -> float:
@@ -164,7 +170,8 @@ class Lifecycle:
         return max(variant.startup_timeout or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT for variant in variants)
 
     def _update(self, name: str) -> None:
-        pending = self.records.find(name).pending
+        record = self.records.find(name)
+        pending = record.pending
         try:
             running = self._start(name, pending.variants)
         except EmulatorError as failure:
@@ -172,11 +179,56 @@ class Lifecycle:
                                             f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
                          pending=None)
             return
+        policy = Policy.of(record.deployment_config)
+        termination_wait = 0.0
+        if policy is not None:
+            rolled_back = self._roll_out(name, policy, running)
+            if rolled_back is not None:
+                self._record(name, "InService", f"{rolled_back} The endpoint stays on its previous endpoint "
+                                                f"configuration; {pending.config_name} was not deployed.",
+                             pending=None)
+                self._retire([endpoint for _, endpoint in running])
+                return
+            termination_wait = policy.termination_wait * self.time_scale
         replaced = self._adopt(name, running, pending)
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
-        self._drain(replaced)
+        self._drain(replaced, termination_wait)
+
+    def _roll_out(self, name: str, policy: Policy, new: Running) -> str | None:
+        """Shift traffic to `new` as `policy` says (emulator.control.deployment); None when it all baked, else why
+        it rolled back, with every request going to the old fleet again."""
+        with self._lock:
+            old = list(self._running.get(key(name), []))
+            self._deploying[key(name)] = new
+
+        def shift(share: float) -> bool:
+            old_weights, new_weights = split([v.weight for v, _ in old], [v.weight for v, _ in new], share)
+            return self._publish_if_live(name, [(replace(v, weight=w), e) for (v, e), w in zip(old, old_weights)]
+                                         + [(replace(v, weight=w), e) for (v, e), w in zip(new, new_weights)])
+
+        capacity = sum(variant.instance_count or 1 for variant, _ in new)
+        reason: str | None = "The emulator failed during the update."
+        try:
+            reason = Rollout(policy, capacity, self.time_scale, shift, _firing, self._closed).run()
+            if reason is not None:
+                self._publish_if_live(name, old)
+            return reason
+        finally:
+            with self._lock:
+                self._deploying.pop(key(name), None)
+                if reason is not None:  # rolled back: the new fleet drains (and stops with the emulator)
+                    self._draining.extend(endpoint for _, endpoint in new)
+
+    def _publish_if_live(self, name: str, running: Running) -> bool:
+        """Publish `running` unless the endpoint is being deleted (or the emulator stops); says whether it did."""
+        with self._lock:
+            record = self.records.get(name)
+            if self._closed.is_set() or record is None or record.status == "Deleting":
+                return False
+            self._publish(name, running)
+            return True
 
     def _delete(self, name: str) -> None:
         with self._lock:
@@ -212,7 +264,7 @@ class Lifecycle:
                 self.plane.aws.ship_endpoint_logs(name, variant.name, endpoint)
         return list(zip(variants, endpoints))
 
-    def _adopt(self, name: str, running: Running, deployment: Deployment) -> Running | None:
+    def _adopt(self, name: str, running: Running, deployment: Deployment | None = None) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
         deleted (or the emulator is stopping): then `running` is stopped instead."""
         with self._lock:
@@ -227,22 +279,31 @@ class Lifecycle:
             return None
         return previous
 
-    def _publish(self, name: str, running: Running, deployment: Deployment) -> None:
-        """`deployment`: what `running` runs (an update's, before the record says it is deployed)."""
+    def _publish(self, name: str, running: Running, deployment: Deployment | None = None) -> None:
+        """`deployment`: what `running` runs, for its capture (an update's, before the record says it is deployed;
+        None: the record's)."""
+        if deployment is None:
+            record = self.records.get(name)
+            deployment = record.deployed if record else None
         def specs(shadow: bool) -> tuple[VariantSpec, ...]:
             return tuple(variant_spec(variant.name, variant.weight, endpoint.definition.mode, endpoint.routes,
                                       self.invocation_timeout, endpoint.definition.is_multi_model)
                          for variant, endpoint in running if variant.shadow == shadow)
-        asynchronous = bool(deployment.async_config)  # never changes by an update
-        self.plane.store.set_serving(key(name), EndpointSpec(name, specs(False), asynchronous,
-                                                             capture=CaptureSpec.of(deployment.capture_config),
+        asynchronous = bool(deployment and deployment.async_config)  # never changes by an update
+        capture = CaptureSpec.of(deployment.capture_config) if deployment else None
+        self.plane.store.set_serving(key(name), EndpointSpec(name, specs(False), asynchronous, capture=capture,
                                                              shadows=specs(True)))
 
-    def _drain(self, replaced: Running) -> None:
+    def _drain(self, replaced: Running, at_least: float = 0.0) -> None:
+        """Stop `replaced` once requests in flight are done (and `at_least` seconds have passed)."""
         endpoints = [endpoint for _, endpoint in replaced]
         with self._lock:
             self._draining.extend(endpoints)
-        self._closed.wait(self.drain_seconds)
+        self._retire(endpoints, at_least)
+
+    def _retire(self, endpoints: list[ContainerGroup], at_least: float = 0.0) -> None:
+        """Stop `endpoints` (draining already) once requests in flight are done."""
+        self._closed.wait(max(self.drain_seconds, at_least))
         with self._lock:
             leaving = [endpoint for endpoint in endpoints if endpoint in self._draining]
             self._draining = [endpoint for endpoint in self._draining if endpoint not in endpoints]
@@ -259,6 +320,11 @@ class Lifecycle:
             reason = reason[:FAILURE_REASON_LIMIT] if reason is not None else None
             self.records.put(record.with_status(status, reason, now(), **changes))
             self.plane.changed.notify_all()
+
+
+def _firing(alarms: tuple[str, ...]) -> list[str]:
+    states = cloudwatch.alarm_states(alarms)
+    return [name for name in alarms if states.get(name) == cloudwatch.ALARM]
 
 
 def _start_one(endpoint: ContainerGroup) -> str | None:

@@ -11,7 +11,7 @@ created: they stay their Describe answer, in the shape botocore's model gives it
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from emulator.control.errors import not_found
 from emulator.control.plane import ENDPOINT, arn, key
@@ -100,11 +100,15 @@ class EndpointRecord:
     pending: Deployment | None = None  # an update's deployment, while its containers start
     failure_reason: str | None = None
     tags: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    # The last CreateEndpoint's or UpdateEndpoint's DeploymentConfig: how the pending update is rolled out
+    # (emulator.control.deployment), and DescribeEndpoint's LastDeploymentConfig.
+    deployment_config: dict[str, Any] | None = None
 
     @classmethod
-    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]]) -> "EndpointRecord":
+    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]],
+            deployment_config: dict[str, Any] | None = None) -> "EndpointRecord":
         return cls(name, arn(ENDPOINT, name), deployed.config_name, "Creating", created, created, deployed,
-                   tags=tuple(tags))
+                   tags=tuple(tags), deployment_config=deployment_config)
 
     @property
     def in_progress(self) -> bool:
@@ -125,6 +129,8 @@ class EndpointRecord:
             answer["AsyncInferenceConfig"] = self.deployed.async_config
         if self.deployed.capture_config:
             answer["DataCaptureConfig"] = self.deployed.capture_summary()
+        if self.deployment_config:
+            answer["LastDeploymentConfig"] = self.deployment_config
         if self.status not in ("Creating", "Failed"):
             answer["ProductionVariants"] = [v.summary(self.modified) for v in self.deployed.variants if not v.shadow]
             shadows = [v.summary(self.modified) for v in self.deployed.variants if v.shadow]
@@ -139,7 +145,7 @@ class EndpointRecord:
         if self.failure_reason is not None:
             describe["FailureReason"] = self.failure_reason
         return {"Describe": describe, "Tags": list(self.tags), "Deployed": self.deployed.to_json(),
-                "Pending": self.pending.to_json() if self.pending else None}
+                "Pending": self.pending.to_json() if self.pending else None, "DeploymentConfig": self.deployment_config}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "EndpointRecord":
@@ -148,18 +154,45 @@ class EndpointRecord:
                    describe["EndpointStatus"], describe["CreationTime"], describe["LastModifiedTime"],
                    Deployment.from_json(document["Deployed"]),
                    Deployment.from_json(document["Pending"]) if document.get("Pending") else None,
-                   describe.get("FailureReason"), tuple(document.get("Tags") or ()))
+                   describe.get("FailureReason"), tuple(document.get("Tags") or ()), document.get("DeploymentConfig"))
 
 
-class EndpointRecords:
-    """The endpoints' records in the store, by name (case-insensitive, as SageMaker's names are)."""
+class Stored(Protocol):
+    name: str
 
+    def to_document(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Stored)
+
+
+class Records(Generic[R]):
+    """One kind's records in the store, by name (case-insensitive, as SageMaker's names are)."""
+
+    def __init__(self, store: Store, kind: str, read: Callable[[dict[str, Any]], R]):
+        self._store, self._kind, self._read = store, kind, read
+
+    def get(self, name: str) -> R | None:
+        document = self._store.get(self._kind, key(name))
+        return self._read(document) if document else None
+
+    def insert(self, record: R) -> bool:
+        """False when a record of that name exists already."""
+        return self._store.insert(self._kind, key(record.name), record.to_document())
+
+    def put(self, record: R) -> None:
+        self._store.put(self._kind, key(record.name), record.to_document())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(self._kind, key(name))
+
+    def all(self) -> list[R]:
+        return [self._read(document) for document in self._store.all(self._kind)]
+
+
+class EndpointRecords(Records[EndpointRecord]):
     def __init__(self, store: Store):
-        self._store = store
-
-    def get(self, name: str) -> EndpointRecord | None:
-        document = self._store.get(ENDPOINT, key(name))
-        return EndpointRecord.from_document(document) if document else None
+        super().__init__(store, ENDPOINT, EndpointRecord.from_document)
 
     def find(self, name: str) -> EndpointRecord:
         """The record, or SageMaker's ValidationException 'Could not find endpoint "arn..."'."""
@@ -167,19 +200,6 @@ class EndpointRecords:
         if record is None:
             raise not_found("endpoint", arn(ENDPOINT, name))
         return record
-
-    def insert(self, record: EndpointRecord) -> bool:
-        """False when an endpoint of that name exists already."""
-        return self._store.insert(ENDPOINT, key(record.name), record.to_document())
-
-    def put(self, record: EndpointRecord) -> None:
-        self._store.put(ENDPOINT, key(record.name), record.to_document())
-
-    def delete(self, name: str) -> None:
-        self._store.delete(ENDPOINT, key(name))
-
-    def all(self) -> list[EndpointRecord]:
-        return [EndpointRecord.from_document(document) for document in self._store.all(ENDPOINT)]
 
 
 def read_all(documents: list[dict[str, Any]]) -> list[EndpointRecord]:
@@ -239,19 +259,5 @@ class TransformJobRecord:
                    tuple(document.get("Tags") or ()))
 
 
-class TransformJobRecords:
-    def __init__(self, store: Store):
-        self._store = store
-
-    def get(self, name: str) -> TransformJobRecord | None:
-        document = self._store.get(TRANSFORM_JOB, key(name))
-        return TransformJobRecord.from_document(document) if document else None
-
-    def insert(self, record: TransformJobRecord) -> bool:
-        return self._store.insert(TRANSFORM_JOB, key(record.name), record.to_document())
-
-    def put(self, record: TransformJobRecord) -> None:
-        self._store.put(TRANSFORM_JOB, key(record.name), record.to_document())
-
-    def all(self) -> list[TransformJobRecord]:
-        return [TransformJobRecord.from_document(document) for document in self._store.all(TRANSFORM_JOB)]
+def transform_jobs(store: Store) -> Records[TransformJobRecord]:
+    return Records(store, TRANSFORM_JOB, TransformJobRecord.from_document)

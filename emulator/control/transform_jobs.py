@@ -28,7 +28,7 @@ from emulator.control.errors import ResourceInUse, ResourceNotFound, ValidationE
 from emulator.control.models import runnable
 from emulator.control.operations import operation
 from emulator.control.plane import MODEL, ControlPlane, arn, key, now
-from emulator.control.records import TRANSFORM_JOB, TransformJobRecord, TransformJobRecords
+from emulator.control.records import TRANSFORM_JOB, TransformJobRecord, transform_jobs
 from emulator.definition import EndpointDefinition
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup
@@ -47,7 +47,7 @@ _log = logging.getLogger(__name__)
 def create_transform_job(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["TransformJobName"]
     job_arn = arn(TRANSFORM_JOB, name)
-    records = TransformJobRecords(plane.store)
+    records = transform_jobs(plane.store)
     if records.get(name) is not None:
         raise ResourceInUse("Job name must be unique within an AWS account and region, and a job with this name "
                             f"already exists ({job_arn})")
@@ -96,7 +96,7 @@ def list_transform_jobs(plane: ControlPlane, request: dict[str, Any]) -> dict[st
 
 
 def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> TransformJobRecord:
-    record = TransformJobRecords(plane.store).get(name)
+    record = transform_jobs(plane.store).get(name)
     if record is None:
         raise error(f"Could not find requested job with name {name}")
     return record
@@ -116,7 +116,7 @@ class TransformJobs:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, logs: LogShipper, *,
                  startup_timeout: float | None = None):
         self.plane, self.backend, self.logs, self.startup_timeout = plane, backend, logs, startup_timeout
-        self.records = TransformJobRecords(plane.store)
+        self.records = transform_jobs(plane.store)
         self._running: dict[str, tuple[threading.Event, ContainerGroup | None]] = {}
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
