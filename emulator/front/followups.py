@@ -59,7 +59,7 @@ class Followups:
         started = time.time()
         recording = self.shadow_recorder.begin(endpoint.name, request, shadow.name)
         try:
-            result = shadow.chain.invoke(request, capture_bodies=self.keep_bodies)
+            _, result = shadow.through(lambda chain: chain.invoke(request, capture_bodies=self.keep_bodies))
         except InvocationFailed as failure:
             recording.failed(failure, ShadowComparison(production, answer, False))
             return

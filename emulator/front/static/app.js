@@ -107,6 +107,12 @@ async function followLog() {
   }
 }
 
+// Where an invocation went: its variant, the inference component it named, and the copy (instance) that answered.
+function answeredBy(record) {
+  const copy = record.hops.map((hop) => hop.instance).find(Boolean);
+  return [record.variant, record.inference_component, copy].filter(Boolean).join("/");
+}
+
 function addRow(entry) {
   const body = document.querySelector("#invocations tbody");
   document.getElementById("empty").hidden = true;
@@ -117,7 +123,7 @@ function addRow(entry) {
     const shadow = entry.shadow ? ` (shadow, ${entry.shadow.agrees ? "agrees" : "differs"})` : "";
     row = el("tr", { class: `invocation ${entry.error ? "failed" : "ok"}${entry.shadow ? " shadow" : ""}`,
       "data-testid": "invocation", "data-seq": entry.seq, onclick: () => select(entry.seq) },
-      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: entry.variant + shadow }),
+      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: answeredBy(entry) + shadow }),
       el("td", { class: "status", text: status }), el("td", { class: "number", text: entry.ms.toFixed(1) }),
       el("td", { text: entry.hops.map(hopName).join(" → ") }));
   } else {
@@ -141,7 +147,7 @@ function select(seq) {
   document.querySelector(`#invocations tr[data-seq="${seq}"]`)?.classList.add("selected");
   document.getElementById("detail").hidden = false;
   document.getElementById("detail-title").textContent =
-    `#${record.seq} · ${record.endpoint}/${record.variant} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`;
+    `#${record.seq} · ${record.endpoint}/${answeredBy(record)} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`;
   drawError(record);
   drawWaterfall(record);
   drawShadow(record);
