@@ -21,7 +21,7 @@ from emulator.export.cli import add_parser as add_export_parser
 from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
 from emulator.invocation.outcomes import InvocationFailed
-from emulator.trace import format_event, format_hops, format_invocation
+from emulator.trace import format_agreement, format_event, format_hops, format_invocation
 from emulator.waiting import until_set
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -331,6 +331,9 @@ def _trace(args: argparse.Namespace) -> int:
         for entry in entries:
             text = format_invocation(entry, args.bodies) if entry["kind"] == "invocation" else format_event(entry)
             print(text, flush=True)
+        if any("shadow" in entry for entry in entries) or not args.follow:
+            for tally in page.get("shadow_agreement", []):
+                print(format_agreement(tally), flush=True)
         # A smaller number than ours: the emulator was started again, with a new log.
         since = page["next"] if page["next"] >= since else 0
         if not args.follow:

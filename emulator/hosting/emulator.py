@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.asynchronous.service import AsyncInference
+from emulator.aws import s3
+from emulator.capture.writer import CaptureWriter
 from emulator.hosting.aws_services import AwsServices
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.hosting.client_side import ClientSide
@@ -94,6 +96,8 @@ class Emulator(ClientSide):
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
+        self.capture = CaptureWriter(_write_capture)  # the front's workers hand it what they capture
+        self._observer.app.register_blueprint(self.capture.routes())
         self._observer.app.register_blueprint(session_routes(lambda: self.store))  # ... and to record sessions
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
@@ -226,6 +230,7 @@ class Emulator(ClientSide):
             if self.front is not None:
                 self.front.stop()
                 self.front = None
+            self.capture.close()  # after the front: its workers have handed over all they captured
             self._observer.stop()
             if self.asynchronous is not None:  # before the containers: invocations cut short stay queued
                 self.asynchronous.stop()
@@ -303,6 +308,10 @@ def _select(definitions: list[EndpointDefinition], names: list[str] | None) -> l
     if missing:
         raise EmulatorError(f"no endpoint named {', '.join(missing)} in the definition; it defines: {', '.join(known)}.")
     return [known[n] for n in names]
+
+
+def _write_capture(url: str, body: bytes) -> None:
+    s3.write(s3.S3Url.parse(url, "DataCaptureConfig.DestinationS3Uri"), body)
 
 
 # Emulators still running when the interpreter exits (an uncaught error, Ctrl-C) are stopped.

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from emulator.invocation.outcomes import Hop, InvocationFailed, InvocationResult
 from emulator.invocation.request import InvocationRequest
-from emulator.observe.records import Finished, finished
+from emulator.observe.records import Finished, ShadowComparison, finished
 from emulator.seam.wire_errors import ServiceError, wire_error
 
 Result = TypeVar("Result")
@@ -25,15 +25,15 @@ class Recording:
         self.variant = variant or request.target_variant or ""
         self.started, self.clock = time.time(), time.perf_counter()
 
-    def ended(self, hops: list[Hop], error: ServiceError | None = None) -> None:
+    def ended(self, hops: list[Hop], error: ServiceError | None = None, shadow: ShadowComparison | None = None) -> None:
         if self._record is not None:
             self._record(finished(self.endpoint, self.variant, self.started, self.clock, hops, error, self.source,
-                                  self.request.described()))
+                                  self.request.described(), shadow))
 
-    def failed(self, failure: InvocationFailed) -> ServiceError:
+    def failed(self, failure: InvocationFailed, shadow: ShadowComparison | None = None) -> ServiceError:
         """Logs the failure; returns the wire error it is answered with."""
         error = wire_error(failure)
-        self.ended(failure.hops, error)
+        self.ended(failure.hops, error, shadow)
         return error
 
 
