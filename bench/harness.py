@@ -9,6 +9,7 @@ and in time.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import datetime
 import json
@@ -168,6 +169,22 @@ def invoke_front(s: requests.Session, url: str, endpoint: str, body: bytes, cont
     if response.status_code != 200:
         raise BenchError(f"the emulator answered {response.status_code}: {response.text[:300]}")
     return response
+
+
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a benchmark that loads a front: sequential requests, then client threads for some seconds."""
+    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per subject (default 10)")
+    parser.add_argument("--requests", type=int, default=2000, help="sequential requests per subject (default 2000)")
+    parser.add_argument("--quick", action="store_true", help="a fifth of the requests and seconds: a smoke run")
+
+
+def front_caller(url: str, endpoint: str, body: bytes) -> Callable[[], Callable[[], requests.Response]]:
+    """What makes each client's call for closed_loop: its own session POSTing `body` to the front."""
+    def make() -> Callable[[], requests.Response]:
+        s = session()
+        return lambda: invoke_front(s, url, endpoint, body, "application/octet-stream")
+    return make
 
 
 def invoke_direct(s: requests.Session, routes: list[Any], body: bytes, content_type: str,

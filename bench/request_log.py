@@ -27,11 +27,8 @@ def run(argv: list[str]) -> None:
     from emulator.front.server import FrontServer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--clients", type=int, default=8, help="concurrent client threads (default 8)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load per subject (default 10)")
-    parser.add_argument("--requests", type=int, default=2000, help="sequential requests per subject (default 2000)")
+    h.load_arguments(parser)
     parser.add_argument("--bodies", type=int, default=0, metavar="BYTES", help="keep bodies up to BYTES (default 0)")
-    parser.add_argument("--quick", action="store_true", help="a fifth of the requests and seconds: a smoke run")
     args = parser.parse_args(argv)
     scale = 0.2 if args.quick else 1.0
 
@@ -43,7 +40,7 @@ def run(argv: list[str]) -> None:
         off = FrontServer().start(emulator.store.path)  # no request-log environment: the log is off
         try:
             urls = {"log off": off.url, "log on": emulator.url}
-            calls = {name: _caller(url, endpoint.name, body) for name, url in urls.items()}
+            calls = {name: h.front_caller(url, endpoint.name, body) for name, url in urls.items()}
             requests = max(100, int(args.requests * scale))
             print(f"  {requests} sequential requests each, then {args.clients} clients for "
                   f"{args.seconds * scale:g} s each (1 KB bodies, bodies kept: {args.bodies} bytes) ...", flush=True)
@@ -96,13 +93,6 @@ def _hook_cost() -> float:
             sender._pending.clear()
 
     return round(min(timeit.repeat(once, number=number, repeat=5)) / number * 1e6, 2)
-
-
-def _caller(url: str, endpoint: str, body: bytes) -> Any:
-    def make() -> Any:
-        session = h.session()
-        return lambda: h.invoke_front(session, url, endpoint, body, "application/octet-stream")
-    return make
 
 
 def report(f: dict[str, Any], loaded: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
 from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
 from emulator.invocation.outcomes import InvocationFailed
-from emulator.trace import format_event, format_hops, format_invocation
+from emulator.trace import format_agreement, format_event, format_hops, format_invocation
 from emulator.waiting import until_set
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                             "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
     serve.add_argument("--time-scale", type=float, default=None, metavar="FACTOR",
                        help="multiply a guarded update's waits (baking periods, TerminationWaitInSeconds, "
-                            "MaximumExecutionTimeoutInSeconds) by FACTOR, e.g. 0.01 to bake 600 s in 6 (default: "
+                            "MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns by FACTOR, "
+                            "e.g. 0.01 to bake 600 s in 6 (default: "
                             "SAGEMAKER_EMULATOR_TIME_SCALE, else 1)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
@@ -336,6 +337,9 @@ def _trace(args: argparse.Namespace) -> int:
         for entry in entries:
             text = format_invocation(entry, args.bodies) if entry["kind"] == "invocation" else format_event(entry)
             print(text, flush=True)
+        if any("shadow" in entry for entry in entries) or not args.follow:
+            for tally in page.get("shadow_agreement", []):
+                print(format_agreement(tally), flush=True)
         # A smaller number than ours: the emulator was started again, with a new log.
         since = page["next"] if page["next"] >= since else 0
         if not args.follow:

@@ -40,7 +40,12 @@ def format_invocation(record: dict[str, Any], bodies: bool = False) -> str:
     """One invocation of the request log: a line for the request, then its hops, indented."""
     error = record.get("error")
     outcome = f"{record['status']} {error['code']}" if error else str(record["status"])
-    head = (f"{_clock(record['time'])}  {record['endpoint']}  {record['variant']}  {outcome}  "
+    shadow = record.get("shadow")
+    variant = record["variant"]
+    if shadow:
+        verdict = "agrees with" if shadow["agrees"] else "differs from"
+        variant = f"{variant} (shadow: {verdict} {shadow['production_variant']})"
+    head = (f"{_clock(record['time'])}  {record['endpoint']}  {variant}  {outcome}  "
             f"{record['ms']:.1f} ms  #{record['seq']}")
     if record.get("cold_start_ms") is not None:
         head += f"  (cold start: {record['cold_start_ms']:.0f} ms)"
@@ -51,6 +56,13 @@ def format_invocation(record: dict[str, Any], bodies: bool = False) -> str:
     if hops:
         lines += ["  " + line for line in format_hops(hops).splitlines()]
     return "\n".join(lines)
+
+
+def format_agreement(tally: dict[str, Any]) -> str:
+    """How often a shadow variant agreed with production, as `trace` prints it."""
+    share = f" ({100 * tally['agreed'] / tally['compared']:.0f} %)" if tally["compared"] else ""
+    return (f"shadow {tally['endpoint']}/{tally['variant']} answered as {tally['production_variant']} did "
+            f"in {tally['agreed']} of {tally['compared']} copies{share}")
 
 
 def format_event(event: dict[str, Any]) -> str:

@@ -31,15 +31,17 @@ def deployment(plane: ControlPlane, config_name: str) -> Deployment:
     """What an endpoint runs for a config: its variants, each with a copy of its model."""
     config = resources.find(plane, ENDPOINT_CONFIG, config_name)["Describe"]
     variants = []
-    for variant in config["ProductionVariants"]:
+    shadows = config.get("ShadowProductionVariants", [])
+    for variant in config["ProductionVariants"] + shadows:
         # No ModelName: the variant hosts inference components (emulator.control.components).
         model = resources.find(plane, MODEL, variant["ModelName"]) if variant.get("ModelName") else {"Describe": None}
         variants.append(DeployedVariant(variant["VariantName"], variant["InitialVariantWeight"],
                                         variant.get("InitialInstanceCount", 1), model["Describe"],
                                         variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-                                        variant.get("InstanceType"), model.get("Source"),
+                                        variant.get("InstanceType"), model.get("Source"), variant in shadows,
                                         variant.get("ServerlessConfig")))
-    return Deployment(config["EndpointConfigName"], tuple(variants), config.get("AsyncInferenceConfig"))
+    return Deployment(config["EndpointConfigName"], tuple(variants), config.get("AsyncInferenceConfig"),
+                      config.get("DataCaptureConfig"))
 
 
 @operation("CreateEndpoint")

@@ -24,7 +24,7 @@ from emulator.control.deployment import Policy, Rollout, split
 from emulator.control.models import runnable
 from emulator.control.plane import ControlPlane, key, now
 from emulator.control.component_copies import ComponentCopies
-from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
+from emulator.control.records import DeployedVariant, Deployment, EndpointRecord, EndpointRecords
 from emulator.control import serverless
 from emulator.control.serverless import ServerlessFleet
 from emulator.containers.docker_backend import DockerBackend
@@ -34,6 +34,7 @@ from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
 from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
 from emulator.settings import DEFAULT_MAX_INSTANCES
+from emulator.seam.capture import CaptureSpec
 from emulator.seam.serving import EndpointSpec, VariantSpec, variant_spec
 from emulator.parallel import map_in_threads
 
@@ -238,7 +239,7 @@ class Lifecycle:
                 self._retire(_groups(running))
                 return
             termination_wait = policy.termination_wait * self.time_scale
-        replaced = self._adopt(name, running)
+        replaced = self._adopt(name, running, pending)
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
@@ -353,7 +354,7 @@ class Lifecycle:
             if any(serving is fleet for _, serving in running):
                 self._publish(name, running)
 
-    def _adopt(self, name: str, running: Running) -> Running | None:
+    def _adopt(self, name: str, running: Running, deployment: Deployment | None = None) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
         deleted (or the emulator is stopping): then `running` is stopped instead."""
         with self._lock:
@@ -362,24 +363,31 @@ class Lifecycle:
             if not gone:
                 previous = self._running.get(key(name), [])
                 self._running[key(name)] = running
-                self._publish(name, running)
+                self._publish(name, running, deployment)
         if gone:
             map_in_threads(lambda pair: pair[1].stop(), running)
             return None
         return previous
 
-    def _publish(self, name: str, running: Running) -> None:
+    def _publish(self, name: str, running: Running, deployment: Deployment | None = None) -> None:
+        """`deployment`: what `running` runs, for its capture (an update's, before the record says it is deployed;
+        None: the record's)."""
+        record = self.records.get(name)
+        deployment = deployment or (record.deployed if record else None)
         variants = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout,
                                        max_concurrency=serverless.max_concurrency_of(variant))
-                         for variant, fleet in running)
-        record = self.records.get(name)
+                         for variant, fleet in running if not variant.shadow)
+        shadows = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout)
+                        for variant, fleet in running if variant.shadow)
         asynchronous = bool(record and record.deployed.async_config)  # never changes by an update
         hosts_components = bool(record and record.deployed.hosts_components)
         components = tuple(_variant_spec(describe["VariantName"], 0.0, fleet, self.invocation_timeout,
                                          describe["InferenceComponentName"])
                            for describe, fleet in self.components.specs(name) if fleet.count)
+        capture = CaptureSpec.of(deployment.capture_config) if deployment else None
         self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous,
-                                                             hosts_components=hosts_components, components=components))
+                                                             hosts_components=hosts_components, components=components,
+                                                             capture=capture, shadows=shadows))
 
     def _drain(self, endpoints: list[ContainerGroup], at_least: float = 0.0) -> None:
         """Stop `endpoints` once requests in flight are done (and `at_least` seconds have passed)."""

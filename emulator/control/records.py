@@ -35,17 +35,19 @@ class DeployedVariant:
     startup_timeout: float | None = None  # ContainerStartupHealthCheckTimeoutInSeconds
     instance_type: str | None = None
     source: str | None = None  # the definition file a preloaded model came from
+    shadow: bool = False  # one of ShadowProductionVariants: gets copies of requests, never routed to
     serverless: dict[str, Any] | None = None  # ServerlessConfig: sized by memory, not instances (control.serverless)
 
     def to_json(self) -> dict[str, Any]:
         return {"VariantName": self.name, "Weight": self.weight, "InstanceCount": self.instance_count,
                 "StartupTimeout": self.startup_timeout, "InstanceType": self.instance_type,
-                "Model": self.model, "Source": self.source, "ServerlessConfig": self.serverless}
+                "Model": self.model, "Source": self.source, "Shadow": self.shadow, "ServerlessConfig": self.serverless}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "DeployedVariant":
         return cls(data["VariantName"], data["Weight"], data.get("InstanceCount", 1), data["Model"],
-                   data.get("StartupTimeout"), data.get("InstanceType"), data.get("Source"), data.get("ServerlessConfig"))
+                   data.get("StartupTimeout"), data.get("InstanceType"), data.get("Source"), data.get("Shadow", False),
+                   data.get("ServerlessConfig"))
 
     def summary(self, since: float, max_instances: int) -> dict[str, Any]:
         """Its member of DescribeEndpoint's ProductionVariants: CurrentInstanceCount is the copies that run (at
@@ -68,15 +70,27 @@ class Deployment:
     config_name: str
     variants: tuple[DeployedVariant, ...]
     async_config: dict[str, Any] | None = None  # AsyncInferenceConfig: the endpoint answers InvokeEndpointAsync
+    capture_config: dict[str, Any] | None = None  # DataCaptureConfig
 
     def to_json(self) -> dict[str, Any]:
         return {"EndpointConfigName": self.config_name, "Variants": [v.to_json() for v in self.variants],
-                "AsyncInferenceConfig": self.async_config}
+                "AsyncInferenceConfig": self.async_config, "DataCaptureConfig": self.capture_config}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Deployment":
         return cls(data["EndpointConfigName"], tuple(DeployedVariant.from_json(v) for v in data["Variants"]),
-                   data.get("AsyncInferenceConfig"))
+                   data.get("AsyncInferenceConfig"), data.get("DataCaptureConfig"))
+
+    def capture_summary(self) -> dict[str, Any] | None:
+        """DescribeEndpoint's DataCaptureConfig (a DataCaptureConfigSummary)."""
+        config = self.capture_config
+        if not config:
+            return None
+        enabled = config.get("EnableCapture", True)
+        return {"EnableCapture": enabled, "CaptureStatus": "Started" if enabled else "Stopped",
+                "CurrentSamplingPercentage": config["InitialSamplingPercentage"],
+                "DestinationS3Uri": config["DestinationS3Uri"],
+                **({"KmsKeyId": config["KmsKeyId"]} if "KmsKeyId" in config else {})}
 
     def variant(self, name: str) -> DeployedVariant | None:
         return next((variant for variant in self.variants if variant.name == name), None)
@@ -126,11 +140,16 @@ class EndpointRecord:
             answer["FailureReason"] = self.failure_reason
         if self.deployed.async_config:
             answer["AsyncInferenceConfig"] = self.deployed.async_config
+        if self.deployed.capture_config:
+            answer["DataCaptureConfig"] = self.deployed.capture_summary()
         if self.deployment_config:
             answer["LastDeploymentConfig"] = self.deployment_config
         if self.status not in ("Creating", "Failed"):
             answer["ProductionVariants"] = [variant.summary(self.modified, max_instances)
-                                            for variant in self.deployed.variants]
+                                            for variant in self.deployed.variants if not variant.shadow]
+            shadows = [variant.summary(self.modified, max_instances) for variant in self.deployed.variants if variant.shadow]
+            if shadows:
+                answer["ShadowProductionVariants"] = shadows
         return answer
 
     def to_document(self) -> dict[str, Any]:

@@ -133,11 +133,10 @@ class ServerlessFleet:
         self._slots: dict[tuple[str, str, int], Slots] = {}
         self._warm_since: dict[int, float] = {}  # by id of the instances: when the sweep first saw them warm
         self._stopping: list["ContainerGroup"] = []  # stopped for idleness, perhaps still ending
-        self._thread: threading.Thread | None = None
 
     def start(self) -> "ServerlessFleet":
-        self._thread = threading.Thread(target=self._watch, name="serverless-idle", daemon=True)
-        self._thread.start()
+        """The idle sweep, in a thread that ends when the lifecycle closes."""
+        threading.Thread(target=self._watch, name="serverless-idle", daemon=True).start()
         return self
 
     def _watch(self) -> None:

@@ -18,14 +18,18 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.invocation.chain import MAX_PAYLOAD_BYTES, SERVERLESS_MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
+from emulator.capture.frames import CONTENT_TYPE
+from emulator.capture.sender import CaptureSender
+from emulator.capture.writer import CAPTURE_PATH
 from emulator.front import event_stream, sessions
+from emulator.front.followups import Followups
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import Dispatch
 from emulator.front.introspection import introspection_routes
 from emulator.front.response_stream import payload_events
 from emulator.front.serverless import ServerlessGate
 from emulator.multimodel.loader import ModelLoader
-from emulator.seam.owner import OwnerClient
+from emulator.seam.owner import OwnerClient, FORWARD_TIMEOUT
 from emulator.seam.serving import ServedEndpoint, ServedVariant, ServingTable
 from emulator.seam.worker_settings import WorkerSettings
 from emulator.seam.wire_errors import (REQUEST_ID, InternalFailure, ServiceError, UnknownRoute, ValidationError,
@@ -58,11 +62,15 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     app.register_blueprint(introspection_routes(owner))
 
     recorder = Recorder(request_log.add if request_log else None, "front")
+    # Captures go to the owner, which writes them to S3; the worker flushes what is left when it stops.
+    capture = app.extensions["capture"] = CaptureSender(
+        lambda frames: owner.send(CAPTURE_PATH, frames, CONTENT_TYPE, FORWARD_TIMEOUT)) if owner.present else None
+    followups = Followups(capture, Recorder(recorder.record, "shadow"), keep_bodies)
 
     def answer_invocation(name: str, input_shape: str, parsed: InvocationRequest,
-                          respond: Callable[[ServedVariant, Recording], Response]) -> Response:
+                          respond: Callable[[ServedEndpoint, ServedVariant, Recording], Response]) -> Response:
         """The part both invocation routes share: the endpoint, its headers and variant, and the request log
-        (`respond(variant, recording)` ends the recording once its invocation has ended)."""
+        (`respond(endpoint, variant, recording)` ends the recording once its invocation has ended)."""
         recording = recorder.begin(name, parsed)
         try:
             endpoint = _endpoint_for(table, name)
@@ -73,8 +81,9 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             recording.variant = variant.name
             recording.request = _with_body(parsed, variant)  # whole before a serverless variant may cold-start
             if variant.serverless:
-                return serverless.answer(name, variant, recording, respond, lambda: table.get(name))
-            return respond(variant, recording)
+                return serverless.answer(name, variant, recording, lambda served, again: respond(endpoint, served, again),
+                                         lambda: table.get(name))
+            return respond(endpoint, variant, recording)
         except InvocationFailed as failure:
             raise recording.failed(failure) from None
         except ServiceError as error:  # refused before the chain ran (the endpoint, a header, the payload size)
@@ -84,19 +93,20 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     # `path`: a name holding an encoded slash (a%2Fb) is a bad name (ValidationError), not an unknown route.
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
-        def respond(variant: ServedVariant, recording: Recording) -> Response:
+        def respond(endpoint: ServedEndpoint, variant: ServedVariant, recording: Recording) -> Response:
             invocation = recording.request
             copy, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies),
                                            sessions.copy_for(table, name, variant, invocation))
             sessions.record(owner, name, variant, copy, result)
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
+            followups.answered(endpoint, variant, invocation, result, response, recording.started)
             return _with_answer_headers(response, variant, result)
         return answer_invocation(name, INVOKE, InvocationRequest.from_headers(request.headers), respond)
 
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
-        def respond(variant: ServedVariant, recording: Recording) -> Response:
+        def respond(_: ServedEndpoint, variant: ServedVariant, recording: Recording) -> Response:
             invocation = recording.request
             copy, result = variant.through(lambda chain: chain.invoke_streaming(invocation),
                                            sessions.copy_for(table, name, variant, invocation))

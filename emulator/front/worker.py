@@ -53,6 +53,14 @@ class FrontWorker(GeventWorker):
         finally:
             del self._awaiting[gevent.getcurrent()]
 
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:  # after the graceful stop: what this worker captured reaches the owner before it exits
+            capture = getattr(self.wsgi, "extensions", {}).get("capture")
+            if capture is not None:
+                capture.flush()
+
     def handle_exit(self, sig: int, frame: Any) -> None:
         """A graceful stop: requests in flight finish; idle kept-alive connections close at once, as at
         their timeout (else the stop would wait the whole graceful timeout for clients that send nothing)."""

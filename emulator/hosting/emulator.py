@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from emulator.asynchronous.service import AsyncInference
+from emulator.aws import s3
+from emulator.capture.writer import CaptureWriter
 from emulator.hosting.aws_services import AwsServices
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.hosting.client_side import ClientSide
@@ -38,6 +40,7 @@ from emulator.containers.leftovers import remove_dead_runs
 from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
+from emulator.control.autoscaling import Scaler
 from emulator.control.session_routes import session_routes
 from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
 from emulator.control.serverless_routes import serverless_routes
@@ -75,10 +78,10 @@ class Emulator(ClientSide):
         machine's, as before instance sizing); `max_instances`: the most copies of a variant (or inference
         component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4);
         `time_scale`: what a guarded update's waits (its baking periods, TerminationWaitInSeconds,
-        MaximumExecutionTimeoutInSeconds) are multiplied by, e.g. 0.01 to bake 600 s in 6 (None:
-        SAGEMAKER_EMULATOR_TIME_SCALE, else 1); `serverless_idle`: seconds a serverless variant serves nothing
-        before its containers stop, its next invocation starting them again: a cold start (None:
-        SAGEMAKER_EMULATOR_SERVERLESS_IDLE, else 600)."""
+        MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns are multiplied by, e.g. 0.01
+        to bake 600 s in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1); `serverless_idle`: seconds a serverless
+        variant serves nothing before its containers stop, its next invocation starting them again: a cold start
+        (None: SAGEMAKER_EMULATOR_SERVERLESS_IDLE, else 600)."""
         self.time_scale = time_scale_of(time_scale)
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
@@ -99,6 +102,8 @@ class Emulator(ClientSide):
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
+        self.capture = CaptureWriter(_write_capture)  # the front's workers hand it what they capture
+        self._observer.app.register_blueprint(self.capture.routes())
         self._observer.app.register_blueprint(session_routes(lambda: self.store))  # ... and to record sessions
         self._observer.app.register_blueprint(serverless_routes(lambda: self.lifecycle and self.lifecycle.serverless))
         self.store: Store | None = None
@@ -108,6 +113,7 @@ class Emulator(ClientSide):
         self.aws: AwsServices | None = None  # S3, STS and CloudWatch Logs on that server, and container logs
         self.asynchronous: AsyncInference | None = None  # InvokeEndpointAsync's queue and workers
         self.front: FrontServer | None = None
+        self.scaler: Scaler | None = None  # Application Auto Scaling's target tracking on the variants
         self._private_state: Path | None = None
         self._lock = threading.Lock()
 
@@ -156,6 +162,7 @@ class Emulator(ClientSide):
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.aws.serve_metrics(self.metrics.datums)
+            self.scaler = Scaler(self.plane, self._invocations, self.time_scale, self.progress).start()
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
@@ -175,6 +182,9 @@ class Emulator(ClientSide):
             self.stop()
             raise
         return self
+
+    def _invocations(self, endpoint: str, variant: str, start: int, end: int) -> float:
+        return self.metrics.total(endpoint, variant, "Invocations", start, end)
 
     def _await(self, names: list[str]) -> None:
         failures = []
@@ -227,12 +237,16 @@ class Emulator(ClientSide):
             if self.front is not None:
                 self.front.stop()
                 self.front = None
+            self.capture.close()  # after the front: its workers have handed over all they captured
             self._observer.stop()
             if self.asynchronous is not None:  # before the containers: invocations cut short stay queued
                 self.asynchronous.stop()
             if self.plane is not None and self.plane.transform_jobs is not None:
                 self.plane.transform_jobs.close()
                 self.plane.transform_jobs = None
+            if self.scaler is not None:
+                self.scaler.stop()
+                self.scaler = None
             if self.lifecycle is not None:
                 self.lifecycle.stop(keep)
                 self.lifecycle = None
@@ -314,6 +328,10 @@ def _select(definitions: list[EndpointDefinition], names: list[str] | None) -> l
     if missing:
         raise EmulatorError(f"no endpoint named {', '.join(missing)} in the definition; it defines: {', '.join(known)}.")
     return [known[n] for n in names]
+
+
+def _write_capture(url: str, body: bytes) -> None:
+    s3.write(s3.S3Url.parse(url, "DataCaptureConfig.DestinationS3Uri"), body)
 
 
 # Emulators still running when the interpreter exits (an uncaught error, Ctrl-C) are stopped.

@@ -14,10 +14,10 @@ import json
 import os
 import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
+from emulator.batches import Batched
 from emulator.observe.records import Finished, invocation_record
 
 FLUSH_INTERVAL = 0.1  # seconds: a request shows in `trace --follow` well within a second
@@ -26,48 +26,21 @@ DATAGRAM_LIMIT = 200_000  # bytes (below the default socket buffer, 212,992)
 RECEIVE_BUFFER = 1 << 20
 
 
-class Sender:
+class Sender(Batched[Finished]):
     """In a front worker. Created at import; its thread starts with the first record (after gunicorn forks)."""
 
     def __init__(self, path: str, body_limit: int):
+        super().__init__(PENDING_LIMIT, FLUSH_INTERVAL, "request-log-sender")
         self.path, self.body_limit = path, body_limit
-        self._pending: list[Finished] = []
-        self._dropped = 0  # since the last batch the owner received
-        self._lock = threading.Lock()
-        self._wake = threading.Event()  # set by the first record of a batch
-        self._thread: threading.Thread | None = None
         self._socket: socket.socket | None = None
 
     @property
     def capture_bodies(self) -> bool:
         return self.body_limit > 0
 
-    def add(self, finished: Finished) -> None:
-        """The request path's whole cost: an append (a list append is atomic under the GIL), and for the
-        first record of a batch, waking the sender."""
-        if len(self._pending) >= PENDING_LIMIT:
-            self._dropped += 1
-            return
-        self._pending.append(finished)
-        if len(self._pending) == 1:
-            if self._thread is None:
-                self._start()
-            self._wake.set()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-                self._socket.setblocking(False)
-                self._thread = threading.Thread(target=self._run, name="request-log-sender", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            time.sleep(FLUSH_INTERVAL)  # what comes meanwhile goes in the same datagram
-            self._wake.clear()
-            self.flush()
+    def _opened(self) -> None:
+        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._socket.setblocking(False)
 
     def flush(self) -> None:
         pending, self._pending = self._pending, []

@@ -25,6 +25,7 @@ class RequestLog:
         self._invocations: OrderedDict[str, deque[dict[str, Any]]] = OrderedDict()  # least recently used first
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self._seq = 0
+        self._agreement: dict[tuple[str, str], dict[str, Any]] = {}  # (endpoint, shadow variant): since the start
         self._changed = threading.Condition()
         self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
 
@@ -45,6 +46,8 @@ class RequestLog:
                 else:
                     self._invocations.move_to_end(record["endpoint"])
                 ring.append(self._numbered(record))
+                if "shadow" in record:
+                    self._compared(record)
             self._changed.notify_all()
         for listener in self._listeners:
             listener(records)
@@ -69,7 +72,17 @@ class RequestLog:
             rings = [self._invocations.get(endpoint, ())] if endpoint else list(self._invocations.values())
             invocations = sorted((r for ring in rings for r in ring if r["seq"] > since), key=lambda r: r["seq"])
             events = [e for e in self._events if e["seq"] > since and (not endpoint or e["endpoint"] == endpoint)]
-            return {"next": self._seq, "dropped": self.dropped, "invocations": invocations, "events": events}
+            agreement = [dict(tally) for (name, _), tally in self._agreement.items() if not endpoint or name == endpoint]
+            return {"next": self._seq, "dropped": self.dropped, "invocations": invocations, "events": events,
+                    "shadow_agreement": agreement}
+
+    def _compared(self, record: dict[str, Any]) -> None:
+        """How often a shadow variant answered what production answered, over every copy it got since the start."""
+        tally = self._agreement.setdefault((record["endpoint"], record["variant"]), {
+            "endpoint": record["endpoint"], "variant": record["variant"],
+            "production_variant": record["shadow"]["production_variant"], "agreed": 0, "compared": 0})
+        tally["compared"] += 1
+        tally["agreed"] += bool(record["shadow"]["agrees"])
 
     def _numbered(self, record: dict[str, Any]) -> dict[str, Any]:
         self._seq += 1

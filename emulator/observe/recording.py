@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from emulator.invocation.outcomes import Hop, InvocationFailed, InvocationResult
 from emulator.invocation.request import InvocationRequest
-from emulator.observe.records import Finished, finished
+from emulator.observe.records import Finished, ShadowComparison, finished
 from emulator.seam.wire_errors import ServiceError, wire_error
 
 Result = TypeVar("Result")
@@ -26,15 +26,15 @@ class Recording:
         self.started, self.clock = time.time(), time.perf_counter()
         self.cold_start: float | None = None  # seconds spent starting a serverless variant stopped for idleness
 
-    def ended(self, hops: list[Hop], error: ServiceError | None = None) -> None:
+    def ended(self, hops: list[Hop], error: ServiceError | None = None, shadow: ShadowComparison | None = None) -> None:
         if self._record is not None:
             self._record(finished(self.endpoint, self.variant, self.started, self.clock, hops, error, self.source,
-                                  self.request.described(), self.cold_start))
+                                  self.request.described(), shadow, self.cold_start))
 
-    def failed(self, failure: InvocationFailed) -> ServiceError:
+    def failed(self, failure: InvocationFailed, shadow: ShadowComparison | None = None) -> ServiceError:
         """Logs the failure; returns the wire error it is answered with."""
         error = wire_error(failure)
-        self.ended(failure.hops, error)
+        self.ended(failure.hops, error, shadow)
         return error
 
 

@@ -61,12 +61,22 @@ class OwnerClient:
     def ask(self, path: str, question: dict[str, Any], timeout: urllib3.Timeout) -> dict[str, Any]:
         """POST `question` as JSON to the owner's `path` and return its JSON answer; OwnerUnreachable if none."""
         try:
-            response = self._connection().urlopen("POST", path, body=json.dumps(question).encode(),
-                                                  headers={"Content-Type": "application/json"}, timeout=timeout,
-                                                  retries=False)
-            return json.loads(response.data)
+            return json.loads(self._post(path, json.dumps(question).encode(), "application/json", timeout).data)
         except (urllib3.exceptions.HTTPError, ValueError) as exc:
             raise OwnerUnreachable(f"the emulator's owner process did not answer ({exc})") from None
+
+    def send(self, path: str, body: bytes, content_type: str, timeout: urllib3.Timeout) -> None:
+        """POST `body` to the owner's `path`; OwnerUnreachable unless it answers 200."""
+        try:
+            response = self._post(path, body, content_type, timeout)
+        except urllib3.exceptions.HTTPError as exc:
+            raise OwnerUnreachable(f"the emulator's owner process did not answer ({exc})") from None
+        if response.status != 200:
+            raise OwnerUnreachable(f"the emulator's owner process answered {response.status}: {response.data[:200]!r}")
+
+    def _post(self, path: str, body: bytes, content_type: str, timeout: urllib3.Timeout) -> urllib3.BaseHTTPResponse:
+        return self._connection().urlopen("POST", path, body=body, headers={"Content-Type": content_type},
+                                          timeout=timeout, retries=False)
 
 
 def _stream(upstream: urllib3.BaseHTTPResponse) -> Iterator[bytes]:

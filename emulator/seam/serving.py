@@ -19,6 +19,7 @@ from typing import Callable, TypeVar
 from emulator.invocation.chain import Chain, ModelSource, Route
 from emulator.invocation.outcomes import ContainerUnreachable, InvalidRequest
 from emulator.seam import sessions
+from emulator.seam.capture import CaptureSpec
 from emulator.waiting import wait_until
 
 STARTING_POLL = 0.05  # seconds between looks at the table while an endpoint comes back
@@ -65,6 +66,8 @@ class EndpointSpec:
     # Its variants host inference components (no model of their own): an invocation must name one of these.
     hosts_components: bool = False
     components: tuple[VariantSpec, ...] = ()
+    capture: CaptureSpec | None = None  # its DataCaptureConfig, when it captures
+    shadows: tuple[VariantSpec, ...] = ()  # ShadowProductionVariants: sent copies of requests, never routed to
 
     @classmethod
     def coming_back(cls, name: str, startup_timeout: float) -> "EndpointSpec":
@@ -78,7 +81,8 @@ class EndpointSpec:
         data = json.loads(text)
         return cls(data["name"], _variants(data["variants"]), data.get("asynchronous", False),
                    data.get("starting", False), data.get("startup_timeout", 0.0), data.get("hosts_components", False),
-                   _variants(data.get("components", [])))
+                   _variants(data.get("components", [])), CaptureSpec.from_dict(data.get("capture")),
+                   _variants(data.get("shadows", [])))
 
 
 def _routes(routes: list) -> Routes:
@@ -169,10 +173,12 @@ class ServedEndpoint:
 
     def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False, starting: bool = False,
                  startup_timeout: float = 0.0, hosts_components: bool = False,
-                 components: list[ServedVariant] | None = None):
+                 components: list[ServedVariant] | None = None, capture: CaptureSpec | None = None,
+                 shadows: list[ServedVariant] | None = None):
         self.name, self.variants, self.asynchronous = name, variants, asynchronous
         self.starting, self.startup_timeout = starting, startup_timeout
         self.hosts_components, self.components = hosts_components, components or []
+        self.capture, self.shadows = capture, shadows or []
         self._weights = [variant.weight for variant in variants]
         if not any(self._weights):  # every weight 0: nothing is preferred
             self._weights = [1.0] * len(variants)
@@ -244,7 +250,8 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
                              variant.max_concurrency, variant.cold)
 
     return ServedEndpoint(spec.name, [served(variant) for variant in spec.variants], spec.asynchronous, spec.starting,
-                          spec.startup_timeout, spec.hosts_components, [served(c) for c in spec.components])
+                          spec.startup_timeout, spec.hosts_components, [served(c) for c in spec.components],
+                          spec.capture, [served(v) for v in spec.shadows])
 
 
 class ServingTable:

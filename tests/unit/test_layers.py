@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "emulator"
 # Bottom to top; a room may import a room of its own layer or of a layer below.
 LAYERS = [
-    {"errors", "settings", "shapes", "arns", "waiting", "parallel", "trace", "env_option", "__init__"},
+    {"errors", "settings", "shapes", "arns", "waiting", "parallel", "batches", "trace", "env_option", "__init__"},
     {"instances"},
     {"definition", "invocation"},
     {"seam", "transform"},
@@ -17,7 +17,7 @@ LAYERS = [
     {"artifacts"},
     {"multimodel"},
     {"containers"},
-    {"observe"},
+    {"observe", "capture"},
     {"control"},
     {"asynchronous"},
     {"front"},

@@ -6,6 +6,7 @@
 const PIPELINES_EVERY_MS = 2000;
 const LOG_WAIT_S = 2;  // the log answers as soon as something new arrives, or after this long
 const KEPT_ROWS = 500;
+const DIFF_CELLS = 1e6;  // a line diff of longer answers would hold the page
 
 const state = { since: 0, selected: null, records: new Map() };
 
@@ -98,6 +99,7 @@ async function followLog() {
       state.since = page.next >= state.since ? page.next : 0;  // smaller: the emulator started again
       const entries = page.invocations.concat(page.events).sort((a, b) => a.seq - b.seq);
       for (const entry of entries) addRow(entry);
+      drawAgreement(page.shadow_agreement || []);
     } catch (error) {
       setStatus(`request log: ${error.message}`, "bad");
       await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -118,9 +120,10 @@ function addRow(entry) {
   if (entry.kind === "invocation") {
     state.records.set(entry.seq, entry);
     const status = entry.error ? `${entry.status} ${entry.error.code}` : String(entry.status);
-    row = el("tr", { class: `invocation ${entry.error ? "failed" : "ok"}`, "data-testid": "invocation", "data-seq": entry.seq,
-      onclick: () => select(entry.seq) },
-      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: answeredBy(entry) }),
+    const shadow = entry.shadow ? ` (shadow, ${entry.shadow.agrees ? "agrees" : "differs"})` : "";
+    row = el("tr", { class: `invocation ${entry.error ? "failed" : "ok"}${entry.shadow ? " shadow" : ""}`,
+      "data-testid": "invocation", "data-seq": entry.seq, onclick: () => select(entry.seq) },
+      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: answeredBy(entry) + shadow }),
       el("td", { class: "status", text: status }), el("td", { class: "number", text: entry.ms.toFixed(1) }),
       el("td", { text: (entry.cold_start_ms != null ? `cold start ${entry.cold_start_ms.toFixed(0)} ms · ` : "")
         + entry.hops.map(hopName).join(" → ") }));
@@ -149,7 +152,66 @@ function select(seq) {
     + (record.cold_start_ms != null ? ` · cold start ${record.cold_start_ms.toFixed(0)} ms` : "");
   drawError(record);
   drawWaterfall(record);
+  drawShadow(record);
   drawBodies(record);
+}
+
+// -- shadow variants ----------------------------------------------------------------------------------------
+function drawAgreement(tallies) {
+  const root = document.getElementById("shadow-agreement");
+  root.replaceChildren(...tallies.map((tally) => el("li", { "data-testid": `agreement-${tally.endpoint}-${tally.variant}`,
+    text: `shadow ${tally.endpoint}/${tally.variant} answered as ${tally.production_variant} did in ${tally.agreed} of ` +
+      `${tally.compared} copies (${Math.round((100 * tally.agreed) / Math.max(tally.compared, 1))} %)` })));
+}
+
+// A shadow's copy of a request: production's answer and the shadow's side by side, and their line diff.
+function drawShadow(record) {
+  const root = document.getElementById("shadow");
+  root.replaceChildren();
+  root.hidden = !record.shadow;
+  if (!record.shadow) return;
+  const verdict = record.shadow.agrees ? "answered as production did" : record.error ? "failed" : "answered differently";
+  root.append(el("h3", { "data-testid": "shadow-verdict", text: `Shadow of ${record.shadow.production_variant}: ${verdict}` }));
+  const last = record.hops[record.hops.length - 1];
+  const production = record.shadow.production_body;
+  const shadow = record.error ? `${record.status} ${record.error.code}: ${record.error.message}` : last && last.response_body;
+  if (production === undefined || shadow === undefined || shadow === null) {
+    root.append(el("p", { class: "muted", text: "Bodies are not kept: start with `serve --log-bodies BYTES` to compare the answers." }));
+    return;
+  }
+  root.append(el("div", { class: "side-by-side" },
+    el("div", {}, el("h4", { text: `production (${record.shadow.production_variant})` }),
+      el("pre", { class: "body", "data-testid": "shadow-production", text: production })),
+    el("div", {}, el("h4", { text: `shadow (${record.variant})` }),
+      el("pre", { class: "body", "data-testid": "shadow-answer", text: shadow }))));
+  const [before, after] = [production.split("\n"), shadow.split("\n")];
+  if (before.length * after.length > DIFF_CELLS) {
+    root.append(el("p", { class: "muted", text: "Too many lines to diff here." }));
+    return;
+  }
+  const diff = el("pre", { class: "body diff", "data-testid": "shadow-diff" });
+  for (const [mark, line] of lineDiff(before, after)) {
+    diff.append(el("span", { class: mark === "-" ? "removed" : mark === "+" ? "added" : "", text: `${mark} ${line}\n` }));
+  }
+  root.append(el("h4", { text: "diff (- production, + shadow)" }), diff);
+}
+
+// The lines of a and b as kept (" "), removed ("-") and added ("+"), by their longest common subsequence.
+function lineDiff(a, b) {
+  const common = Array.from({ length: a.length + 1 }, () => new Array(b.length + 1).fill(0));
+  for (let i = a.length - 1; i >= 0; i--) {
+    for (let j = b.length - 1; j >= 0; j--) {
+      common[i][j] = a[i] === b[j] ? common[i + 1][j + 1] + 1 : Math.max(common[i + 1][j], common[i][j + 1]);
+    }
+  }
+  const lines = [];
+  let i = 0, j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) { lines.push([" ", a[i]]); i++; j++; }
+    else if (j < b.length && (i === a.length || common[i][j + 1] >= common[i + 1][j])) { lines.push(["+", b[j]]); j++; }
+    else { lines.push(["-", a[i]]); i++; }
+  }
+  return lines;
 }
 
 function failedHop(record) {
