@@ -135,7 +135,8 @@ class Emulator(ClientSide):
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
-                                                      startup_timeout=self.startup_timeout)
+                                                      startup_timeout=self.startup_timeout,
+                                                      instance_limits=self.instance_limits)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
             self.asynchronous = AsyncInference(EndpointStates(self.store),
                                                self.request_log.add_finished if self.request_log else None)
