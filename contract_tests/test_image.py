@@ -10,7 +10,8 @@ from contract_tests.verdicts import violation
 from emulator.artifacts import model_folder
 from emulator.containers import labels as L
 from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, DockerBackend
-from emulator.errors import EmulatorError
+from emulator.definition import parse
+from emulator.errors import DefinitionError, EmulatorError
 from emulator.instances import ASSUMED, X86_64, architecture_of, instance
 
 
@@ -60,6 +61,17 @@ def test_declares_no_volume_under_opt_ml(target: Target, backend: DockerBackend)
             "SageMaker mounts the model read-only at /opt/ml/model and owns /opt/ml: an anonymous volume there hides "
             "what SageMaker puts in it, or keeps what the image shipped instead of the model.",
             "remove the VOLUME line from the Dockerfile (and write files the server needs under /tmp).")
+
+
+def test_environment_is_within_sagemakers_limits(target: Target) -> None:
+    """A definition's Environment is checked when the definition is read (a mistake stops the run, naming the
+    field); the environment given to images (--env) is checked here, by the same rules."""
+    try:
+        parse({"PrimaryContainer": {"Image": target.image, "Environment": target.environment}})
+    except DefinitionError as refused:
+        violation(f"{target.image}: {refused.field.removeprefix('PrimaryContainer.')} {refused.problem}",
+                  "SageMaker would refuse the model (CreateModel answers a ValidationException) before any container "
+                  "starts.", refused.fix)
 
 
 SHOWN_FILES = 5

@@ -108,6 +108,7 @@ def test_defaults_are_sagemakers():
      "TransformInput.DataSource.S3DataSource.S3DataType", "S3Prefix or ManifestFile"),
     ({"Environment": {"1BAD": "x"}}, "Environment.1BAD", "letters, digits and underscores"),
     ({"Environment": {f"K{i}": "v" for i in range(17)}}, "Environment", "16"),
+    ({"Environment": {"K": "v" * 10241}}, "Environment.K", "at most 10240 characters"),  # TransformEnvironmentValue
     ({"DataProcessing__InputFilter": "features"}, "DataProcessing.InputFilter", "must start with '$'"),
     ({"DataProcessing__OutputFilter": "$[0:2,246:]"}, "DataProcessing.OutputFilter", "only single range filters"),
     ({"DataProcessing__JoinSource": "Output"}, "DataProcessing.JoinSource", "None, Input"),
