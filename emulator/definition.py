@@ -165,10 +165,14 @@ def _endpoint(name: str, body: Cursor, source: str, base_dir: Path) -> EndpointD
     instance_type = body.value.get("InstanceType")
     if instance_type is not None:
         try:
-            instance(instance_type if isinstance(instance_type, str) else repr(instance_type))
+            sized = instance(instance_type if isinstance(instance_type, str) else repr(instance_type))
         except EmulatorError as unknown:
             raise body.at("InstanceType").error(f"is {_show(instance_type)}, not a SageMaker instance type.",
                                                 str(unknown).split("Fix: ", 1)[1]) from None
+        if sized.gpus > 1 and any(container.multi_model for container in definitions):
+            raise body.at("InstanceType").error(
+                f"is {sized.describe()}; SageMaker hosts a MultiModel container on CPU and single-GPU instance "
+                "types only.", "choose a CPU or single-GPU type (e.g. ml.m5.xlarge, ml.g5.xlarge).")
     return EndpointDefinition(name=name, containers=tuple(definitions), mode=mode, network_isolation=isolation,
                               startup_timeout=timeout, source=source, instance_type=instance_type)
 

@@ -75,6 +75,8 @@ def test_file_scheme_and_folders(tmp_path: Path):
      f"PrimaryContainer.Environment.{'K' * 1025}", "at most 1024 characters"),
     ({"PrimaryContainer": {"Image": "a" * 256}}, "PrimaryContainer.Image", "at most 255 characters"),
     ({"PrimaryContainer": {"Image": "my image:1"}}, "PrimaryContainer.Image", "no whitespace"),
+    ({"PrimaryContainer": {"Image": "a", "Mode": "MultiModel", "ModelDataUrl": "s3://b/models/"},
+      "InstanceType": "ml.g5.12xlarge"}, "InstanceType", "CPU and single-GPU instance types only"),
     ({"PrimaryContainer": {"Image": "a", "ModelDataUrl": "s3://"}}, "PrimaryContainer.ModelDataUrl",
      "s3://bucket/key"),
     ({"PrimaryContainer": {"Image": "a", "ModelDataUrl": "s3://b/" + "k" * 1020}}, "PrimaryContainer.ModelDataUrl",
@@ -102,6 +104,11 @@ def test_each_mistake_names_the_field_and_the_fix(document, field, words):
     assert error.field == field
     assert words in str(error)
     assert str(error).startswith("pipeline.yaml") and "Fix:" in str(error)
+
+
+def test_a_multi_model_container_may_run_on_a_single_gpu():
+    parse({"PrimaryContainer": {"Image": "a", "Mode": "MultiModel", "ModelDataUrl": "s3://b/models/"},
+           "InstanceType": "ml.g5.xlarge"})
 
 
 def test_a_value_of_1024_characters_is_allowed_whatever_its_bytes():
