@@ -393,6 +393,7 @@ def _list(args: argparse.Namespace) -> int:
 def _list_endpoints(state: Path | None) -> None:
     """The endpoints a state folder records, with the containers each variant serves from."""
     from emulator.control.plane import ENDPOINT  # noqa: PLC0415
+    from emulator.control.records import read_all as records_of  # noqa: PLC0415
     from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
     from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
 
@@ -403,22 +404,20 @@ def _list_endpoints(state: Path | None) -> None:
         return
     connection = connect(database, readonly=True)
     try:
-        documents, serving = read_all(connection, ENDPOINT), read_serving(connection)
+        records, serving = records_of(read_all(connection, ENDPOINT)), read_serving(connection)
     finally:
         connection.close()
-    print(f"endpoints of {folder}:" if documents else f"no endpoints in {folder}.")
-    for document in documents:
-        describe = document["Describe"]
-        name = describe["EndpointName"]
-        print(f"  {name}  {describe['EndpointStatus']}  (config {describe.get('EndpointConfigName', '-')})")
-        spec = serving.get(name.lower())
+    print(f"endpoints of {folder}:" if records else f"no endpoints in {folder}.")
+    for record in records:
+        print(f"  {record.name}  {record.status}  (config {record.config_name})")
+        spec = serving.get(record.name.lower())
         routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
         idle = "coming back after a restart" if spec and spec.starting else "not serving"
-        for variant in (document.get("Deployed") or {}).get("Variants", []):
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant["VariantName"], ())) or idle
-            print(f"    {variant['VariantName']}  weight {variant['Weight']:g}  model {variant['Model']['ModelName']}: {containers}")
-        if describe.get("FailureReason"):
-            print(f"    FailureReason: {describe['FailureReason']}")
+        for variant in record.deployed.variants:
+            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant.name, ())) or idle
+            print(f"    {variant.name}  weight {variant.weight:g}  model {variant.model['ModelName']}: {containers}")
+        if record.failure_reason:
+            print(f"    FailureReason: {record.failure_reason}")
 
 
 def _logs(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from emulator.control.plane import ENDPOINT, key
+from emulator.control.plane import key
+from emulator.control.records import EndpointRecords
 from emulator.control.store import Store
 from emulator.seam.serving import EndpointSpec
 
@@ -15,6 +16,7 @@ from emulator.seam.serving import EndpointSpec
 class EndpointStates:
     def __init__(self, store: Store):
         self._store = store
+        self._records = EndpointRecords(store)
 
     @property
     def database(self) -> Path:
@@ -23,13 +25,13 @@ class EndpointStates:
 
     def status(self, name: str) -> str | None:
         """EndpointStatus, or None for an endpoint that does not exist."""
-        document = self._store.get(ENDPOINT, key(name))
-        return document["Describe"]["EndpointStatus"] if document else None
+        record = self._records.get(name)
+        return record.status if record else None
 
     def async_config(self, name: str) -> dict[str, Any] | None:
         """The AsyncInferenceConfig the endpoint deployed, or None (a real-time endpoint, or none)."""
-        document = self._store.get(ENDPOINT, key(name)) or {}
-        return document.get("Deployed", {}).get("AsyncInferenceConfig")
+        record = self._records.get(name)
+        return record.deployed.async_config if record else None
 
     def serving(self, name: str) -> EndpointSpec | None:
         return self._store.serving().get(key(name))

@@ -11,116 +11,96 @@ moment the containers are healthy instead of 30 s later.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from emulator.control import resources
 from emulator.control.errors import ValidationException, already_exists
 from emulator.control.lifecycle import wait_for
 from emulator.control.operations import operation
-from emulator.control.plane import ENDPOINT, ENDPOINT_CONFIG, MODEL, ControlPlane, arn, key, now
+from emulator.control.plane import ENDPOINT, ENDPOINT_CONFIG, MODEL, ControlPlane, arn, now
+from emulator.control.records import IN_PROGRESS, DeployedVariant, Deployment, EndpointRecord, EndpointRecords
 
-# SystemUpdating: coming back after a restart of the emulator (SageMaker's status for maintenance).
-IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
 # How long a DescribeEndpoint may wait by default: under botocore's 60-s read timeout, so no client retries it,
 # and long enough that a waiter's first call sees most containers healthy rather than sleeping its 30 s.
 DEFAULT_DESCRIBE_WAIT = 45.0
 
 
-def deployment(plane: ControlPlane, config_name: str) -> dict[str, Any]:
+def deployment(plane: ControlPlane, config_name: str) -> Deployment:
     """What an endpoint runs for a config: its variants, each with a copy of its model."""
     config = resources.find(plane, ENDPOINT_CONFIG, config_name)["Describe"]
     variants = []
     for variant in config["ProductionVariants"]:
         model = resources.find(plane, MODEL, variant["ModelName"])
-        variants.append({"VariantName": variant["VariantName"], "Weight": variant["InitialVariantWeight"],
-                         "InstanceCount": variant.get("InitialInstanceCount", 1),
-                         "StartupTimeout": variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-                         "InstanceType": variant.get("InstanceType"),
-                         "Model": model["Describe"], "Source": model.get("Source")})
-    return {"EndpointConfigName": config["EndpointConfigName"], "Variants": variants,
-            "AsyncInferenceConfig": config.get("AsyncInferenceConfig")}
+        variants.append(DeployedVariant(variant["VariantName"], variant["InitialVariantWeight"],
+                                        variant.get("InitialInstanceCount", 1), model["Describe"],
+                                        variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
+                                        variant.get("InstanceType"), model.get("Source")))
+    return Deployment(config["EndpointConfigName"], tuple(variants), config.get("AsyncInferenceConfig"))
 
 
 @operation("CreateEndpoint")
 def create_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
+    records = EndpointRecords(plane.store)
     name = request["EndpointName"]
-    endpoint_arn = arn(ENDPOINT, name)
-    if plane.store.get(ENDPOINT, key(name)) is not None:
-        raise already_exists("endpoint", endpoint_arn)
-    deployed = deployment(plane, request["EndpointConfigName"])
-    created = now()
-    describe = {"EndpointName": name, "EndpointArn": endpoint_arn, "EndpointConfigName": request["EndpointConfigName"],
-                "EndpointStatus": "Creating", "CreationTime": created, "LastModifiedTime": created}
-    resources.create(plane, ENDPOINT, name, describe, request, Deployed=deployed, Pending=None)
+    if records.get(name) is not None:
+        raise already_exists("endpoint", arn(ENDPOINT, name))
+    tags = list(request.get("Tags") or [])
+    resources.check_tag_keys([tag.get("Key", "") for tag in tags])
+    record = EndpointRecord.new(name, deployment(plane, request["EndpointConfigName"]), now(), tags)
+    if not records.insert(record):
+        raise already_exists("endpoint", record.arn)
     plane.lifecycle.create(name)
-    return {"EndpointArn": endpoint_arn}
+    return {"EndpointArn": record.arn}
 
 
 @operation("DescribeEndpoint")
 def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
-    document = wait_for(plane, name, IN_PROGRESS, plane.describe_wait) if plane.describe_wait else None
-    document = document or resources.find(plane, ENDPOINT, name)
-    describe = dict(document["Describe"])
-    if document["Deployed"].get("AsyncInferenceConfig"):
-        describe["AsyncInferenceConfig"] = document["Deployed"]["AsyncInferenceConfig"]
-    if describe["EndpointStatus"] not in ("Creating", "Failed"):
-        describe["ProductionVariants"] = [_summary(variant, describe["LastModifiedTime"])
-                                          for variant in document["Deployed"]["Variants"]]
-    return describe
-
-
-def _summary(variant: dict[str, Any], since: float) -> dict[str, Any]:
-    containers = variant["Model"].get("Containers") or [variant["Model"]["PrimaryContainer"]]
-    return {"VariantName": variant["VariantName"],
-            "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
-                               for c in containers],
-            "CurrentWeight": variant["Weight"], "DesiredWeight": variant["Weight"],
-            "CurrentInstanceCount": variant["InstanceCount"], "DesiredInstanceCount": variant["InstanceCount"]}
+    record = wait_for(plane, name, IN_PROGRESS, plane.describe_wait) if plane.describe_wait else None
+    return (record or EndpointRecords(plane.store).find(name)).describe()
 
 
 @operation("UpdateEndpoint")
 def update_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
-    document = _in_service(plane, name, "update")
+    record = _in_service(plane, name, "update")
     pending = deployment(plane, request["EndpointConfigName"])
-    was_async = bool(document["Deployed"].get("AsyncInferenceConfig"))
-    if bool(pending["AsyncInferenceConfig"]) != was_async:
+    was_async = bool(record.deployed.async_config)
+    if bool(pending.async_config) != was_async:
         change = "removed from" if was_async else "added to"
         raise ValidationException(f"The AsyncInferenceConfig parameter cannot be {change} endpoint {name}. "
                                   "Fix: create a new endpoint to change whether it is asynchronous.")
-    document["Pending"] = pending
-    document["Describe"].update(EndpointStatus="Updating", LastModifiedTime=now())
-    resources.save(plane, ENDPOINT, document, name)
+    EndpointRecords(plane.store).put(record.with_status("Updating", record.failure_reason, now(), pending=pending))
     plane.lifecycle.update(name)
-    return {"EndpointArn": document["Describe"]["EndpointArn"]}
+    return {"EndpointArn": record.arn}
 
 
 @operation("UpdateEndpointWeightsAndCapacities")
 def update_weights(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
-    document = _in_service(plane, name, "update")
-    variants = {variant["VariantName"]: variant for variant in document["Deployed"]["Variants"]}
+    record = _in_service(plane, name, "update")
+    variants = {variant.name: variant for variant in record.deployed.variants}
     for index, desired in enumerate(request["DesiredWeightsAndCapacities"], start=1):
         variant = variants.get(desired["VariantName"])
         if variant is None:
             raise ValidationException(f"Value '{desired['VariantName']}' at 'desiredWeightsAndCapacities.{index}.member."
                                       f"variantName' is not a variant of endpoint {name}; its variants are: "
                                       f"{', '.join(variants)}.")
-        variant["Weight"] = desired.get("DesiredWeight", variant["Weight"])
-        variant["InstanceCount"] = desired.get("DesiredInstanceCount", variant["InstanceCount"])
-    document["Describe"]["LastModifiedTime"] = now()
-    resources.save(plane, ENDPOINT, document, name)
+        variants[variant.name] = replace(variant, weight=desired.get("DesiredWeight", variant.weight),
+                                         instance_count=desired.get("DesiredInstanceCount", variant.instance_count))
+    deployed = replace(record.deployed, variants=tuple(variants.values()))
+    EndpointRecords(plane.store).put(replace(record, deployed=deployed, modified=now()))
     plane.lifecycle.reweigh(name)
-    return {"EndpointArn": document["Describe"]["EndpointArn"]}
+    return {"EndpointArn": record.arn}
 
 
 @operation("DeleteEndpoint")
 def delete_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
-    document = resources.find(plane, ENDPOINT, name)
-    document["Describe"].update(EndpointStatus="Deleting", LastModifiedTime=now())
-    resources.save(plane, ENDPOINT, document, name)
+    records = EndpointRecords(plane.store)
+    record = records.find(name)
+    records.put(replace(record, status="Deleting", modified=now()))
     plane.lifecycle.delete(name)
     return {}
 
@@ -133,13 +113,11 @@ def list_endpoints(plane: ControlPlane, request: dict[str, Any]) -> dict[str, An
     return {"Endpoints": page, **({"NextToken": token} if token else {})}
 
 
-def _in_service(plane: ControlPlane, name: str, verb: str) -> dict[str, Any]:
-    document = resources.find(plane, ENDPOINT, name)
-    status = document["Describe"]["EndpointStatus"]
-    endpoint_arn = document["Describe"]["EndpointArn"]
-    if status in IN_PROGRESS:
-        raise ValidationException(f'Cannot {verb} in-progress endpoint "{endpoint_arn}".')
-    if status != "InService":
-        raise ValidationException(f'Cannot {verb} endpoint "{endpoint_arn}" in status {status}. '
+def _in_service(plane: ControlPlane, name: str, verb: str) -> EndpointRecord:
+    record = EndpointRecords(plane.store).find(name)
+    if record.in_progress:
+        raise ValidationException(f'Cannot {verb} in-progress endpoint "{record.arn}".')
+    if record.status != "InService":
+        raise ValidationException(f'Cannot {verb} endpoint "{record.arn}" in status {record.status}. '
                                   "Fix: a Failed endpoint can only be deleted; delete it and create it again.")
-    return document
+    return record

@@ -14,11 +14,13 @@ import sys
 import threading
 import time
 import traceback
+from dataclasses import replace
 from typing import Any, Callable
 
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.models import runnable
-from emulator.control.plane import ENDPOINT, ControlPlane, key, now
+from emulator.control.plane import ControlPlane, key, now
+from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup, Progress
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
@@ -27,7 +29,7 @@ from emulator.seam.serving import EndpointSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
-Running = list[tuple[dict[str, Any], ContainerGroup]]  # (deployed variant, its containers)
+Running = list[tuple[DeployedVariant, ContainerGroup]]
 
 
 class Lifecycle:
@@ -36,6 +38,7 @@ class Lifecycle:
                  **endpoint_options: Any):
         """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
         self.plane, self.backend = plane, backend
+        self.records = EndpointRecords(plane.store)
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress = progress or (lambda message: None)
@@ -63,12 +66,11 @@ class Lifecycle:
 
     def reweigh(self, name: str) -> None:
         """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front."""
-        document = self.plane.store.get(ENDPOINT, key(name))
+        deployed = self.records.find(name).deployed
         with self._lock:
-            running = self._running.get(key(name), [])
-            weights = {variant["VariantName"]: variant["Weight"] for variant in document["Deployed"]["Variants"]}
-            for variant, _ in running:
-                variant["Weight"] = weights[variant["VariantName"]]
+            running = [(replace(variant, weight=deployed.variant(variant.name).weight), group)
+                       for variant, group in self._running.get(key(name), [])]
+            self._running[key(name)] = running
             self._publish(name, running)
 
     def running(self, name: str) -> Running:
@@ -79,33 +81,32 @@ class Lifecycle:
         """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
-                    + [(variant["VariantName"], e) for group in self._running.values() for variant, e in group]
+                    + [(variant.name, e) for group in self._running.values() for variant, e in group]
                     + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
         """Bring the recorded endpoints back: InService ones before returning, Creating ones in the background."""
-        documents = self.plane.store.all(ENDPOINT)
-        for document in documents:
-            self.plane.store.set_serving(key(document["Describe"]["EndpointName"]), None)
+        records = self.records.all()
+        for record in records:
+            self.plane.store.set_serving(key(record.name), None)
         back = []
-        for document in documents:
-            describe = document["Describe"]
-            name, status = describe["EndpointName"], describe["EndpointStatus"]
-            if status == "Deleting":
-                self.plane.store.delete(ENDPOINT, key(name))
-            elif status == "Creating":
+        for record in records:
+            name = record.name
+            if record.status == "Deleting":
+                self.records.delete(name)
+            elif record.status == "Creating":
                 self.create(name)
-            elif status in ("InService", "Updating", "SystemUpdating"):
-                reason = describe.get("FailureReason")
-                if status == "Updating":
-                    document.pop("Pending", None)
+            elif record.status in ("InService", "Updating", "SystemUpdating"):
+                reason = record.failure_reason
+                if record.status == "Updating":
+                    record = replace(record, pending=None)
                     reason = "The emulator stopped during the update; the endpoint stays on its previous configuration."
                 # Not InService until it serves again: DescribeEndpoint and its waiter wait, and invocations that
                 # arrive meanwhile wait for it in the front (seam.serving.ServingTable.started).
-                self._record(name, "SystemUpdating", reason, document=document)
+                self._record(name, "SystemUpdating", reason, record=record)
                 self.plane.store.set_serving(key(name), EndpointSpec.coming_back(
-                    name, self._startup_timeout(document["Deployed"]["Variants"])))
+                    name, self._startup_timeout(record.deployed.variants)))
                 back.append(name)
         map_in_threads(self._bring_back, back)
 
@@ -137,9 +138,8 @@ class Lifecycle:
             self._threads.discard(threading.current_thread())
 
     def _create(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
         try:
-            running = self._start(name, document["Deployed"]["Variants"])
+            running = self._start(name, self.records.find(name).deployed.variants)
         except EmulatorError as failure:
             self._record(name, "Failed", _reason(failure))
             return
@@ -147,35 +147,33 @@ class Lifecycle:
             self._record(name, "InService", None)
 
     def _bring_back(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
+        record = self.records.find(name)
         try:
-            running = self._start(name, document["Deployed"]["Variants"])
+            running = self._start(name, record.deployed.variants)
         except EmulatorError as failure:
             self.plane.store.set_serving(key(name), None)
             self._record(name, "Failed", f"The endpoint could not be brought back after a restart. {_reason(failure)}")
             return
         if self._adopt(name, running) is not None:
-            self._record(name, "InService", document["Describe"].get("FailureReason"))
+            self._record(name, "InService", record.failure_reason)
 
-    def _startup_timeout(self, variants: list[dict[str, Any]]) -> float:
+    def _startup_timeout(self, variants: tuple[DeployedVariant, ...]) -> float:
         """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
-        return max(variant.get("StartupTimeout") or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT
-                   for variant in variants)
+        return max(variant.startup_timeout or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT for variant in variants)
 
     def _update(self, name: str) -> None:
-        document = self.plane.store.get(ENDPOINT, key(name))
-        pending = document["Pending"]
+        pending = self.records.find(name).pending
         try:
-            running = self._start(name, pending["Variants"])
+            running = self._start(name, pending.variants)
         except EmulatorError as failure:
-            self._record(name, "InService", f"The update to endpoint configuration {pending['EndpointConfigName']} "
+            self._record(name, "InService", f"The update to endpoint configuration {pending.config_name} "
                                             f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
-                         Pending=None)
+                         pending=None)
             return
         replaced = self._adopt(name, running)
         if replaced is None:
             return
-        self._record(name, "InService", None, config_name=pending["EndpointConfigName"], Deployed=pending, Pending=None)
+        self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
         self._drain(replaced)
 
     def _delete(self, name: str) -> None:
@@ -183,13 +181,13 @@ class Lifecycle:
             running = self._running.pop(key(name), [])
         map_in_threads(lambda pair: pair[1].stop(), running)
         with self.plane.lock:
-            self.plane.store.delete(ENDPOINT, key(name))
+            self.records.delete(name)
             self.plane.changed.notify_all()
 
-    def _start(self, name: str, variants: list[dict[str, Any]]) -> Running:
+    def _start(self, name: str, variants: tuple[DeployedVariant, ...]) -> Running:
         """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant["Model"], name, variant.get("StartupTimeout"), variant.get("Source"),
-                                            variant.get("InstanceType")),
+        endpoints = [ContainerGroup(runnable(variant.model, name, variant.startup_timeout, variant.source,
+                                            variant.instance_type),
                               self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
                               **self.endpoint_options) for variant in variants]
         with self._lock:
@@ -209,16 +207,15 @@ class Lifecycle:
             raise EmulatorError(" ".join(failures))
         if self.plane.aws is not None:
             for variant, endpoint in zip(variants, endpoints):
-                self.plane.aws.ship_endpoint_logs(name, variant["VariantName"], endpoint)
-        return [({**variant}, endpoint) for variant, endpoint in zip(variants, endpoints)]
+                self.plane.aws.ship_endpoint_logs(name, variant.name, endpoint)
+        return list(zip(variants, endpoints))
 
     def _adopt(self, name: str, running: Running) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
         deleted (or the emulator is stopping): then `running` is stopped instead."""
         with self._lock:
-            document = self.plane.store.get(ENDPOINT, key(name))
-            gone = (self._closed.is_set() or document is None
-                    or document["Describe"]["EndpointStatus"] == "Deleting")
+            record = self.records.get(name)
+            gone = self._closed.is_set() or record is None or record.status == "Deleting"
             if not gone:
                 previous = self._running.get(key(name), [])
                 self._running[key(name)] = running
@@ -229,11 +226,11 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = tuple(variant_spec(variant["VariantName"], variant["Weight"], endpoint.definition.mode, endpoint.routes,
+        variants = tuple(variant_spec(variant.name, variant.weight, endpoint.definition.mode, endpoint.routes,
                                       self.invocation_timeout, endpoint.definition.is_multi_model)
                          for variant, endpoint in running)
-        document = self.plane.store.get(ENDPOINT, key(name)) or {}
-        asynchronous = bool(document.get("Deployed", {}).get("AsyncInferenceConfig"))  # never changes by an update
+        record = self.records.get(name)
+        asynchronous = bool(record and record.deployed.async_config)  # never changes by an update
         self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
     def _drain(self, replaced: Running) -> None:
@@ -246,26 +243,16 @@ class Lifecycle:
             self._draining = [endpoint for endpoint in self._draining if endpoint not in endpoints]
         map_in_threads(lambda endpoint: endpoint.stop(), leaving)
 
-    def _record(self, name: str, status: str, reason: str | None, *, document: dict[str, Any] | None = None,
-                config_name: str | None = None, **changes: Any) -> None:
-        """Set the endpoint's status (and FailureReason: None clears it) and wake waiting DescribeEndpoints."""
+    def _record(self, name: str, status: str, reason: str | None, *, record: EndpointRecord | None = None,
+                **changes: Any) -> None:
+        """Set the endpoint's status (and FailureReason: None clears it), and the record's `changes`; wake waiting
+        DescribeEndpoints."""
         with self.plane.lock:
-            document = document or self.plane.store.get(ENDPOINT, key(name))
-            if document is None:
+            record = record or self.records.get(name)
+            if record is None or record.status == "Deleting":
                 return
-            describe = document["Describe"]
-            if describe["EndpointStatus"] == "Deleting":
-                return
-            describe["EndpointStatus"] = status
-            if config_name:
-                describe["EndpointConfigName"] = config_name
-            describe["LastModifiedTime"] = now()
-            if reason is None:
-                describe.pop("FailureReason", None)
-            else:
-                describe["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
-            document.update(changes)
-            self.plane.store.put(ENDPOINT, key(name), document)
+            reason = reason[:FAILURE_REASON_LIMIT] if reason is not None else None
+            self.records.put(record.with_status(status, reason, now(), **changes))
             self.plane.changed.notify_all()
 
 
@@ -281,15 +268,16 @@ def _reason(failure: Exception) -> str:
     return str(failure).strip()
 
 
-def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> dict[str, Any] | None:
-    """The endpoint's Describe once its status leaves `statuses` (or at the timeout); None if it is gone.
+def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> EndpointRecord | None:
+    """The endpoint's record once its status leaves `statuses` (or at the timeout); None if it is gone.
     The caller holds the plane's lock."""
     deadline = time.monotonic() + timeout
+    records = EndpointRecords(plane.store)
     while True:
-        document = plane.store.get(ENDPOINT, key(name))
-        if document is None or document["Describe"]["EndpointStatus"] not in statuses:
-            return document
+        record = records.get(name)
+        if record is None or record.status not in statuses:
+            return record
         left = deadline - time.monotonic()
         if left <= 0:
-            return document
+            return record
         plane.changed.wait(left)

@@ -8,13 +8,18 @@ import functools
 import threading
 import time
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from emulator.aws import validation
 from emulator.control import operations
 from emulator.control.errors import UnknownOperationException, ValidationException
 from emulator.control.store import Store
 from emulator.arns import ACCOUNT, REGION
+
+if TYPE_CHECKING:  # the plane's parts take the plane when they are built: the owner hands them to it after
+    from emulator.containers.group import ContainerGroup
+    from emulator.control.lifecycle import Lifecycle
+    from emulator.control.transform_jobs import TransformJobs
 
 # ARN resource types and the words SageMaker's messages use for them.
 MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"
@@ -38,6 +43,12 @@ def now() -> float:
     return round(time.time(), 3)
 
 
+class EndpointLogs(Protocol):
+    """Where an endpoint's container output goes (CloudWatch Logs, embedded or not)."""
+
+    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: ContainerGroup) -> None: ...
+
+
 class ControlPlane:
     def __init__(self, store: Store, *, describe_wait: float = 0.0):
         self.store = store
@@ -47,9 +58,10 @@ class ControlPlane:
         # through `changed`, which the lifecycle notifies on every status change.
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
-        self.lifecycle: Any = None  # set by the owner (emulator.control.lifecycle.Lifecycle)
-        self.aws: Any = None  # set by the owner (emulator.hosting.aws_services.AwsServices)
-        self.transform_jobs: Any = None  # set by the owner (emulator.control.transform_jobs.TransformJobs)
+        # Set once by the owner's composition root (emulator.hosting.emulator), right after the plane is built.
+        self.lifecycle: Lifecycle | None = None
+        self.aws: EndpointLogs | None = None
+        self.transform_jobs: TransformJobs | None = None
 
     @functools.cached_property
     def model(self) -> Any:

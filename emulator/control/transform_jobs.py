@@ -107,7 +107,7 @@ def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> 
 
 def jobs(plane: ControlPlane) -> TransformJobs:
     """The owner's job runner (emulator.hosting.emulator starts one with the plane)."""
-    runner = getattr(plane, "transform_jobs", None)
+    runner = plane.transform_jobs
     if runner is None:
         raise EmulatorError("this control plane runs no transform jobs (no TransformJobs was attached to it).")
     return runner

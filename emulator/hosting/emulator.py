@@ -159,10 +159,10 @@ class Emulator(ClientSide):
         failures = []
         with self.plane.lock:
             for name in names:
-                document = wait_for(self.plane, name, ("Creating",), STARTUP_WAIT)
-                describe = document["Describe"] if document else {"EndpointStatus": "Deleted"}
-                if describe["EndpointStatus"] != "InService":
-                    failures.append(describe.get("FailureReason") or f"Endpoint {name} is {describe['EndpointStatus']}.")
+                record = wait_for(self.plane, name, ("Creating",), STARTUP_WAIT)
+                status = record.status if record else "Deleted"
+                if status != "InService":
+                    failures.append((record and record.failure_reason) or f"Endpoint {name} is {status}.")
         if failures:
             raise StartupError("\n".join(failures))
 
