@@ -63,6 +63,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--describe-wait", type=float, default=45.0,
                        help="seconds a DescribeEndpoint of a Creating or Updating endpoint may wait for the status to "
                             "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
+    serve.add_argument("--time-scale", type=float, default=None, metavar="FACTOR",
+                       help="multiply a guarded update's waits (baking periods, TerminationWaitInSeconds, "
+                            "MaximumExecutionTimeoutInSeconds) by FACTOR, e.g. 0.01 to bake 600 s in 6 (default: "
+                            "SAGEMAKER_EMULATOR_TIME_SCALE, else 1)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")
     _add_start_options(serve)
@@ -194,7 +198,8 @@ def _serve(args: argparse.Namespace) -> int:
     emulator = Emulator(args.definition, names=args.names, state=state, startup_timeout=args.startup_timeout,
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
-                        instance_type=args.instance_type, instance_limits=args.instance_limits)
+                        instance_type=args.instance_type, instance_limits=args.instance_limits,
+                        time_scale=args.time_scale)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)

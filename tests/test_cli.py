@@ -89,6 +89,13 @@ def test_a_bad_definition_is_one_paragraph_not_a_traceback(tmp_path):
     assert "bad.yaml: Containers[0].ModelDataUrl" in message and "Fix:" in message
 
 
+def test_a_time_scale_that_is_not_positive_is_refused_before_anything_starts():
+    result = run("serve", "--time-scale", "0", "--port", "0")
+    message = result.stderr.decode()
+    assert result.returncode != 0 and "Traceback" not in message
+    assert "--time-scale) is not a positive number. Fix:" in message
+
+
 def test_killed_run_is_cleaned_by_the_next_and_prune_removes_ours_only(example_images, docker_engine):
     other = docker_engine.containers.run("sagemaker-emulator/echo:1", ["serve"], detach=True,
                                          labels={"not-ours": "1"})

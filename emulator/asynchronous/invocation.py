@@ -51,9 +51,7 @@ def run(claimed: Claimed, chain_for: ChainFor, *, stopping: Callable[[], bool] =
     except S3Error as error:
         return _fail(request, f"Could not read the request's input: {error}")
     try:
-        result = chain.invoke(InvocationRequest(body, content_type=request.content_type, accept=request.accept,
-                                                custom_attributes=request.custom_attributes,
-                                                inference_id=request.inference_id))
+        result = chain.invoke(request.invocation(body))
     except InvocationFailed as failure:
         return None if stopping() else _fail(request, failure.message)
     if stopping():

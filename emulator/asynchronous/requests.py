@@ -8,10 +8,11 @@ the failure goes beside the outputs, UNCONFIRMED).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from emulator.aws.s3 import S3Error, S3Url
+from emulator.invocation.request import InvocationRequest
 
 # RequestTTLSeconds and InvocationTimeoutSeconds when the caller sets none (botocore's model documents both).
 DEFAULT_TTL_SECONDS = 21600
@@ -39,16 +40,24 @@ class AsyncRequest:
     accepted: float  # epoch seconds: the TTL counts from here, across restarts
     ttl: int = DEFAULT_TTL_SECONDS
     timeout: int = DEFAULT_INVOCATION_TIMEOUT_SECONDS
-    content_type: str | None = None
-    accept: str | None = None
-    custom_attributes: str | None = None
+    # The invocation's members as the caller set them (InvocationRequest.members): a runtime header the request
+    # object gains reaches the queued call with no change here.
+    members: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> AsyncRequest:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        # A request queued by an earlier version kept three of its members at the top level.
+        earlier = {member: value for member in ("content_type", "accept", "custom_attributes")
+                   if (value := data.pop(member, None)) is not None}
+        return cls(**{**data, "members": {**earlier, **data.get("members", {})}})
+
+    def invocation(self, body: bytes) -> InvocationRequest:
+        """The call the queued request makes, with the InferenceId it was given when accepted."""
+        return InvocationRequest.of(body, **{**self.members, "inference_id": self.inference_id})
 
     def expired(self, now: float) -> bool:
         return now > self.accepted + self.ttl

@@ -23,6 +23,7 @@ from emulator.asynchronous.slots import Slots
 from emulator.asynchronous.workers import Workers
 from emulator.aws.s3 import S3Error
 from emulator.invocation.chain import CallPolicy, PayloadLimits
+from emulator.invocation.request import InvocationRequest
 from emulator.multimodel.loader import ModelLoader
 from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
@@ -74,22 +75,20 @@ class AsyncInference:
     def close(self) -> None:
         self.queue.close()
 
-    def accept(self, endpoint: str, input_location: str, *, inference_id: str | None = None,
-               content_type: str | None = None, accept: str | None = None, custom_attributes: str | None = None,
-               ttl: int | None = None, timeout: int | None = None, filename: str | None = None,
-               extension: str | None = None) -> AsyncRequest:
-        """Queue the request (committed when this returns); NotAccepted when it cannot be."""
+    def accept(self, endpoint: str, input_location: str, call: InvocationRequest, *, ttl: int | None = None,
+               timeout: int | None = None, filename: str | None = None, extension: str | None = None) -> AsyncRequest:
+        """Queue the request (committed when this returns); NotAccepted when it cannot be. `call`: the invocation's
+        members (its body is read from `input_location` when it runs)."""
         if self.endpoints.serving(endpoint) is None:
             raise UnknownEndpoint(endpoint)
         config = self.endpoints.async_config(endpoint)
         if config is None:
             raise NotAsynchronous(endpoint)
         input_url(input_location)
-        inference_id = inference_id or str(uuid.uuid4())
+        inference_id = call.inference_id or str(uuid.uuid4())
         output, failure = locations(config["OutputConfig"], inference_id, filename=filename, extension=extension)
         request = AsyncRequest(endpoint, inference_id, input_location, output, failure, round(time.time(), 3),
-                               ttl or DEFAULT_TTL_SECONDS, timeout or DEFAULT_INVOCATION_TIMEOUT_SECONDS,
-                               content_type, accept, custom_attributes)
+                               ttl or DEFAULT_TTL_SECONDS, timeout or DEFAULT_INVOCATION_TIMEOUT_SECONDS, call.members())
         self.queue.put(request)
         self.workers.wake()
         return request

@@ -1,13 +1,14 @@
-"""S3, STS and CloudWatch Logs for a machine with nothing: moto's server, as a WSGI app mounted on the
-owner process's internal HTTP server, so that one copy of its state serves every front worker.
+"""S3, STS, CloudWatch Logs and CloudWatch for a machine with nothing: moto's server, as a WSGI app mounted on
+the owner process's internal HTTP server, so that one copy of its state serves every front worker.
 
 Why moto: it implements these services' wire protocols as botocore expects them (REST-XML S3 with
-multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging),
+multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging;
+CloudWatch's metrics and alarms in JSON 1.0 and the query protocol),
 it is well kept, and its server is a plain WSGI app. Its state lives in memory; the S3 part is mirrored to
 the state folder before each change is answered (emulator.aws.durable_s3), so objects survive a restart.
 
 moto trusts its callers to send what botocore sends. Bad input is answered here, as AWS answers it, before
-moto sees it (an STS or Logs call botocore's model refuses) or after moto failed on it (a body that is not
+moto sees it (an STS, Logs or CloudWatch call botocore's model refuses) or after moto failed on it (a body that is not
 XML, an unknown upload): always a 4xx in the service's own protocol, with a request id, never a 500.
 """
 
@@ -19,6 +20,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -28,9 +30,13 @@ from emulator.seam.services import S3, SCOPE, service_of
 from emulator.seam.wire_errors import REQUEST_ID, S3_REQUEST_ID, ensure_request_id, new_request_id
 
 # The services a request may sign for to be answered here; the front forwards these to the owner.
-SERVICES = frozenset({"s3", "sts", "logs"})
-LOGS_TARGET = "Logs_20140328."
-MAX_CALL_BYTES = 1024 * 1024  # an STS or Logs call is read whole to be checked; PutLogEvents allows 1 MiB
+SERVICES = frozenset({"s3", "sts", "logs", "monitoring"})
+# The services whose calls are JSON, named by X-Amz-Target: its prefix, and the error code of a call botocore's
+# model refuses. CloudWatch ("monitoring") also takes the query protocol of older clients (no X-Amz-Target).
+JSON_TARGETS = {"logs": ("Logs_20140328.", "InvalidParameterException"),
+                "monitoring": ("GraniteServiceVersion20100801.", "InvalidParameterValue")}
+MODEL_NAMES = {"monitoring": "cloudwatch"}  # botocore's name of a service whose SigV4 scope says otherwise
+MAX_CALL_BYTES = 1024 * 1024  # an STS, Logs or CloudWatch call is read whole to be checked; PutLogEvents allows 1 MiB
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _log = logging.getLogger(__name__)
@@ -82,6 +88,8 @@ def guarded(moto: WsgiApp) -> WsgiApp:
                     start_response(answer.status, headers)
                     return body
                 _close(body)
+        if service == "monitoring" and not environ.get("HTTP_X_AMZ_TARGET"):
+            refused = replace(refused, query=True)  # an older client's call: its error in XML
         status, headers, error_body = refused.render(request_id)
         start_response(status, headers)
         return [error_body]
@@ -117,10 +125,12 @@ def _close(body: Iterable[bytes]) -> None:
 
 # -- before moto ------------------------------------------------------------------------------------------------
 def _refused_before(environ: dict[str, Any], service: str) -> AwsError | None:
-    if service == "logs":
-        return _logs_refusal(environ)
+    if service == "monitoring" and not environ.get("HTTP_X_AMZ_TARGET"):
+        return _query_refusal(environ, service)
+    if service in JSON_TARGETS:
+        return _json_refusal(environ, service)
     if service == "sts":
-        return _sts_refusal(environ)
+        return _query_refusal(environ, service)
     return _s3_refusal(environ)
 
 
@@ -164,45 +174,55 @@ def _names_no_bucket(host: str) -> bool:
     return "." not in name or name.replace(".", "").isdigit() or name.startswith("[")
 
 
-def _logs_refusal(environ: dict[str, Any]) -> AwsError | None:
+def _json_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
+    prefix, invalid = JSON_TARGETS[service]
     target = environ.get("HTTP_X_AMZ_TARGET", "")
-    operation = target[len(LOGS_TARGET):] if target.startswith(LOGS_TARGET) else ""
-    model = _service_model("logs")
+    operation = target[len(prefix):] if target.startswith(prefix) else ""
+    model = _service_model(service)
     if operation not in model.operation_names:
-        return AwsError("logs", 400, "UnknownOperationException",
-                        f"CloudWatch Logs has no operation {target[:100]!r}. Fix: send X-Amz-Target: "
-                        f"{LOGS_TARGET}<Operation>, as botocore does.")
+        return AwsError(service, 400, "UnknownOperationException",
+                        f"{_title(service)} has no operation {target[:100]!r}. Fix: send X-Amz-Target: "
+                        f"{prefix}<Operation>, as botocore does.")
     raw = _read_whole(environ)
     if raw is None:
-        return AwsError("logs", 400, "SerializationException", f"The request body is over {MAX_CALL_BYTES} bytes.")
+        return AwsError(service, 400, "SerializationException", f"The request body is over {MAX_CALL_BYTES} bytes.")
     try:
         params = json.loads(raw or b"{}", parse_constant=_no_constant)
     except (ValueError, RecursionError):
-        return AwsError("logs", 400, "SerializationException", "The request body is not a JSON object in UTF-8.")
+        return AwsError(service, 400, "SerializationException", "The request body is not a JSON object in UTF-8.")
     try:
         validate(model.operation_model(operation).input_shape, params)
     except ModelViolation as violation:
-        return AwsError("logs", 400, "InvalidParameterException", str(violation))
+        return AwsError(service, 400, invalid, str(violation))
     return None
 
 
-def _sts_refusal(environ: dict[str, Any]) -> AwsError | None:
+def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
+    """STS, and CloudWatch called as older clients call it: Action=<Operation>&Version=... in a form or the query.
+    CloudWatch's calls carry lists (MetricData.member.1...): only their action is checked here, the rest by moto."""
+    invalid = "ValidationError" if service == "sts" else "InvalidParameterValue"
     raw = _read_whole(environ) if environ.get("REQUEST_METHOD") == "POST" else b""
     if raw is None:
-        return AwsError("sts", 400, "ValidationError", f"The request body is over {MAX_CALL_BYTES} bytes.")
+        return AwsError(service, 400, invalid, f"The request body is over {MAX_CALL_BYTES} bytes.")
     params = {name: values[0] for name, values in
               {**parse_qs(environ.get("QUERY_STRING", "")), **parse_qs(raw.decode("utf-8", "replace"))}.items()}
     action = params.get("Action", "")
-    model = _service_model("sts")
+    model = _service_model(service)
     if action not in model.operation_names:
-        return AwsError("sts", 400, "InvalidAction", f"Could not find operation {action[:100]} for version "
+        return AwsError(service, 400, "InvalidAction", f"Could not find operation {action[:100]} for version "
                         f"{model.api_version}. Fix: send Action=<Operation>&Version={model.api_version}, as botocore does.")
+    if service != "sts":
+        return None
     shape = model.operation_model(action).input_shape
     try:
         validate(shape, _query_members(shape, params))
     except ModelViolation as violation:
-        return AwsError("sts", 400, "ValidationError", str(violation))
+        return AwsError(service, 400, invalid, str(violation))
     return None
+
+
+def _title(service: str) -> str:
+    return {"logs": "CloudWatch Logs", "monitoring": "CloudWatch"}.get(service, service.upper())
 
 
 def _query_members(shape: Any, params: dict[str, str]) -> dict[str, Any]:
@@ -240,7 +260,7 @@ def _read_whole(environ: dict[str, Any]) -> bytes | None:
 def _service_model(service: str) -> Any:
     from botocore.session import get_session  # noqa: PLC0415
 
-    return get_session().get_service_model(service)
+    return get_session().get_service_model(MODEL_NAMES.get(service, service))
 
 
 def _no_constant(name: str) -> Any:
@@ -254,7 +274,7 @@ def _refused_answer(environ: dict[str, Any], service: str, status: str) -> AwsEr
     if code == 404 and service in ("sts", "logs"):
         operation = environ.get("HTTP_X_AMZ_TARGET") or "this action"
         return AwsError(service, 400, "UnknownOperationException" if service == "logs" else "InvalidAction",
-                        f"The emulator's {service.upper()} (moto) does not implement {operation[:100]}.")
+                        f"The emulator's {_title(service)} (moto) does not implement {operation[:100]}.")
     if code >= 500:
         return _refused_after(environ, service, status)
     return None
@@ -262,11 +282,13 @@ def _refused_answer(environ: dict[str, Any], service: str, status: str) -> AwsEr
 
 def _refused_after(environ: dict[str, Any], service: str, failure: str) -> AwsError:
     """What AWS answers to the request moto failed on (`failure`, its exception or status, is named in the message)."""
-    said = f"The emulator's embedded {service.upper()} (moto) could not read this request ({failure[:300]})."
-    if service == "logs":
-        return AwsError("logs", 400, "InvalidParameterException", said)
+    said = f"The emulator's embedded {_title(service)} (moto) could not read this request ({failure[:300]})."
+    if service in JSON_TARGETS:
+        return AwsError(service, 400, JSON_TARGETS[service][1], said)
     if service == "sts":
         return AwsError("sts", 400, "ValidationError", said)
+    if service == "monitoring":
+        return AwsError(service, 400, "InvalidParameterValue", said)
     return _s3_failure(environ, said)
 
 

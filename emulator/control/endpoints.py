@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from emulator.control import resources
+from emulator.control.deployment import Policy
 from emulator.control.errors import ValidationException, already_exists
 from emulator.control.lifecycle import wait_for
 from emulator.control.operations import operation
@@ -47,7 +48,8 @@ def create_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, A
         raise already_exists("endpoint", arn(ENDPOINT, name))
     tags = list(request.get("Tags") or [])
     resources.check_tag_keys([tag.get("Key", "") for tag in tags])
-    record = EndpointRecord.new(name, deployment(plane, request["EndpointConfigName"]), now(), tags)
+    record = EndpointRecord.new(name, deployment(plane, request["EndpointConfigName"]), now(), tags,
+                                request.get("DeploymentConfig"))
     if not records.insert(record):
         raise already_exists("endpoint", record.arn)
     plane.lifecycle.create(name)
@@ -71,9 +73,24 @@ def update_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, A
         change = "removed from" if was_async else "added to"
         raise ValidationException(f"The AsyncInferenceConfig parameter cannot be {change} endpoint {name}. "
                                   "Fix: create a new endpoint to change whether it is asynchronous.")
-    EndpointRecords(plane.store).put(record.with_status("Updating", record.failure_reason, now(), pending=pending))
+    EndpointRecords(plane.store).put(record.with_status("Updating", record.failure_reason, now(), pending=pending,
+                                                        deployment_config=_deployment_config(record, request, pending)))
     plane.lifecycle.update(name)
     return {"EndpointArn": record.arn}
+
+
+def _deployment_config(record: EndpointRecord, request: dict[str, Any], pending: Deployment) -> dict[str, Any] | None:
+    """The update's DeploymentConfig (the last one when RetainDeploymentConfig says so), checked as SageMaker
+    checks it against the new fleet; it is the endpoint's LastDeploymentConfig from now on."""
+    config = request.get("DeploymentConfig")
+    if config is None and request.get("RetainDeploymentConfig"):
+        config = record.deployment_config
+    policy = Policy.of(config)
+    problem = policy.problem(sum(variant.instance_count or 1 for variant in pending.variants)) if policy else None
+    if problem is not None:
+        raise ValidationException(f"{problem} Fix: change DeploymentConfig.BlueGreenUpdatePolicy."
+                                  "TrafficRoutingConfiguration.")
+    return config
 
 
 @operation("UpdateEndpointWeightsAndCapacities")

@@ -3,8 +3,9 @@
 CreateEndpoint returns at once; a thread starts every variant's containers and flips the endpoint to
 InService (and publishes its routes in the serving table) or to Failed with the reason. UpdateEndpoint is
 blue/green: the new variants start beside the old ones, traffic switches in one write of the serving
-table, and the old containers stay up for one invocation timeout so requests already in flight finish;
-if the new ones fail, the endpoint stays InService on the old configuration with the reason recorded.
+table (or, for a guarded update, in the steps emulator.control.deployment takes), and the old containers
+stay up for one invocation timeout so requests already in flight finish; if the new ones fail, or an alarm
+rolls the update back, the endpoint stays InService on the old configuration with the reason recorded.
 At start, `restore` brings back every endpoint the state says is InService before the front answers.
 """
 
@@ -17,7 +18,9 @@ import traceback
 from dataclasses import replace
 from typing import Any, Callable
 
+from emulator.aws import cloudwatch
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
+from emulator.control.deployment import Policy, Rollout, split
 from emulator.control.models import runnable
 from emulator.control.plane import ControlPlane, key, now
 from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
@@ -35,9 +38,11 @@ Running = list[tuple[DeployedVariant, ContainerGroup]]
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 **endpoint_options: Any):
-        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`)."""
+                 time_scale: float = 1.0, **endpoint_options: Any):
+        """`time_scale`: what a guarded update's waits are multiplied by; `endpoint_options`: more for each
+        ContainerGroup (the request log's `events`, `reuse`)."""
         self.plane, self.backend = plane, backend
+        self.time_scale = time_scale
         self.records = EndpointRecords(plane.store)
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
@@ -45,6 +50,7 @@ class Lifecycle:
         self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
         self._running: dict[str, Running] = {}
         self._starting: dict[str, list[ContainerGroup]] = {}
+        self._deploying: dict[str, Running] = {}  # a guarded update's new fleet, while traffic shifts to it
         self._draining: list[ContainerGroup] = []
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -82,6 +88,7 @@ class Lifecycle:
         with self._lock:
             return ([("(starting)", e) for group in self._starting.values() for e in group]
                     + [(variant.name, e) for group in self._running.values() for variant, e in group]
+                    + [(f"{variant.name} (new)", e) for group in self._deploying.values() for variant, e in group]
                     + [("(draining)", e) for e in self._draining])
 
     # -- at start and at the end ----------------------------------------------------------------------------
@@ -116,7 +123,7 @@ class Lifecycle:
         self._closed.set()
         endpoints = [endpoint for _, endpoint in self.variants()]
         with self._lock:
-            self._running, self._starting, self._draining = {}, {}, []
+            self._running, self._starting, self._deploying, self._draining = {}, {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
         for thread in list(self._threads):
             thread.join(timeout=30)
@@ -162,7 +169,8 @@ class Lifecycle:
         return max(variant.startup_timeout or self.startup_timeout or DEFAULT_STARTUP_TIMEOUT for variant in variants)
 
     def _update(self, name: str) -> None:
-        pending = self.records.find(name).pending
+        record = self.records.find(name)
+        pending = record.pending
         try:
             running = self._start(name, pending.variants)
         except EmulatorError as failure:
@@ -170,11 +178,56 @@ class Lifecycle:
                                             f"failed; the endpoint stays on its previous configuration. {_reason(failure)}",
                          pending=None)
             return
+        policy = Policy.of(record.deployment_config)
+        termination_wait = 0.0
+        if policy is not None:
+            rolled_back = self._roll_out(name, policy, running)
+            if rolled_back is not None:
+                self._record(name, "InService", f"{rolled_back} The endpoint stays on its previous endpoint "
+                                                f"configuration; {pending.config_name} was not deployed.",
+                             pending=None)
+                self._retire([endpoint for _, endpoint in running])
+                return
+            termination_wait = policy.termination_wait * self.time_scale
         replaced = self._adopt(name, running)
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
-        self._drain(replaced)
+        self._drain(replaced, termination_wait)
+
+    def _roll_out(self, name: str, policy: Policy, new: Running) -> str | None:
+        """Shift traffic to `new` as `policy` says (emulator.control.deployment); None when it all baked, else why
+        it rolled back, with every request going to the old fleet again."""
+        with self._lock:
+            old = list(self._running.get(key(name), []))
+            self._deploying[key(name)] = new
+
+        def shift(share: float) -> bool:
+            old_weights, new_weights = split([v.weight for v, _ in old], [v.weight for v, _ in new], share)
+            return self._publish_if_live(name, [(replace(v, weight=w), e) for (v, e), w in zip(old, old_weights)]
+                                         + [(replace(v, weight=w), e) for (v, e), w in zip(new, new_weights)])
+
+        capacity = sum(variant.instance_count or 1 for variant, _ in new)
+        reason: str | None = "The emulator failed during the update."
+        try:
+            reason = Rollout(policy, capacity, self.time_scale, shift, _firing, self._closed).run()
+            if reason is not None:
+                self._publish_if_live(name, old)
+            return reason
+        finally:
+            with self._lock:
+                self._deploying.pop(key(name), None)
+                if reason is not None:  # rolled back: the new fleet drains (and stops with the emulator)
+                    self._draining.extend(endpoint for _, endpoint in new)
+
+    def _publish_if_live(self, name: str, running: Running) -> bool:
+        """Publish `running` unless the endpoint is being deleted (or the emulator stops); says whether it did."""
+        with self._lock:
+            record = self.records.get(name)
+            if self._closed.is_set() or record is None or record.status == "Deleting":
+                return False
+            self._publish(name, running)
+            return True
 
     def _delete(self, name: str) -> None:
         with self._lock:
@@ -233,11 +286,16 @@ class Lifecycle:
         asynchronous = bool(record and record.deployed.async_config)  # never changes by an update
         self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
 
-    def _drain(self, replaced: Running) -> None:
+    def _drain(self, replaced: Running, at_least: float = 0.0) -> None:
+        """Stop `replaced` once requests in flight are done (and `at_least` seconds have passed)."""
         endpoints = [endpoint for _, endpoint in replaced]
         with self._lock:
             self._draining.extend(endpoints)
-        self._closed.wait(self.drain_seconds)
+        self._retire(endpoints, at_least)
+
+    def _retire(self, endpoints: list[ContainerGroup], at_least: float = 0.0) -> None:
+        """Stop `endpoints` (draining already) once requests in flight are done."""
+        self._closed.wait(max(self.drain_seconds, at_least))
         with self._lock:
             leaving = [endpoint for endpoint in endpoints if endpoint in self._draining]
             self._draining = [endpoint for endpoint in self._draining if endpoint not in endpoints]
@@ -254,6 +312,11 @@ class Lifecycle:
             reason = reason[:FAILURE_REASON_LIMIT] if reason is not None else None
             self.records.put(record.with_status(status, reason, now(), **changes))
             self.plane.changed.notify_all()
+
+
+def _firing(alarms: tuple[str, ...]) -> list[str]:
+    states = cloudwatch.alarm_states(alarms)
+    return [name for name in alarms if states.get(name) == cloudwatch.ALARM]
 
 
 def _start_one(endpoint: ContainerGroup) -> str | None:

@@ -16,10 +16,9 @@ from emulator.control.errors import UnknownOperationException, ValidationExcepti
 from emulator.control.store import Store
 from emulator.arns import ACCOUNT, REGION
 
-if TYPE_CHECKING:  # the plane's parts take the plane when they are built: the owner hands them to it after
+if TYPE_CHECKING:
     from emulator.containers.group import ContainerGroup
-    from emulator.control.lifecycle import Lifecycle
-    from emulator.control.transform_jobs import TransformJobs
+
 
 # ARN resource types and the words SageMaker's messages use for them.
 MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"
@@ -43,6 +42,23 @@ def now() -> float:
     return round(time.time(), 3)
 
 
+# The plane's parts take the plane when they are built, so the owner hands them to it afterwards; the plane
+# knows them by what the operations ask of them.
+class EndpointRunner(Protocol):
+    """Runs the endpoints' containers (emulator.control.lifecycle.Lifecycle)."""
+
+    def create(self, name: str) -> None: ...
+    def update(self, name: str) -> None: ...
+    def delete(self, name: str) -> None: ...
+    def reweigh(self, name: str) -> None: ...
+
+
+class JobRunner(Protocol):
+    """Runs transform jobs (emulator.control.transform_jobs.TransformJobs; its operations reach it by `jobs()`)."""
+
+    def close(self) -> None: ...
+
+
 class EndpointLogs(Protocol):
     """Where an endpoint's container output goes (CloudWatch Logs, embedded or not)."""
 
@@ -59,9 +75,9 @@ class ControlPlane:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         # Set once by the owner's composition root (emulator.hosting.emulator), right after the plane is built.
-        self.lifecycle: Lifecycle | None = None
+        self.lifecycle: EndpointRunner | None = None
         self.aws: EndpointLogs | None = None
-        self.transform_jobs: TransformJobs | None = None
+        self.transform_jobs: JobRunner | None = None
 
     @functools.cached_property
     def model(self) -> Any:

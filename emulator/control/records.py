@@ -1,16 +1,17 @@
-"""The endpoint's record, typed: what the control plane keeps of each endpoint, what it deployed and what an
-update is bringing in.
+"""The records of what changes state in the control plane, typed: each endpoint (its status, what it deployed
+and what an update is bringing in) and each transform job (its status through its run).
 
 The store keeps every kind of resource as one JSON document, `{"Describe": ..., "Tags": [...], ...}` (see
 `control/resources.py`); an endpoint's document adds `Deployed` and `Pending`. This module is the only one that
-reads or writes those members of an endpoint's document: everything else works on `EndpointRecord`.
-The layout stays the one earlier versions wrote, so a state folder carries over.
+reads or writes an endpoint's or a job's document: everything else works on the records. The layout stays the
+one earlier versions wrote, so a state folder carries over. Models and endpoint configs never change once
+created: they stay their Describe answer, in the shape botocore's model gives it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Callable, Generic, Protocol, TypeVar
 
 from emulator.control.errors import not_found
 from emulator.control.plane import ENDPOINT, arn, key
@@ -18,6 +19,8 @@ from emulator.control.store import Store
 
 # SystemUpdating: coming back after a restart of the emulator (SageMaker's status for maintenance).
 IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
+TRANSFORM_JOB = "transform-job"  # the ARN's resource type, the store's kind
+JOB_RUNNING = ("InProgress", "Stopping")
 
 
 @dataclass(frozen=True)
@@ -84,11 +87,15 @@ class EndpointRecord:
     pending: Deployment | None = None  # an update's deployment, while its containers start
     failure_reason: str | None = None
     tags: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    # The last CreateEndpoint's or UpdateEndpoint's DeploymentConfig: how the pending update is rolled out
+    # (emulator.control.deployment), and DescribeEndpoint's LastDeploymentConfig.
+    deployment_config: dict[str, Any] | None = None
 
     @classmethod
-    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]]) -> "EndpointRecord":
+    def new(cls, name: str, deployed: Deployment, created: float, tags: list[dict[str, str]],
+            deployment_config: dict[str, Any] | None = None) -> "EndpointRecord":
         return cls(name, arn(ENDPOINT, name), deployed.config_name, "Creating", created, created, deployed,
-                   tags=tuple(tags))
+                   tags=tuple(tags), deployment_config=deployment_config)
 
     @property
     def in_progress(self) -> bool:
@@ -107,6 +114,8 @@ class EndpointRecord:
             answer["FailureReason"] = self.failure_reason
         if self.deployed.async_config:
             answer["AsyncInferenceConfig"] = self.deployed.async_config
+        if self.deployment_config:
+            answer["LastDeploymentConfig"] = self.deployment_config
         if self.status not in ("Creating", "Failed"):
             answer["ProductionVariants"] = [variant.summary(self.modified) for variant in self.deployed.variants]
         return answer
@@ -118,7 +127,7 @@ class EndpointRecord:
         if self.failure_reason is not None:
             describe["FailureReason"] = self.failure_reason
         return {"Describe": describe, "Tags": list(self.tags), "Deployed": self.deployed.to_json(),
-                "Pending": self.pending.to_json() if self.pending else None}
+                "Pending": self.pending.to_json() if self.pending else None, "DeploymentConfig": self.deployment_config}
 
     @classmethod
     def from_document(cls, document: dict[str, Any]) -> "EndpointRecord":
@@ -127,18 +136,45 @@ class EndpointRecord:
                    describe["EndpointStatus"], describe["CreationTime"], describe["LastModifiedTime"],
                    Deployment.from_json(document["Deployed"]),
                    Deployment.from_json(document["Pending"]) if document.get("Pending") else None,
-                   describe.get("FailureReason"), tuple(document.get("Tags") or ()))
+                   describe.get("FailureReason"), tuple(document.get("Tags") or ()), document.get("DeploymentConfig"))
 
 
-class EndpointRecords:
-    """The endpoints' records in the store, by name (case-insensitive, as SageMaker's names are)."""
+class Stored(Protocol):
+    name: str
 
+    def to_document(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound=Stored)
+
+
+class Records(Generic[R]):
+    """One kind's records in the store, by name (case-insensitive, as SageMaker's names are)."""
+
+    def __init__(self, store: Store, kind: str, read: Callable[[dict[str, Any]], R]):
+        self._store, self._kind, self._read = store, kind, read
+
+    def get(self, name: str) -> R | None:
+        document = self._store.get(self._kind, key(name))
+        return self._read(document) if document else None
+
+    def insert(self, record: R) -> bool:
+        """False when a record of that name exists already."""
+        return self._store.insert(self._kind, key(record.name), record.to_document())
+
+    def put(self, record: R) -> None:
+        self._store.put(self._kind, key(record.name), record.to_document())
+
+    def delete(self, name: str) -> None:
+        self._store.delete(self._kind, key(name))
+
+    def all(self) -> list[R]:
+        return [self._read(document) for document in self._store.all(self._kind)]
+
+
+class EndpointRecords(Records[EndpointRecord]):
     def __init__(self, store: Store):
-        self._store = store
-
-    def get(self, name: str) -> EndpointRecord | None:
-        document = self._store.get(ENDPOINT, key(name))
-        return EndpointRecord.from_document(document) if document else None
+        super().__init__(store, ENDPOINT, EndpointRecord.from_document)
 
     def find(self, name: str) -> EndpointRecord:
         """The record, or SageMaker's ValidationException 'Could not find endpoint "arn..."'."""
@@ -147,20 +183,63 @@ class EndpointRecords:
             raise not_found("endpoint", arn(ENDPOINT, name))
         return record
 
-    def insert(self, record: EndpointRecord) -> bool:
-        """False when an endpoint of that name exists already."""
-        return self._store.insert(ENDPOINT, key(record.name), record.to_document())
-
-    def put(self, record: EndpointRecord) -> None:
-        self._store.put(ENDPOINT, key(record.name), record.to_document())
-
-    def delete(self, name: str) -> None:
-        self._store.delete(ENDPOINT, key(name))
-
-    def all(self) -> list[EndpointRecord]:
-        return [EndpointRecord.from_document(document) for document in self._store.all(ENDPOINT)]
-
 
 def read_all(documents: list[dict[str, Any]]) -> list[EndpointRecord]:
     """Records from the stored documents a reader of the database got itself (`sagemaker-emulator ls`)."""
     return [EndpointRecord.from_document(document) for document in documents]
+
+
+@dataclass(frozen=True)
+class TransformJobRecord:
+    name: str
+    request: dict[str, Any]  # CreateTransformJob's members but Tags: DescribeTransformJob answers them
+    arn: str
+    status: str
+    created: float
+    modified: float
+    failure_reason: str | None = None
+    ended: float | None = None  # TransformEndTime
+    tags: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    @classmethod
+    def new(cls, request: dict[str, Any], created: float) -> "TransformJobRecord":
+        name = request["TransformJobName"]
+        return cls(name, {member: value for member, value in request.items() if member != "Tags"},
+                   arn(TRANSFORM_JOB, name), "InProgress", created, created, tags=tuple(request.get("Tags") or ()))
+
+    @property
+    def running(self) -> bool:
+        return self.status in JOB_RUNNING
+
+    def moved_to(self, status: str, reason: str | None, at: float) -> "TransformJobRecord":
+        """The job in `status`; a job asked to stop ends Stopped, whatever ended it."""
+        if self.status == "Stopping" and status not in JOB_RUNNING:
+            status, reason = "Stopped", None
+        return replace(self, status=status, modified=at, ended=None if status in JOB_RUNNING else at,
+                       failure_reason=reason or self.failure_reason)
+
+    def describe(self) -> dict[str, Any]:
+        answer = {**self.request, "TransformJobArn": self.arn, "TransformJobStatus": self.status,
+                  "CreationTime": self.created, "LastModifiedTime": self.modified, "TransformStartTime": self.created}
+        if self.ended is not None:
+            answer["TransformEndTime"] = self.ended
+        if self.failure_reason:
+            answer["FailureReason"] = self.failure_reason
+        return answer
+
+    def to_document(self) -> dict[str, Any]:
+        return {"Describe": self.describe(), "Tags": list(self.tags)}
+
+    @classmethod
+    def from_document(cls, document: dict[str, Any]) -> "TransformJobRecord":
+        describe = dict(document["Describe"])
+        fields_ = [describe.pop(member, None) for member in ("TransformJobArn", "TransformJobStatus", "CreationTime",
+                                                               "LastModifiedTime", "FailureReason", "TransformEndTime")]
+        describe.pop("TransformStartTime", None)
+        job_arn, status, created, modified, reason, ended = fields_
+        return cls(describe["TransformJobName"], describe, job_arn, status, created, modified, reason, ended,
+                   tuple(document.get("Tags") or ()))
+
+
+def transform_jobs(store: Store) -> Records[TransformJobRecord]:
+    return Records(store, TRANSFORM_JOB, TransformJobRecord.from_document)

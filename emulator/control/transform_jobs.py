@@ -28,6 +28,7 @@ from emulator.control.errors import ResourceInUse, ResourceNotFound, ValidationE
 from emulator.control.models import runnable
 from emulator.control.operations import operation
 from emulator.control.plane import MODEL, ControlPlane, arn, key, now
+from emulator.control.records import TRANSFORM_JOB, TransformJobRecord, transform_jobs
 from emulator.definition import EndpointDefinition
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.group import ContainerGroup
@@ -35,9 +36,7 @@ from emulator.errors import DefinitionError, EmulatorError
 from emulator.transform import (JobConfigError, TransformFailed, TransformJob, TransformTarget, from_request,
                                with_batch_environment)
 
-TRANSFORM_JOB = "transform-job"
 FAILURE_REASON_LIMIT = 1024  # the model's FailureReason
-RUNNING = ("InProgress", "Stopping")
 SUMMARY = ("TransformJobName", "TransformJobArn", "CreationTime", "TransformEndTime", "LastModifiedTime",
            "TransformJobStatus", "FailureReason")
 
@@ -48,7 +47,8 @@ _log = logging.getLogger(__name__)
 def create_transform_job(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["TransformJobName"]
     job_arn = arn(TRANSFORM_JOB, name)
-    if plane.store.get(TRANSFORM_JOB, key(name)) is not None:
+    records = transform_jobs(plane.store)
+    if records.get(name) is not None:
         raise ResourceInUse("Job name must be unique within an AWS account and region, and a job with this name "
                             f"already exists ({job_arn})")
     model = resources.find(plane, MODEL, request["ModelName"])["Describe"]
@@ -64,25 +64,22 @@ def create_transform_job(plane: ControlPlane, request: dict[str, Any]) -> dict[s
     except S3Error as error:  # SageMaker, too, refuses a job whose input it cannot list
         raise ValidationException(f"No S3 objects found under S3 URL \"{job.input_uri}\" given in input data source: "
                                   f"{error}") from None
-    created = now()
-    describe = {member: value for member, value in request.items() if member != "Tags"}
-    describe.update(TransformJobArn=job_arn, TransformJobStatus="InProgress", CreationTime=created,
-                    LastModifiedTime=created, TransformStartTime=created)
-    resources.create(plane, TRANSFORM_JOB, name, describe, request)
+    record = TransformJobRecord.new(request, now())
+    resources.check_tag_keys([tag.get("Key", "") for tag in record.tags])
+    records.insert(record)  # the name was free above: operations run under the plane's lock
     jobs(plane).start(name, job, definition)
     return {"TransformJobArn": job_arn}
 
 
 @operation("DescribeTransformJob")
 def describe_transform_job(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
-    return _find(plane, request["TransformJobName"])["Describe"]
+    return _find(plane, request["TransformJobName"]).describe()
 
 
 @operation("StopTransformJob")
 def stop_transform_job(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["TransformJobName"]
-    document = _find(plane, name, error=ResourceNotFound)
-    status = document["Describe"]["TransformJobStatus"]
+    status = _find(plane, name, error=ResourceNotFound).status
     if status == "InProgress":
         jobs(plane).record(name, "Stopping")
         jobs(plane).stop(name)
@@ -98,17 +95,17 @@ def list_transform_jobs(plane: ControlPlane, request: dict[str, Any]) -> dict[st
     return {"TransformJobSummaries": page, **({"NextToken": token} if token else {})}
 
 
-def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> dict[str, Any]:
-    document = plane.store.get(TRANSFORM_JOB, key(name))
-    if document is None:
+def _find(plane: ControlPlane, name: str, error: type = ValidationException) -> TransformJobRecord:
+    record = transform_jobs(plane.store).get(name)
+    if record is None:
         raise error(f"Could not find requested job with name {name}")
-    return document
+    return record
 
 
 def jobs(plane: ControlPlane) -> TransformJobs:
     """The owner's job runner (emulator.hosting.emulator starts one with the plane)."""
     runner = plane.transform_jobs
-    if runner is None:
+    if not isinstance(runner, TransformJobs):
         raise EmulatorError("this control plane runs no transform jobs (no TransformJobs was attached to it).")
     return runner
 
@@ -122,6 +119,7 @@ class TransformJobs:
         (False: the machine's)."""
         self.plane, self.backend, self.logs, self.startup_timeout = plane, backend, logs, startup_timeout
         self.instance_limits = instance_limits
+        self.records = transform_jobs(plane.store)
         self._running: dict[str, tuple[threading.Event, ContainerGroup | None]] = {}
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
@@ -155,18 +153,9 @@ class TransformJobs:
 
     def record(self, name: str, status: str, reason: str | None = None) -> None:
         with self.plane.lock:
-            document = self.plane.store.get(TRANSFORM_JOB, key(name))
-            if document is None:
-                return
-            describe = document["Describe"]
-            if describe["TransformJobStatus"] == "Stopping" and status not in RUNNING:
-                status, reason = "Stopped", None  # asked to stop: whatever ended the job, it ends Stopped
-            describe.update(TransformJobStatus=status, LastModifiedTime=now())
-            if status not in RUNNING:
-                describe["TransformEndTime"] = describe["LastModifiedTime"]
-            if reason:
-                describe["FailureReason"] = reason[:FAILURE_REASON_LIMIT]
-            self.plane.store.put(TRANSFORM_JOB, key(name), document)
+            record = self.records.get(name)
+            if record is not None:
+                self.records.put(record.moved_to(status, reason[:FAILURE_REASON_LIMIT] if reason else None, now()))
 
     # -- one job, on its thread ---------------------------------------------------------------------------------
     def _run(self, name: str, job: TransformJob, definition: EndpointDefinition, stopped: threading.Event) -> None:
@@ -209,11 +198,9 @@ class TransformJobs:
     def _fail_orphans(self) -> None:
         """Jobs a previous owner process left running end as Failed: their containers went with it."""
         with self.plane.lock:
-            for document in self.plane.store.all(TRANSFORM_JOB):
-                describe = document["Describe"]
-                if describe["TransformJobStatus"] in RUNNING:
-                    self.record(describe["TransformJobName"], "Failed",
-                                "The emulator stopped while the job ran. Fix: create the job again.")
+            for record in self.records.all():
+                if record.running:
+                    self.record(record.name, "Failed", "The emulator stopped while the job ran. Fix: create the job again.")
 
 
 class _Stoppable:

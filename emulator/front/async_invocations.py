@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 from emulator.asynchronous.requests import NotAccepted, UnknownEndpoint
 from emulator.asynchronous.service import AsyncInference
 from emulator.front.headers import INVOKE_ASYNC, check_headers
+from emulator.invocation.request import InvocationRequest
 from emulator.seam.wire_errors import InternalFailure, ServiceError, UnknownRoute, ValidationError, endpoint_not_found
 from emulator.shapes import NAME_PATTERN, is_valid_name
 
@@ -34,10 +35,11 @@ def create_app(service: AsyncInference) -> Flask:
             raise ValidationError("1 validation error detected: Value null at 'inputLocation' failed to satisfy "
                                   "constraint: Member must not be null")
         try:
+            # InvokeEndpointAsync names the payload's content type and accept with headers of its own.
+            call = InvocationRequest.from_headers(headers, content_type="X-Amzn-SageMaker-Content-Type",
+                                                  accept="X-Amzn-SageMaker-Accept")
             accepted = service.accept(
-                name, location, inference_id=headers.get("X-Amzn-SageMaker-Inference-Id"),
-                content_type=headers.get("X-Amzn-SageMaker-Content-Type"), accept=headers.get("X-Amzn-SageMaker-Accept"),
-                custom_attributes=headers.get("X-Amzn-SageMaker-Custom-Attributes"),
+                name, location, call,
                 ttl=_integer(headers.get("X-Amzn-SageMaker-RequestTTLSeconds")),
                 timeout=_integer(headers.get("X-Amzn-SageMaker-InvocationTimeoutSeconds")),
                 filename=headers.get("X-Amzn-SageMaker-Filename"),

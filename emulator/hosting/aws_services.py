@@ -1,13 +1,14 @@
-"""What the owner process runs for the AWS services around SageMaker: the embedded S3, STS and CloudWatch
-Logs mounted on its internal server (and used by its own S3 calls when nothing else is configured), IAM,
-and the shipping of every endpoint container's output to CloudWatch Logs."""
+"""What the owner process runs for the AWS services around SageMaker: the embedded S3, STS, CloudWatch Logs and
+CloudWatch mounted on its internal server (and used by its own S3 calls when nothing else is configured), IAM,
+the shipping of every endpoint container's output to CloudWatch Logs, the endpoints' metrics in CloudWatch and
+the evaluation of its alarms."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from emulator.aws import clients, embedded, iam
+from emulator.aws import clients, cloudwatch, embedded, iam
 from emulator.aws.durable_s3 import DurableS3
 from emulator.observe.log_shipping import Destination, LogShipper, endpoint_group, endpoint_stream, instance_id
 from emulator.containers.docker_backend import DockerBackend
@@ -19,6 +20,8 @@ class AwsServices:
         """`s3_folder`: where the embedded S3's buckets and objects are kept (emulator.aws.durable_s3)."""
         self.logs = LogShipper(backend)
         self.s3 = DurableS3(s3_folder)
+        self.alarms = cloudwatch.AlarmEvaluator()
+        self._metrics: list[cloudwatch.Source] = []
         self._url: str | None = None
 
     def start(self, internal: Any) -> "AwsServices":
@@ -33,7 +36,13 @@ class AwsServices:
         internal.mount(iam.QUERY_PROTOCOL, iam.unanswered)
         self._url = internal.url
         clients.use_embedded(self._url)
+        self.alarms.start()
         return self
+
+    def serve_metrics(self, source: cloudwatch.Source) -> None:
+        """`source`'s datapoints in the embedded CloudWatch, until stop."""
+        self._metrics.append(source)
+        cloudwatch.publish(source)
 
     def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: ContainerGroup) -> None:
         """Each container's output to `/aws/sagemaker/Endpoints/<name>`, stream `<variant>/<instance>` (a
@@ -45,6 +54,9 @@ class AwsServices:
                                                        endpoint_stream(variant, instance, hostname)))
 
     def stop(self) -> None:
+        self.alarms.stop()
+        for source in self._metrics:
+            cloudwatch.withdraw(source)
         self.logs.close()
         if self._url is not None:
             clients.release_embedded(self._url)

@@ -59,6 +59,10 @@ class InvocationRequest:
             raise TypeError(f"unknown invocation member(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
         return cls(body.encode() if isinstance(body, str) else body, **members)
 
+    def members(self) -> dict[str, str]:
+        """Every member the caller set but the body: what a queue keeps to call again later (`of(body, **members)`)."""
+        return {member: value for member in HEADERS if (value := getattr(self, member)) is not None}
+
     def forwarded(self) -> dict[str, str]:
         """The headers every container receives as the caller sent them."""
         return {HEADERS[member]: value for member in FORWARDED if (value := getattr(self, member)) is not None}

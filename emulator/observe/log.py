@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from typing import Any
 
 from emulator.observe.records import Finished, invocation_record
@@ -25,6 +26,11 @@ class RequestLog:
         self._events: deque[dict[str, Any]] = deque(maxlen=EVENTS_KEPT)
         self._seq = 0
         self._changed = threading.Condition()
+        self._listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+
+    def listen(self, listener: Callable[[list[dict[str, Any]]], None]) -> None:
+        """`listener` gets every batch of invocation records as they come (the endpoint metrics are made so)."""
+        self._listeners.append(listener)
 
     def add(self, records: list[dict[str, Any]], dropped: int = 0) -> None:
         """Invocation records (from a worker's batch)."""
@@ -40,6 +46,8 @@ class RequestLog:
                     self._invocations.move_to_end(record["endpoint"])
                 ring.append(self._numbered(record))
             self._changed.notify_all()
+        for listener in self._listeners:
+            listener(records)
 
     def add_finished(self, finished: Finished) -> None:
         """An invocation made in this process (the Python API, InvokeEndpointAsync's workers)."""

@@ -53,3 +53,35 @@ def test_a_missing_artifact_names_the_url_and_the_fix(embedded_aws, tmp_path, mo
     monkeypatch.setenv("SAGEMAKER_EMULATOR_CACHE", str(tmp_path / "cache"))
     with pytest.raises(ArtifactError, match=r"s3://no-such-bucket/model.tar.gz on the emulator's embedded S3.*Fix:"):
         artifacts.model_folder("s3://no-such-bucket/model.tar.gz")
+
+
+def test_cloudwatch_answers_older_clients_in_the_query_protocol(embedded_aws):
+    import requests
+
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/monitoring/aws4_request, "
+                               "SignedHeaders=host, Signature=0", "Content-Type": "application/x-www-form-urlencoded"}
+    put = requests.post(embedded_aws, headers=signed, data="Action=PutMetricData&Version=2010-08-01&Namespace=Query"
+                        "&MetricData.member.1.MetricName=m&MetricData.member.1.Value=3", timeout=10)
+    assert put.status_code == 200 and "<PutMetricDataResponse" in put.text
+    listed = requests.post(embedded_aws, headers=signed, data="Action=ListMetrics&Version=2010-08-01&Namespace=Query",
+                           timeout=10)
+    assert "<MetricName>m</MetricName>" in listed.text
+    unknown = requests.post(embedded_aws, headers=signed, data="Action=Nope&Version=2010-08-01", timeout=10)
+    assert unknown.status_code == 400 and "<Code>InvalidAction</Code>" in unknown.text and "Fix:" in unknown.text
+
+
+def test_an_alarm_on_a_metric_the_caller_put_is_evaluated(aws_client):
+    import time
+
+    from emulator.aws.cloudwatch import evaluate_all
+
+    cloudwatch = aws_client("cloudwatch", region="eu-west-1")
+    cloudwatch.put_metric_alarm(AlarmName="queue-deep", Namespace="Mine", MetricName="depth", Statistic="Maximum",
+                                Period=10, EvaluationPeriods=1, Threshold=100,
+                                ComparisonOperator="GreaterThanOrEqualToThreshold")
+    evaluate_all(time.time())
+    assert cloudwatch.describe_alarms(AlarmNames=["queue-deep"])["MetricAlarms"][0]["StateValue"] == "INSUFFICIENT_DATA"
+    cloudwatch.put_metric_data(Namespace="Mine", MetricData=[{"MetricName": "depth", "Value": 150.0}])
+    evaluate_all(time.time() + 1)
+    alarm = cloudwatch.describe_alarms(AlarmNames=["queue-deep"])["MetricAlarms"][0]
+    assert alarm["StateValue"] == "ALARM" and "greater than or equal to the threshold (100)" in alarm["StateReason"]

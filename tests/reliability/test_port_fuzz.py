@@ -1,5 +1,5 @@
-"""Fuzzed raw HTTP to every service on one `serve`'s port: sagemaker, sagemaker-runtime, S3, STS, CloudWatch Logs
-and the emulator's own /_emulator/ routes. No answer may be a 5xx, lack a request id, carry a body its protocol's
+"""Fuzzed raw HTTP to every service on one `serve`'s port: sagemaker, sagemaker-runtime, S3, STS, CloudWatch Logs,
+CloudWatch and the emulator's own /_emulator/ routes. No answer may be a 5xx, lack a request id, carry a body its protocol's
 parser refuses, or take over 10 s (wire.problems). Bounded: EXAMPLES requests per service, about a minute in all.
 """
 
@@ -154,6 +154,18 @@ def test_sts(url, action, params, in_body):
 def test_logs(url, operation, body):
     send(url, "logs", "POST", "/", body=body, headers=signed(
         "logs", **{"X-Amz-Target": f"Logs_20140328.{operation}", "Content-Type": "application/x-amz-json-1.1"}))
+
+
+@FUZZ
+@given(operation=operations("cloudwatch"), body=json_bodies("cloudwatch"), query_protocol=st.booleans())
+def test_cloudwatch(url, operation, body, query_protocol):
+    if query_protocol:  # older clients: Action=...&Version=... in a form
+        form = urlencode({"Action": operation, "Version": "2010-08-01", **{name: "1" for name in members("cloudwatch")[:3]}})
+        send(url, "monitoring", "POST", "/", body=form.encode() + body[:40],
+             headers=signed("monitoring", **{"Content-Type": "application/x-www-form-urlencoded"}))
+    else:
+        send(url, "monitoring", "POST", "/", body=body, headers=signed("monitoring", **{
+            "X-Amz-Target": f"GraniteServiceVersion20100801.{operation}", "Content-Type": "application/x-amz-json-1.0"}))
 
 
 EMULATOR_SEGMENTS = ["endpoints", "invocations", "pipelines", "static", "health", "containers", "logs", "nowhere",

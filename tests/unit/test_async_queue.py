@@ -3,6 +3,7 @@ where answers go, the pool's per-endpoint limit, and one request's run (expiry, 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -186,3 +187,13 @@ def test_async_headers_are_valid_or_refused_clearly(headers):
     for name in ("X-Amzn-SageMaker-RequestTTLSeconds", "X-Amzn-SageMaker-InvocationTimeoutSeconds"):
         if name in headers:
             int(headers[name])  # what the edge then does with it
+
+
+def test_a_queued_request_keeps_the_callers_members_and_reads_the_earlier_layout():
+    queued = request(7, members={"content_type": "text/csv", "custom_attributes": "a=1"})
+    call = AsyncRequest.from_json(queued.to_json()).invocation(b"1,2")
+    assert (call.body, call.content_type, call.custom_attributes, call.inference_id) == (b"1,2", "text/csv", "a=1", "id-7")
+    earlier = json.loads(request(8).to_json())
+    del earlier["members"]
+    earlier.update(content_type="application/json", accept="text/csv", custom_attributes=None)
+    assert AsyncRequest.from_json(json.dumps(earlier)).members == {"content_type": "application/json", "accept": "text/csv"}
