@@ -23,10 +23,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+from pathlib import Path
 
 import harness as h
 
 BENCH_TYPE = "bench.1-vcpu"
+CPU_CGROUPS = Path("/sys/fs/cgroup/cpu/sagemaker-emulator")  # cgroup v1; v2 keeps cpu.stat in the group itself
+ALL_CGROUPS = Path("/sys/fs/cgroup/sagemaker-emulator")
 ENDPOINTS = {"m5-xlarge": "ml.m5.xlarge", "t3-medium": "ml.t3.medium", "one-vcpu": BENCH_TYPE}
 
 
@@ -64,20 +67,38 @@ def run(argv: list[str]) -> None:
             caller(endpoint)()()
         samples = h.alternate_closed_loops({endpoint: caller(endpoint) for endpoint in ENDPOINTS},
                                            clients=args.clients, seconds=args.seconds * len(ENDPOINTS))
-    figures = {endpoint: samples[endpoint].as_dict() for endpoint in ENDPOINTS}
+        throttled = {endpoint: _throttled(endpoint) for endpoint in ENDPOINTS}
+    figures = {endpoint: {**samples[endpoint].as_dict(), "throttled_periods": throttled[endpoint]}
+               for endpoint in ENDPOINTS}
     ratios = {"t3-medium / m5-xlarge": samples["t3-medium"].p50 / samples["m5-xlarge"].p50,
               "one-vcpu / t3-medium": samples["one-vcpu"].p50 / samples["t3-medium"].p50}
     expected = {"t3-medium / m5-xlarge": min(4, cores) / min(2, cores),
                 "one-vcpu / t3-medium": min(2, cores, args.clients) / 1}
-    print(h.table(["endpoint", "instance", "p50 ms", "p99 ms", "answers/s"],
+    print(h.table(["endpoint", "instance", "p50 ms", "p99 ms", "answers/s", "CPU periods throttled"],
                   [[endpoint, ENDPOINTS[endpoint], f"{samples[endpoint].p50:.1f}", f"{samples[endpoint].p99:.1f}",
-                    f"{samples[endpoint].per_second:.2f}"] for endpoint in ENDPOINTS]))
+                    f"{samples[endpoint].per_second:.2f}", _share(throttled[endpoint])] for endpoint in ENDPOINTS]))
     print()
     print(h.table(["p50 ratio", "measured", "the vCPUs' ratio here"],
                   [[name, f"{ratios[name]:.2f}x", f"{expected[name]:.2f}x"] for name in ratios]))
     path = h.save("instance_types", {"clients": args.clients, "rows": args.rows, "seconds": args.seconds,
                                      "cores": cores, "figures": figures, "ratios": ratios, "expected": expected})
     print(f"\nfigures: {path}")
+
+
+def _throttled(endpoint: str) -> tuple[int, int] | None:
+    """(periods throttled, periods) of the endpoint's instance cgroup since it started: how often its containers
+    together hit the instance's CPU quota; None where the instance has no shared cgroup."""
+    for stat in [*CPU_CGROUPS.glob(f"{endpoint}-*/cpu.stat"), *ALL_CGROUPS.glob(f"{endpoint}-*/cpu.stat")]:
+        fields = dict(line.split() for line in stat.read_text().splitlines())
+        return int(fields["nr_throttled"]), int(fields["nr_periods"])
+    return None
+
+
+def _share(throttled: tuple[int, int] | None) -> str:
+    if throttled is None:
+        return "-"
+    hit, periods = throttled
+    return f"{hit} of {periods} ({hit / periods:.0%})" if periods else "0"
 
 
 if __name__ == "__main__":
