@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse", action="store_true",
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
+    serve.add_argument("--max-instances", type=int, default=None, metavar="N",
+                       help="copies of a variant (or inference component) that run at most, whatever its instance "
+                            "or copy count (default 4, or SAGEMAKER_EMULATOR_MAX_INSTANCES)")
     serve.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     serve.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS, metavar="N",
                        help=f"connections the front holds at once, idle kept-alive ones included; each carries at most "
@@ -199,7 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
                         instance_type=args.instance_type, instance_limits=args.instance_limits,
-                        time_scale=args.time_scale)
+                        max_instances=args.max_instances, time_scale=args.time_scale)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)
@@ -396,8 +399,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _list_endpoints(state: Path | None) -> None:
-    """The endpoints a state folder records, with the containers each variant serves from."""
-    from emulator.control.plane import ENDPOINT  # noqa: PLC0415
+    """The endpoints a state folder records, with the containers each variant (and each inference component)
+    serves from, copy by copy."""
+    from emulator.control.plane import ENDPOINT, INFERENCE_COMPONENT  # noqa: PLC0415
     from emulator.control.records import read_all as records_of  # noqa: PLC0415
     from emulator.control.store import database_path, default_state_folder, read_all  # noqa: PLC0415
     from emulator.seam.serving import connect, read_serving  # noqa: PLC0415
@@ -410,19 +414,38 @@ def _list_endpoints(state: Path | None) -> None:
     connection = connect(database, readonly=True)
     try:
         records, serving = records_of(read_all(connection, ENDPOINT)), read_serving(connection)
+        components = [document["Describe"] for document in read_all(connection, INFERENCE_COMPONENT)]
     finally:
         connection.close()
     print(f"endpoints of {folder}:" if records else f"no endpoints in {folder}.")
     for record in records:
         print(f"  {record.name}  {record.status}  (config {record.config_name})")
         spec = serving.get(record.name.lower())
-        routes = {variant.name: variant.routes for variant in spec.variants} if spec else {}
+        served = {variant.name: variant for variant in spec.variants} if spec else {}
         idle = "coming back after a restart" if spec and spec.starting else "not serving"
         for variant in record.deployed.variants:
-            containers = ", ".join(f"{hostname} {url}" for hostname, url in routes.get(variant.name, ())) or idle
-            print(f"    {variant.name}  weight {variant.weight:g}  model {variant.model['ModelName']}: {containers}")
+            if variant.model is None:
+                print(f"    {variant.name}  hosts inference components:")
+                continue
+            print(f"    {variant.name}  weight {variant.weight:g}  model {variant.model['ModelName']}: "
+                  f"{_copies(served.get(variant.name)) or idle}")
+        running = {component.component: component for component in spec.components} if spec else {}
+        for ic in components:
+            if ic["EndpointName"].lower() == record.name.lower():
+                print(f"    component {ic['InferenceComponentName']}  {ic['InferenceComponentStatus']}  on "
+                      f"{ic['VariantName']}: {_copies(running.get(ic['InferenceComponentName'])) or 'no copy serves'}")
         if record.failure_reason:
             print(f"    FailureReason: {record.failure_reason}")
+
+
+def _copies(variant: Any) -> str:
+    """`hostname URL, ...` of a variant's one copy, or `copy: hostname URL; ...` of each of its copies."""
+    if variant is None:
+        return ""
+    if not variant.copies:
+        return ", ".join(f"{hostname} {url}" for hostname, url in variant.routes)
+    return "; ".join(f"{copy.name}: " + ", ".join(f"{hostname} {url}" for hostname, url in copy.routes)
+                     for copy in variant.copies)
 
 
 def _logs(args: argparse.Namespace) -> int:

@@ -19,6 +19,10 @@ CACHE = "SAGEMAKER_EMULATOR_CACHE"  # model archives, S3 objects, kept container
 MAX_LOADED_MODELS = "SAGEMAKER_EMULATOR_MAX_LOADED_MODELS"  # a multi-model container's budget
 MODEL_LOAD_TIMEOUT = "SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT"  # seconds
 RESIDENT_IDLE = "SAGEMAKER_EMULATOR_RESIDENT_IDLE"  # seconds a resident emulator waits unused before it stops
+# The emulator in a container: `auto` (the image's default) or a Docker network (emulator.containers.siblings).
+NETWORK = "SAGEMAKER_EMULATOR_NETWORK"
+MAX_INSTANCES = "SAGEMAKER_EMULATOR_MAX_INSTANCES"  # copies a variant (or a component) runs at most
+DEFAULT_MAX_INSTANCES = 4  # a config written for 40 instances must not start 40 copies on a laptop
 TIME_SCALE = "SAGEMAKER_EMULATOR_TIME_SCALE"  # what a guarded update's waits are multiplied by (0.01: 600 s in 6)
 S3_CHOICE = "SAGEMAKER_EMULATOR_S3"  # embedded | aws | unset (emulator.aws.clients)
 S3_ENDPOINTS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
@@ -36,10 +40,12 @@ class Settings:
     max_loaded_models: str | None  # as given: emulator.multimodel.manager.ModelSettings parses and words errors
     model_load_timeout: str | None
     resident_idle: str | None
+    network: str | None  # the network of the containers' siblings when the emulator runs in a container
     time_scale: str | None  # as given: emulator.hosting.emulator parses and words errors
     s3_choice: str
     s3_endpoint: tuple[str, str] | None  # (variable, URL) of the first S3 endpoint boto3 would use
     boto3_s3: tuple[str | None, ...]  # the values of BOTO3_S3
+    max_instances: str | None = None  # as given: emulator.hosting.emulator.max_instances_of parses it
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -54,10 +60,12 @@ class Settings:
                    max_loaded_models=environ.get(MAX_LOADED_MODELS) or None,
                    model_load_timeout=environ.get(MODEL_LOAD_TIMEOUT) or None,
                    resident_idle=environ.get(RESIDENT_IDLE) or None,
+                   network=environ.get(NETWORK) or None,
                    time_scale=environ.get(TIME_SCALE) or None,
                    s3_choice=environ.get(S3_CHOICE, "").strip().lower(),
                    s3_endpoint=endpoint,
-                   boto3_s3=tuple(environ.get(name) for name in BOTO3_S3))
+                   boto3_s3=tuple(environ.get(name) for name in BOTO3_S3),
+                   max_instances=environ.get(MAX_INSTANCES) or None)
 
     @property
     def default_state_folder(self) -> Path:

@@ -50,6 +50,22 @@ def private_state_folder(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
+@pytest.fixture(scope="module")
+def sm(emulator):
+    """A boto3 sagemaker client of the module's `emulator` fixture (its own, or tests/control's shared one)."""
+    from tests.control.conftest import clients
+
+    return clients(emulator.url, "sagemaker")
+
+
+@pytest.fixture(scope="module")
+def runtime(emulator):
+    """A boto3 sagemaker-runtime client of the module's `emulator` fixture."""
+    from tests.control.conftest import clients
+
+    return clients(emulator.url, "sagemaker-runtime")
+
+
 @pytest.fixture(scope="session")
 def docker_engine():
     from emulator.containers.docker_backend import DockerBackend

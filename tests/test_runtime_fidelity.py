@@ -73,8 +73,10 @@ def test_a_model_error_ends_with_the_cloudwatch_link_sagemaker_gives(runtime):
 @pytest.mark.parametrize("request_members, words", [
     ({"TargetModel": "m1.tar.gz"}, "Endpoint single is not a multi-model endpoint and does not support target model header."),
     ({"EnableExplanations": "`true`"}, "EnableExplanations (X-Amzn-SageMaker-Enable-Explanations) is not emulated"),
-    ({"InferenceComponentName": "component-1"}, "InferenceComponentName (X-Amzn-SageMaker-Inference-Component) is not emulated"),
-    ({"SessionId": "NEW_SESSION"}, "SessionId (X-Amzn-SageMaker-Session-Id) is not emulated"),
+    ({"InferenceComponentName": "component-1"}, "Endpoint single hosts models, not inference components: remove "
+                                                "InferenceComponentName (component-1) from the call."),
+    ({"SessionId": "no-such-session"}, "Session no-such-session of endpoint single is not open: it is unknown to the "
+                                       "endpoint, or was closed."),
     ({"SessionId": "not_a_session!"}, "Value 'not_a_session!' at 'sessionId' failed to satisfy constraint: Member must "
                                       "satisfy regular expression pattern: ^(NEW_SESSION)$|^[a-zA-Z0-9](-*[a-zA-Z0-9])*$"),
     ({"InferenceId": "tab\tinside"}, "at 'inferenceId' failed to satisfy constraint: Member must satisfy "

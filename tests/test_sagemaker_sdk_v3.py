@@ -95,3 +95,11 @@ def test_a_two_container_pipeline_deploys_answers_and_deletes(sdk3_python, emula
     assert result["answer"].strip() == "Gentoo"  # preprocessor, then model: the real Serial chain
     if flow == "builder":
         assert result["containers"] == 2  # ModelBuilder(model=[two Models]) built one pipeline model
+
+
+def test_an_inference_component_is_created_invoked_by_name_and_deleted(sdk3_python, emulator, model_data, tmp_path):
+    """sagemaker-core's InferenceComponent.create, wait_for_status and Endpoint.invoke(inference_component_name=...)."""
+    result = run_flow(sdk3_python, emulator, model_data, "component", "single", tmp_path)
+    features = result["answer"].strip().split(",")
+    assert len(features) > 4 and all(float(value) == float(value) for value in features)  # the scaled features
+    assert (result["variant"], result["copies"]) == ("AllTraffic", 2)

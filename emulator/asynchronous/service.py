@@ -27,6 +27,7 @@ from emulator.invocation.request import InvocationRequest
 from emulator.multimodel.loader import ModelLoader
 from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
+from emulator.invocation.outcomes import InvalidRequest
 from emulator.seam.serving import EndpointSpec, build
 
 # The default when ClientConfig.MaxConcurrentInvocationsPerInstance is not set: SageMaker "chooses an
@@ -105,8 +106,13 @@ class AsyncInference:
             status = self.endpoints.status(request.endpoint) or "deleted"
             raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
                                          f"the endpoint is {status}.")
-        variant = build(spec, models=ModelLoader).choose()
-        return AsyncInvoker(variant.chain, CallPolicy(request.timeout, ASYNC_LIMITS),
+        try:  # the inference component it names, or its variant, and one of its copies
+            variant = build(spec, models=ModelLoader).target(request.members.get("target_variant"),
+                                                              request.members.get("inference_component"))
+        except InvalidRequest as refusal:
+            raise invocation.Unavailable(f"Endpoint {request.endpoint} could not run request {request.inference_id}: "
+                                         f"{refusal.message}") from None
+        return AsyncInvoker(variant.pick().chain, CallPolicy(request.timeout, ASYNC_LIMITS),
                             self.slots.of(request.endpoint.lower(), self._max_concurrent(request.endpoint)),
                             variant.name, self.recorder)
 

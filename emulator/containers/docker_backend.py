@@ -14,7 +14,9 @@ from typing import Any
 from emulator.artifacts import MODEL_MOUNT, MODELS_MOUNT
 from emulator.containers.instance_limits import Limits
 from emulator.containers import labels as L
+from emulator.containers.siblings import Siblings
 from emulator.errors import DockerUnavailable, EmulatorError
+from emulator.settings import Settings
 
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 MULTI_MODEL_LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
@@ -70,6 +72,12 @@ class DockerBackend:
         self._base_url = base_url
         self._client: Any = None
         self._lock = threading.Lock()
+        self._network = Settings.from_environment().network
+
+    @functools.cached_property
+    def siblings(self) -> Siblings | None:
+        """Set when the emulator runs in a container of its own: where the containers it starts are reached."""
+        return Siblings.join(self.client, self._network) if self._network else None
 
     @property
     def client(self) -> Any:
@@ -169,6 +177,8 @@ class DockerBackend:
         if spec.limits is not None:
             common.update(cgroup_parent=spec.limits.cgroup_parent, mem_limit=spec.limits.memory_bytes,
                           nano_cpus=spec.limits.nano_cpus)
+        if self.siblings is not None:
+            return self._run_sibling(spec, common)
         if spec.network_isolated:
             # Not a Docker `internal` network: from one, the gateway address still reaches every host port.
             try:
@@ -194,8 +204,29 @@ class DockerBackend:
                 if attempts == PORT_RETRIES:  # another process keeps taking the ports we find free
                     raise EmulatorError(f"no free port on 127.0.0.1 for {spec.name} after {PORT_RETRIES} tries: {exc}") from None
 
+    def _run_sibling(self, spec: ContainerSpec, common: dict[str, Any]) -> tuple[str, str | None]:
+        """Start it on the emulator's network, publishing nothing: the emulator reaches it there by name."""
+        from docker.errors import APIError  # noqa: PLC0415
+
+        assert self.siblings is not None
+        if spec.network_isolated:  # reached through its network namespace, which is on the host, out of reach
+            raise EmulatorError(
+                f"{spec.name}: EnableNetworkIsolation is not emulated when the emulator runs in a container: it reaches "
+                "such a container through its network namespace, on the host. Fix: run the emulator on the host "
+                "(pip install sagemaker-emulator), or set EnableNetworkIsolation: false for this run.")
+        for folder in common["volumes"]:
+            self.siblings.check_shared(Path(folder))
+        try:
+            container = self.client.containers.run(network=self.siblings.network, **common)
+        except APIError as exc:
+            self.remove_by_name(spec.name)
+            raise _refused(spec, exc) from None
+        return container.id, self.siblings.url(spec.name, spec.container_port)
+
     def published_url(self, container_id: str, container_port: int) -> str:
         """The URL from this host of a port published by `extra_ports`."""
+        if self.siblings is not None:
+            return self.siblings.url(self.client.api.inspect_container(container_id)["Name"].lstrip("/"), container_port)
         ports = self.client.api.inspect_container(container_id)["NetworkSettings"]["Ports"]
         return f"http://127.0.0.1:{ports[f'{container_port}/tcp'][0]['HostPort']}"
 

@@ -99,7 +99,10 @@ class ContainerGroup:
         self._supervisor: Supervisor | None = None
         self._abort = threading.Event()  # one container failed: the others stop waiting at once
         self._lock = threading.Lock()
-        self.reuse = reuse and not definition.network_isolation and not definition.is_multi_model
+        # Nor from the emulator's own container (emulator.containers.siblings): kept containers are found by the
+        # host port they publish, and a sibling publishes none.
+        self.reuse = (reuse and not definition.network_isolation and not definition.is_multi_model
+                      and backend.siblings is None)
         self.model_settings = model_settings
         self.state = state
         self.instance = instance(definition.instance_type or ASSUMED)

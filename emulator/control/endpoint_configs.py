@@ -28,10 +28,12 @@ def create_endpoint_config(plane: ControlPlane, request: dict[str, Any]) -> dict
             raise ValidationException(f"Value '{variant['VariantName']}' at '{where}.variantName' is used by another "
                                       "production variant of this config. Fix: give each variant its own name.")
         seen.add(variant["VariantName"])
-        if not variant.get("ModelName"):
-            raise ValidationException(f"Value null at '{where}.modelName': the emulator runs a variant's model, so every "
-                                      "production variant needs ModelName (inference components are not emulated).")
-        resources.find(plane, MODEL, variant["ModelName"])  # Could not find model "arn..."
+        if bool(variant.get("ModelName")) != bool(variants[0].get("ModelName")):
+            raise ValidationException(f"Value null at '{where}.modelName' (or at the first variant's): an endpoint hosts "
+                                      "either models or inference components. Fix: give every production variant a "
+                                      "ModelName, or none (its inference components then name their models).")
+        if variant.get("ModelName"):
+            resources.find(plane, MODEL, variant["ModelName"])  # Could not find model "arn..."
     if "AsyncInferenceConfig" in request:
         _check_async(request["AsyncInferenceConfig"]["OutputConfig"])
     describe = {member: value for member, value in request.items() if member != "Tags"}

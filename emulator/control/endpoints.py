@@ -32,7 +32,8 @@ def deployment(plane: ControlPlane, config_name: str) -> Deployment:
     config = resources.find(plane, ENDPOINT_CONFIG, config_name)["Describe"]
     variants = []
     for variant in config["ProductionVariants"]:
-        model = resources.find(plane, MODEL, variant["ModelName"])
+        # No ModelName: the variant hosts inference components (emulator.control.components).
+        model = resources.find(plane, MODEL, variant["ModelName"]) if variant.get("ModelName") else {"Describe": None}
         variants.append(DeployedVariant(variant["VariantName"], variant["InitialVariantWeight"],
                                         variant.get("InitialInstanceCount", 1), model["Describe"],
                                         variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
@@ -60,7 +61,7 @@ def create_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, A
 def describe_endpoint(plane: ControlPlane, request: dict[str, Any]) -> dict[str, Any]:
     name = request["EndpointName"]
     record = wait_for(plane, name, IN_PROGRESS, plane.describe_wait) if plane.describe_wait else None
-    return (record or EndpointRecords(plane.store).find(name)).describe()
+    return (record or EndpointRecords(plane.store).find(name)).describe(plane.lifecycle.max_instances)
 
 
 @operation("UpdateEndpoint")

@@ -16,45 +16,53 @@ import threading
 import time
 import traceback
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from emulator.aws import cloudwatch
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
 from emulator.control.deployment import Policy, Rollout, split
 from emulator.control.models import runnable
 from emulator.control.plane import ControlPlane, key, now
+from emulator.control.component_copies import ComponentCopies
 from emulator.control.records import DeployedVariant, EndpointRecord, EndpointRecords
 from emulator.containers.docker_backend import DockerBackend
-from emulator.containers.group import ContainerGroup, Progress
+from emulator.containers.fleet import Fleet
+from emulator.containers.group import ContainerGroup, Events, Progress
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT
+from emulator.definition import EndpointDefinition
 from emulator.errors import EmulatorError
-from emulator.seam.serving import EndpointSpec, variant_spec
+from emulator.settings import DEFAULT_MAX_INSTANCES
+from emulator.seam.serving import EndpointSpec, VariantSpec, variant_spec
 from emulator.parallel import map_in_threads
 
 FAILURE_REASON_LIMIT = 4000
-Running = list[tuple[DeployedVariant, ContainerGroup]]
+Running = list[tuple[DeployedVariant, Fleet]]  # (deployed variant, its instances' containers)
+Record = TypeVar("Record")
 
 
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 time_scale: float = 1.0, **endpoint_options: Any):
-        """`time_scale`: what a guarded update's waits are multiplied by; `endpoint_options`: more for each
-        ContainerGroup (the request log's `events`, `reuse`)."""
+                 max_instances: int = DEFAULT_MAX_INSTANCES, time_scale: float = 1.0, **endpoint_options: Any):
+        """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`); `max_instances`:
+        the most copies a variant (or an inference component) runs, whatever its instance (or copy) count;
+        `time_scale`: what a guarded update's waits are multiplied by."""
         self.plane, self.backend = plane, backend
-        self.time_scale = time_scale
+        self.max_instances, self.time_scale = max_instances, time_scale
         self.records = EndpointRecords(plane.store)
         self.endpoint_options = endpoint_options
         self.startup_timeout, self.invocation_timeout = startup_timeout, invocation_timeout
         self.progress = progress or (lambda message: None)
         self.drain_seconds = invocation_timeout  # how long replaced containers keep serving requests in flight
         self._running: dict[str, Running] = {}
-        self._starting: dict[str, list[ContainerGroup]] = {}
+        self._starting: dict[str, list[Fleet]] = {}
         self._deploying: dict[str, Running] = {}  # a guarded update's new fleet, while traffic shifts to it
         self._draining: list[ContainerGroup] = []
         self._threads: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._closed = threading.Event()
+        self.components = ComponentCopies(plane, self._group_maker, endpoint_options.get("events"), self._spawn,
+                                          self.publish, self._drain, max_instances, self.progress)
 
     # -- what the operations ask for (they hold the plane's lock) -------------------------------------------
     def create(self, name: str) -> None:
@@ -65,31 +73,50 @@ class Lifecycle:
 
     def delete(self, name: str) -> None:
         with self._lock:
-            for endpoint in self._starting.get(key(name), []):
-                endpoint.stop(timeout=0)  # a start in progress gives up at once
+            for fleet in self._starting.get(key(name), []):
+                fleet.stop(timeout=0)  # a start in progress gives up at once
         self.plane.store.set_serving(key(name), None)
+        for component in self.components.of_endpoint(name):  # they go with their endpoint
+            self.components.delete(component)
         self._spawn(self._delete, name)
 
+    def publish(self, name: str) -> None:
+        """Publish the endpoint again (its inference components changed), if it serves."""
+        with self._lock:
+            if key(name) in self._running:
+                self._publish(name, self._running[key(name)])
+
     def reweigh(self, name: str) -> None:
-        """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front."""
+        """Publish the endpoint's current weights (the deployed variants' `Weight`) to the front, and run each
+        variant's instance count (in the background: new copies serve once healthy, removed ones drain)."""
         deployed = self.records.find(name).deployed
         with self._lock:
-            running = [(replace(variant, weight=deployed.variant(variant.name).weight), group)
-                       for variant, group in self._running.get(key(name), [])]
+            running = [(deployed.variant(variant.name), fleet) for variant, fleet in self._running.get(key(name), [])]
             self._running[key(name)] = running
             self._publish(name, running)
+        changes = [(fleet, self._instances(name, variant)) for variant, fleet in running]
+        changes = [(fleet, count) for fleet, count in changes if count != fleet.count]
+        if changes:
+            self._record(name, "Updating", None)
+            self._spawn(lambda _: self._scale(name, changes), name)
 
-    def running(self, name: str) -> Running:
+    def running(self, name: str) -> list[tuple[DeployedVariant, ContainerGroup]]:
+        """(deployed variant, one copy's containers) of each copy of each variant, in order."""
         with self._lock:
-            return list(self._running.get(key(name), []))
+            return [(variant, group) for variant, fleet in self._running.get(key(name), [])
+                    for _, group in fleet.copies()]
 
     def variants(self) -> list[tuple[str, ContainerGroup]]:
-        """(variant name, its containers) of every endpoint now; one starting or draining says so instead."""
+        """(variant name, its containers) of every endpoint now, `variant/instance` for a variant of several and
+        `component/copy` for an inference component's; one starting or draining says so instead."""
         with self._lock:
-            return ([("(starting)", e) for group in self._starting.values() for e in group]
-                    + [(variant.name, e) for group in self._running.values() for variant, e in group]
-                    + [(f"{variant.name} (new)", e) for group in self._deploying.values() for variant, e in group]
-                    + [("(draining)", e) for e in self._draining])
+            return ([("(starting)", group) for fleets in self._starting.values() for fleet in fleets
+                     for _, group in fleet.copies()]
+                    + [(_shown(variant.name, copy, fleet), group) for running in self._running.values()
+                       for variant, fleet in running for copy, group in fleet.copies()]
+                    + [(f"{_shown(variant.name, copy, fleet)} (new)", group) for running in self._deploying.values()
+                       for variant, fleet in running for copy, group in fleet.copies()]
+                    + [("(draining)", group) for group in self._draining]) + self.components.groups()
 
     # -- at start and at the end ----------------------------------------------------------------------------
     def restore(self) -> None:
@@ -125,6 +152,7 @@ class Lifecycle:
         with self._lock:
             self._running, self._starting, self._deploying, self._draining = {}, {}, {}, []
         map_in_threads(lambda endpoint: endpoint.stop(keep=keep), endpoints)  # kept only with reuse
+        self.components.stop()
         for thread in list(self._threads):
             thread.join(timeout=30)
 
@@ -163,6 +191,7 @@ class Lifecycle:
             return
         if self._adopt(name, running) is not None:
             self._record(name, "InService", record.failure_reason)
+            self.components.restore(name)
 
     def _startup_timeout(self, variants: tuple[DeployedVariant, ...]) -> float:
         """The longest a variant may take to pass its pings (its own setting, the emulator's, or SageMaker's)."""
@@ -186,14 +215,14 @@ class Lifecycle:
                 self._record(name, "InService", f"{rolled_back} The endpoint stays on its previous endpoint "
                                                 f"configuration; {pending.config_name} was not deployed.",
                              pending=None)
-                self._retire([endpoint for _, endpoint in running])
+                self._retire(_groups(running))
                 return
             termination_wait = policy.termination_wait * self.time_scale
         replaced = self._adopt(name, running)
         if replaced is None:
             return
         self._record(name, "InService", None, config_name=pending.config_name, deployed=pending, pending=None)
-        self._drain(replaced, termination_wait)
+        self._drain(_groups(replaced), termination_wait)
 
     def _roll_out(self, name: str, policy: Policy, new: Running) -> str | None:
         """Shift traffic to `new` as `policy` says (emulator.control.deployment); None when it all baked, else why
@@ -218,7 +247,7 @@ class Lifecycle:
             with self._lock:
                 self._deploying.pop(key(name), None)
                 if reason is not None:  # rolled back: the new fleet drains (and stops with the emulator)
-                    self._draining.extend(endpoint for _, endpoint in new)
+                    self._draining.extend(_groups(new))
 
     def _publish_if_live(self, name: str, running: Running) -> bool:
         """Publish `running` unless the endpoint is being deleted (or the emulator stops); says whether it did."""
@@ -229,6 +258,13 @@ class Lifecycle:
             self._publish(name, running)
             return True
 
+    def _scale(self, name: str, changes: list[tuple[Fleet, int]]) -> None:
+        """Run each variant's new instance count (UpdateEndpointWeightsAndCapacities); InService again after,
+        with the reason when a new instance failed to start (the others serve on)."""
+        failures = [failure for failure in map_in_threads(lambda change: _scale_fleet(*change, self._drain), changes)
+                    if failure]
+        self._record(name, "InService", f"Not every new instance started: {' '.join(failures)}" if failures else None)
+
     def _delete(self, name: str) -> None:
         with self._lock:
             running = self._running.pop(key(name), [])
@@ -238,30 +274,60 @@ class Lifecycle:
             self.plane.changed.notify_all()
 
     def _start(self, name: str, variants: tuple[DeployedVariant, ...]) -> Running:
-        """Start every variant's containers in parallel; on any failure none stays."""
-        endpoints = [ContainerGroup(runnable(variant.model, name, variant.startup_timeout, variant.source,
-                                            variant.instance_type),
-                              self.backend, startup_timeout=self.startup_timeout, progress=self.progress,
-                              **self.endpoint_options) for variant in variants]
+        """Start every variant's instances in parallel; on any failure none stays. A variant that hosts inference
+        components (no model of its own) starts nothing: its components start their copies."""
+        variants = tuple(variant for variant in variants if variant.model is not None)
+        fleets = [self._fleet(name, variant) for variant in variants]
         with self._lock:
             if self._closed.is_set():
                 raise EmulatorError("the emulator is stopping.")
-            self._starting.setdefault(key(name), []).extend(endpoints)
+            self._starting.setdefault(key(name), []).extend(fleets)
         try:
-            failures = [failure for failure in map_in_threads(_start_one, endpoints) if failure]
+            failures = [failure for failure in map_in_threads(
+                lambda pair: _scale_fleet(pair[0], self._instances(name, pair[1])), zip(fleets, variants)) if failure]
         finally:
             with self._lock:
                 starting = self._starting.get(key(name), [])
-                for endpoint in endpoints:
-                    if endpoint in starting:
-                        starting.remove(endpoint)
+                for fleet in fleets:
+                    if fleet in starting:
+                        starting.remove(fleet)
         if failures:
-            map_in_threads(lambda endpoint: endpoint.stop(timeout=0), endpoints)
+            map_in_threads(lambda fleet: fleet.stop(timeout=0), fleets)
             raise EmulatorError(" ".join(failures))
-        if self.plane.aws is not None:
-            for variant, endpoint in zip(variants, endpoints):
-                self.plane.aws.ship_endpoint_logs(name, variant.name, endpoint)
-        return list(zip(variants, endpoints))
+        return list(zip(variants, fleets))
+
+    def _fleet(self, name: str, variant: DeployedVariant) -> Fleet:
+        """A variant's instances: each copy of its model's containers, its logs shipped, its health followed."""
+        definition = runnable(variant.model, name, variant.startup_timeout, variant.source, variant.instance_type)
+        aws = self.plane.aws
+
+        def started(copy: str, group: ContainerGroup) -> None:
+            if aws is not None:
+                aws.ship_endpoint_logs(name, variant.name, group, copy)
+        fleet = Fleet(self._group_maker(definition), self.endpoint_options.get("events"), started=started)
+        fleet.on_change = lambda: self._republish(name, fleet)
+        return fleet
+
+    def _group_maker(self, definition: EndpointDefinition) -> Callable[[Events], ContainerGroup]:
+        """What makes one copy's group of containers, reporting to the events it is given."""
+        options = {option: value for option, value in self.endpoint_options.items() if option != "events"}
+        return lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
+                                             progress=self.progress, events=events, **options)
+
+    def _instances(self, name: str, variant: DeployedVariant) -> int:
+        """The variant's instance count, within the cap (and saying so when the cap cuts it)."""
+        wanted = variant.instance_count or 1
+        if wanted > self.max_instances:
+            self.progress(f"{name}/{variant.name}: runs {self.max_instances} of its {wanted} instances "
+                          f"(at most {self.max_instances} per variant: --max-instances, SAGEMAKER_EMULATOR_MAX_INSTANCES)")
+        return min(wanted, self.max_instances)
+
+    def _republish(self, name: str, fleet: Fleet) -> None:
+        """A fleet's serving copies changed: publish them, if it serves the endpoint now."""
+        with self._lock:
+            running = self._running.get(key(name), [])
+            if any(serving is fleet for _, serving in running):
+                self._publish(name, running)
 
     def _adopt(self, name: str, running: Running) -> Running | None:
         """Make `running` serve the endpoint; returns what served it before. None when the endpoint is being
@@ -279,16 +345,19 @@ class Lifecycle:
         return previous
 
     def _publish(self, name: str, running: Running) -> None:
-        variants = tuple(variant_spec(variant.name, variant.weight, endpoint.definition.mode, endpoint.routes,
-                                      self.invocation_timeout, endpoint.definition.is_multi_model)
-                         for variant, endpoint in running)
+        variants = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout)
+                         for variant, fleet in running)
         record = self.records.get(name)
         asynchronous = bool(record and record.deployed.async_config)  # never changes by an update
-        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous))
+        hosts_components = bool(record and record.deployed.hosts_components)
+        components = tuple(_variant_spec(describe["VariantName"], 0.0, fleet, self.invocation_timeout,
+                                         describe["InferenceComponentName"])
+                           for describe, fleet in self.components.specs(name) if fleet.count)
+        self.plane.store.set_serving(key(name), EndpointSpec(name, variants, asynchronous,
+                                                             hosts_components=hosts_components, components=components))
 
-    def _drain(self, replaced: Running, at_least: float = 0.0) -> None:
-        """Stop `replaced` once requests in flight are done (and `at_least` seconds have passed)."""
-        endpoints = [endpoint for _, endpoint in replaced]
+    def _drain(self, endpoints: list[ContainerGroup], at_least: float = 0.0) -> None:
+        """Stop `endpoints` once requests in flight are done (and `at_least` seconds have passed)."""
         with self._lock:
             self._draining.extend(endpoints)
         self._retire(endpoints, at_least)
@@ -319,12 +388,29 @@ def _firing(alarms: tuple[str, ...]) -> list[str]:
     return [name for name in alarms if states.get(name) == cloudwatch.ALARM]
 
 
-def _start_one(endpoint: ContainerGroup) -> str | None:
+def _groups(running: Running) -> list[ContainerGroup]:
+    """Every copy's containers of `running`."""
+    return [group for _, fleet in running for _, group in fleet.copies()]
+
+
+def _scale_fleet(fleet: Fleet, count: int, drain: Callable[[list[ContainerGroup]], None] = lambda groups: None
+                 ) -> str | None:
     try:
-        endpoint.start()
+        fleet.scale(count, drain)
     except EmulatorError as failure:
         return str(failure)
     return None
+
+
+def _variant_spec(name: str, weight: float, fleet: Fleet, timeout: float, component: str = "") -> VariantSpec:
+    copies = fleet.serving()
+    definition = copies[0][1].definition
+    return variant_spec(name, weight, definition.mode, [(copy, group.routes) for copy, group in copies], timeout,
+                        definition.is_multi_model, component)
+
+
+def _shown(variant: str, copy: str, fleet: Fleet) -> str:
+    return f"{variant}/{copy}" if fleet.count > 1 else variant
 
 
 def _reason(failure: Exception) -> str:
@@ -334,11 +420,18 @@ def _reason(failure: Exception) -> str:
 def wait_for(plane: ControlPlane, name: str, statuses: tuple[str, ...], timeout: float) -> EndpointRecord | None:
     """The endpoint's record once its status leaves `statuses` (or at the timeout); None if it is gone.
     The caller holds the plane's lock."""
-    deadline = time.monotonic() + timeout
     records = EndpointRecords(plane.store)
+    return settled(plane, lambda: records.get(name), lambda record: record.status not in statuses, timeout)
+
+
+def settled(plane: ControlPlane, read: Callable[[], Record | None], done: Callable[[Record], bool],
+            timeout: float) -> Record | None:
+    """What `read()` gives once `done` holds of it, or it is gone (None), or at the timeout: woken by every change
+    the plane notifies. The caller holds the plane's lock."""
+    deadline = time.monotonic() + timeout
     while True:
-        record = records.get(name)
-        if record is None or record.status not in statuses:
+        record = read()
+        if record is None or done(record):
             return record
         left = deadline - time.monotonic()
         if left <= 0:

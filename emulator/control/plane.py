@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 # ARN resource types and the words SageMaker's messages use for them.
 MODEL, ENDPOINT_CONFIG, ENDPOINT = "model", "endpoint-config", "endpoint"
-SPOKEN = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint"}
+INFERENCE_COMPONENT = "inference-component"
+SPOKEN = {MODEL: "model", ENDPOINT_CONFIG: "endpoint configuration", ENDPOINT: "endpoint",
+          INFERENCE_COMPONENT: "inference component"}
 # The region of the call being answered (its SigV4 scope's): the ARNs it makes carry it, as AWS's do.
 _REGION: ContextVar[str] = ContextVar("region", default=REGION)
 

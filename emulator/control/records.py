@@ -16,6 +16,7 @@ from typing import Any, Callable, Generic, Protocol, TypeVar
 from emulator.control.errors import not_found
 from emulator.control.plane import ENDPOINT, arn, key
 from emulator.control.store import Store
+from emulator.settings import DEFAULT_MAX_INSTANCES
 
 # SystemUpdating: coming back after a restart of the emulator (SageMaker's status for maintenance).
 IN_PROGRESS = ("Creating", "Updating", "SystemUpdating")
@@ -30,7 +31,7 @@ class DeployedVariant:
     name: str
     weight: float
     instance_count: int
-    model: dict[str, Any]  # the model's Describe (CreateModel's members)
+    model: dict[str, Any] | None  # the model's Describe (CreateModel's members); None: it hosts inference components
     startup_timeout: float | None = None  # ContainerStartupHealthCheckTimeoutInSeconds
     instance_type: str | None = None
     source: str | None = None  # the definition file a preloaded model came from
@@ -45,14 +46,17 @@ class DeployedVariant:
         return cls(data["VariantName"], data["Weight"], data.get("InstanceCount", 1), data["Model"],
                    data.get("StartupTimeout"), data.get("InstanceType"), data.get("Source"))
 
-    def summary(self, since: float) -> dict[str, Any]:
-        """Its member of DescribeEndpoint's ProductionVariants."""
-        containers = self.model.get("Containers") or [self.model["PrimaryContainer"]]
+    def summary(self, since: float, max_instances: int) -> dict[str, Any]:
+        """Its member of DescribeEndpoint's ProductionVariants: CurrentInstanceCount is the copies that run (at
+        most `max_instances`), DesiredInstanceCount those asked for."""
+        model = self.model
+        containers = [] if model is None else model.get("Containers") or [model["PrimaryContainer"]]
         return {"VariantName": self.name,
                 "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
                                    for c in containers],
                 "CurrentWeight": self.weight, "DesiredWeight": self.weight,
-                "CurrentInstanceCount": self.instance_count, "DesiredInstanceCount": self.instance_count}
+                "CurrentInstanceCount": min(self.instance_count, max_instances),
+                "DesiredInstanceCount": self.instance_count}
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,11 @@ class Deployment:
 
     def variant(self, name: str) -> DeployedVariant | None:
         return next((variant for variant in self.variants if variant.name == name), None)
+
+    @property
+    def hosts_components(self) -> bool:
+        """Its variants have no model of their own: inference components run on them."""
+        return any(variant.model is None for variant in self.variants)
 
 
 @dataclass(frozen=True)
@@ -105,8 +114,8 @@ class EndpointRecord:
         """The record in `status`; `reason` None clears FailureReason."""
         return replace(self, status=status, failure_reason=reason, modified=modified, **changes)
 
-    def describe(self) -> dict[str, Any]:
-        """DescribeEndpoint's answer."""
+    def describe(self, max_instances: int = DEFAULT_MAX_INSTANCES) -> dict[str, Any]:
+        """DescribeEndpoint's answer (`max_instances`: the copies a variant runs at most)."""
         answer: dict[str, Any] = {"EndpointName": self.name, "EndpointArn": self.arn,
                                   "EndpointConfigName": self.config_name, "EndpointStatus": self.status,
                                   "CreationTime": self.created, "LastModifiedTime": self.modified}
@@ -117,7 +126,8 @@ class EndpointRecord:
         if self.deployment_config:
             answer["LastDeploymentConfig"] = self.deployment_config
         if self.status not in ("Creating", "Failed"):
-            answer["ProductionVariants"] = [variant.summary(self.modified) for variant in self.deployed.variants]
+            answer["ProductionVariants"] = [variant.summary(self.modified, max_instances)
+                                            for variant in self.deployed.variants]
         return answer
 
     def to_document(self) -> dict[str, Any]:

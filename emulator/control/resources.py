@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from emulator.control import pagination
 from emulator.control.errors import ValidationException, already_exists, not_found
@@ -71,11 +71,12 @@ def register_describe_delete_list(kind: str, noun: str, summary: tuple[str, ...]
 
 
 def listing(plane: ControlPlane, kind: str, request: dict[str, Any], *, name_field: str, members: tuple[str, ...],
-            status_field: str | None = None) -> tuple[list[dict[str, Any]], str | None]:
+            status_field: str | None = None, kept: Callable[[dict[str, Any]], bool] = lambda item: True
+            ) -> tuple[list[dict[str, Any]], str | None]:
     """The page of summaries a List* call asks for: NameContains, time and status filters, SortBy,
-    SortOrder (Descending by default), MaxResults and NextToken."""
+    SortOrder (Descending by default), MaxResults and NextToken; `kept(describe)`: the kind's own filters."""
     items = [document["Describe"] for document in plane.store.all(kind)]
-    items = [item for item in items if _kept(item, request, name_field, status_field)]
+    items = [item for item in items if _kept(item, request, name_field, status_field) and kept(item)]
     sort_by = request.get("SortBy", "CreationTime")
     field = {"Name": name_field, "Status": status_field}.get(sort_by, sort_by)
     order = request.get("SortOrder", "Descending")

@@ -17,14 +17,14 @@ from typing import Any
 
 from emulator.errors import EmulatorError
 from emulator.settings import Settings
-from emulator.seam import serving
+from emulator.seam import serving, sessions
 from emulator.seam.serving import EndpointSpec, connect, read_serving
 
 DATABASE = "state.sqlite3"
 LOCK = "owner.lock"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (kind, key));
-""" + serving.SCHEMA
+""" + serving.SCHEMA + sessions.SCHEMA
 
 
 def default_state_folder() -> Path:
@@ -85,6 +85,14 @@ class Store:
     def serving(self) -> dict[str, EndpointSpec]:
         with self._mutex:
             return read_serving(self._db)
+
+    def open_session(self, session: sessions.Session) -> None:
+        with self._mutex:
+            sessions.write_open(self._db, session)
+
+    def close_session(self, endpoint: str, session_id: str) -> None:
+        with self._mutex:
+            sessions.write_close(self._db, endpoint, session_id)
 
     def close(self) -> None:
         with self._mutex:

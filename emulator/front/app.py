@@ -17,7 +17,7 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntity
 from emulator.invocation.chain import MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
-from emulator.front import event_stream
+from emulator.front import event_stream, sessions
 from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import Dispatch
 from emulator.front.introspection import introspection_routes
@@ -66,7 +66,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             if endpoint.asynchronous:
                 raise _asynchronous(name)
             check_headers(request.headers, input_shape)
-            variant = endpoint.choose(parsed.target_variant)
+            variant = endpoint.target(parsed.target_variant, parsed.inference_component)
             recording.variant = variant.name
             return respond(variant, recording)
         except InvocationFailed as failure:
@@ -79,7 +79,10 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=keep_bodies)
+            invocation = _with_body(recording.request)
+            copy, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies),
+                                           sessions.copy_for(table, name, variant, invocation))
+            sessions.record(owner, name, variant, copy, result)
             recording.ended(result.hops)
             response = Response(result.body, status=200, content_type=result.content_type or "application/octet-stream")
             return _with_answer_headers(response, variant, result)
@@ -88,7 +91,10 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(variant: ServedVariant, recording: Recording) -> Response:
-            result = variant.chain.invoke_streaming(_with_body(recording.request))
+            invocation = _with_body(recording.request)
+            copy, result = variant.through(lambda chain: chain.invoke_streaming(invocation),
+                                           sessions.copy_for(table, name, variant, invocation))
+            sessions.record(owner, name, variant, copy, result)
             response = Response(payload_events(result, recording.ended), status=200, content_type=event_stream.CONTENT_TYPE)
             response.headers["X-Amzn-SageMaker-Content-Type"] = result.content_type or "application/octet-stream"
             return _with_answer_headers(response, variant, result)
@@ -101,16 +107,24 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
 
     @app.get("/_emulator/endpoints")
     def list_endpoints() -> Response:
-        return jsonify({endpoint.name: {"variants": {variant.name: {
-            "weight": variant.weight, "mode": variant.chain.mode,
-            "containers": [{"hostname": r.hostname, "url": r.url} for r in variant.chain.routes]}
-            for variant in endpoint.variants}} for endpoint in table.all().values()})
+        def described(variant: ServedVariant) -> dict:
+            return {"weight": variant.weight, "mode": variant.chain.mode,
+                    "containers": [{"hostname": r.hostname, "url": r.url} for r in variant.chain.routes],
+                    **({"copies": {copy.name: [{"hostname": r.hostname, "url": r.url} for r in copy.chain.routes]
+                                   for copy in variant.copies}} if variant.copies else {})}
+        return jsonify({endpoint.name: {"variants": {variant.name: described(variant) for variant in endpoint.variants},
+                                        **({"components": {c.component: described(c) for c in endpoint.components}}
+                                           if endpoint.hosts_components else {})}
+                        for endpoint in table.all().values()})
 
     @app.get("/_emulator/endpoints/<name>/health")
     def endpoint_health(name: str) -> Response:
         endpoint = _endpoint_for(table, name)
-        health = {route.hostname if len(endpoint.variants) == 1 else f"{variant.name}/{route.hostname}": pings(route.url)
-                  for variant in endpoint.variants for route in variant.chain.routes}
+        several = len(endpoint.variants) > 1 or endpoint.hosts_components
+        health = {"/".join(filter(None, (variant.component or variant.name if several else None, copy.name,
+                                         route.hostname))): pings(route.url)
+                  for variant in endpoint.variants + endpoint.components
+                  for copy in (variant.copies or (variant.pick(),)) for route in copy.chain.routes}
         return jsonify({"endpoint": name, "healthy": all(health.values()), "containers": health}), 200 if all(health.values()) else 503
 
     @app.post("/_emulator/endpoints/<name>/invocations")
@@ -121,9 +135,10 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
         check_headers(request.headers)
         recording = recorder.begin(name, InvocationRequest.from_headers(request.headers))
         try:
-            variant = endpoint.choose(recording.request.target_variant)
+            variant = endpoint.target(recording.request.target_variant, recording.request.inference_component)
             recording.variant = variant.name
-            result = variant.chain.invoke(_with_body(recording.request), capture_bodies=bodies or keep_bodies)
+            invocation = _with_body(recording.request)
+            _, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=bodies or keep_bodies))
         except InvocationFailed as failure:
             recording.failed(failure)
             return jsonify(traced_failure(failure, bodies))
@@ -192,6 +207,7 @@ def _with_answer_headers(response: Response, variant: ServedVariant, result: Inv
     response.headers["x-Amzn-Invoked-Production-Variant"] = variant.name
     if result.custom_attributes is not None:
         response.headers["X-Amzn-SageMaker-Custom-Attributes"] = result.custom_attributes
+    sessions.answer_headers(response, result)
     # For a stream: the hops as they stood when the last container began to answer.
     response.headers[TRACE_HEADER] = json.dumps([hop.to_dict() for hop in result.hops], separators=(",", ":"))
     return response

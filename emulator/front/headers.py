@@ -97,6 +97,4 @@ def check_headers(headers: Mapping[str, str], input_shape: str = INVOKE) -> None
 
 _NOT_EMULATED = (
     ("X-Amzn-SageMaker-Enable-Explanations", "EnableExplanations", "SageMaker Clarify online explainer"),
-    ("X-Amzn-SageMaker-Inference-Component", "InferenceComponentName", "inference components"),
-    ("X-Amzn-SageMaker-Session-Id", "SessionId", "stateful sessions"),
 )

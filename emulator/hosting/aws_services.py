@@ -44,10 +44,12 @@ class AwsServices:
         self._metrics.append(source)
         cloudwatch.publish(source)
 
-    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: ContainerGroup) -> None:
+    def ship_endpoint_logs(self, endpoint_name: str, variant: str, endpoint: ContainerGroup,
+                           instance: str | None = None) -> None:
         """Each container's output to `/aws/sagemaker/Endpoints/<name>`, stream `<variant>/<instance>` (a
-        pipeline's: `<variant>/<instance>/<container>`), until the container is removed."""
-        instance = instance_id()
+        pipeline's: `<variant>/<instance>/<container>`), until the container is removed. `instance`: the copy's
+        name, as the request log names it (None: a new instance id)."""
+        instance = instance or instance_id()
         for container in endpoint.containers:
             hostname = container.hostname if endpoint.definition.is_pipeline else None
             self.logs.follow(container.id, Destination(endpoint_group(endpoint_name),

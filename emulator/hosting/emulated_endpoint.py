@@ -12,9 +12,11 @@ from emulator.observe.recording import Recorder
 from emulator.observe.records import Finished
 from emulator.seam.serving import ServedEndpoint
 
+Running = list[tuple["DeployedVariant", "ContainerGroup"]]  # (variant, one copy's containers), each copy of each variant
+
 if TYPE_CHECKING:
+    from emulator.control.records import DeployedVariant
     from emulator.invocation.chain import Chain
-    from emulator.control.lifecycle import Running
     from emulator.containers.group import ContainerGroup
 
 
@@ -46,17 +48,18 @@ class EmulatedEndpoint:
         target_container_hostname, target_variant, target_model, inference_id, ...). Raises
         emulator.invocation.outcomes.InvocationFailed (a typed subclass, with .hops and SageMaker's message) on failure."""
         request = InvocationRequest.of(body, **members)
-        variant = self.served.choose(request.target_variant)
-        return self._recorder.invoke(self.name, variant.name, request, lambda: variant.chain.invoke(
-            request, capture_bodies=trace_bodies or self._capture_bodies))
+        variant = self.served.target(request.target_variant, request.inference_component)
+        return self._recorder.invoke(self.name, variant.name, request, lambda: variant.through(
+            lambda chain: chain.invoke(request, capture_bodies=trace_bodies or self._capture_bodies))[1])
 
     def health(self) -> dict[str, dict]:
         """Each container's health, by hostname (by `variant/hostname` when the endpoint has several variants)."""
         running = self._running()
         if len(running) == 1:
             return running[0][1].health()
-        return {f"{variant['VariantName']}/{hostname}": state
-                for variant, endpoint in running for hostname, state in endpoint.health().items()}
+        return {f"{variant.name}/{index}/{hostname}" if len(running) > len(self.served.variants)
+                else f"{variant.name}/{hostname}": state
+                for index, (variant, endpoint) in enumerate(running) for hostname, state in endpoint.health().items()}
 
     def _running(self) -> "Running":
         if self.running is None:

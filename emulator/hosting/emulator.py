@@ -38,13 +38,14 @@ from emulator.containers.leftovers import remove_dead_runs
 from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
+from emulator.control.session_routes import session_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.metrics import SageMakerMetrics
 from emulator.observe.owner import Observer
 from emulator.seam.serving import build
 from emulator.seam.services import ASYNC_RUNTIME, RUNTIME
 from emulator.seam.worker_settings import RequestLogChannel
-from emulator.settings import TIME_SCALE, Settings
+from emulator.settings import DEFAULT_MAX_INSTANCES, MAX_INSTANCES, TIME_SCALE, Settings
 
 Source = str | Path | dict | list[EndpointDefinition]
 STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
@@ -59,7 +60,7 @@ class Emulator(ClientSide):
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
                  model_settings: ModelSettings | None = None, instance_type: str | None = None,
-                 instance_limits: bool = True, time_scale: float | None = None):
+                 instance_limits: bool = True, max_instances: int | None = None, time_scale: float | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
@@ -68,9 +69,11 @@ class Emulator(ClientSide):
         (None: from SAGEMAKER_EMULATOR_MAX_LOADED_MODELS and SAGEMAKER_EMULATOR_MODEL_LOAD_TIMEOUT); `instance_type`:
         the instance every endpoint of the definition is checked against, over its own InstanceType;
         `instance_limits`: each variant's containers share its instance type's vCPUs and memory (False: the
-        machine's, as before instance sizing); `time_scale`: what a guarded update's waits (its baking periods,
-        TerminationWaitInSeconds, MaximumExecutionTimeoutInSeconds) are multiplied by, e.g. 0.01 to bake 600 s
-        in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
+        machine's, as before instance sizing); `max_instances`: the most copies of a variant (or inference
+        component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4);
+        `time_scale`: what a guarded update's waits (its baking periods, TerminationWaitInSeconds,
+        MaximumExecutionTimeoutInSeconds) are multiplied by, e.g. 0.01 to bake 600 s in 6 (None:
+        SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
         self.time_scale = time_scale_of(time_scale)
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
@@ -82,6 +85,7 @@ class Emulator(ClientSide):
         self.progress, self.describe_wait, self.reuse = progress, describe_wait, reuse
         self.model_settings = model_settings
         self.instance_limits = instance_limits
+        self.max_instances = max_instances_of(max_instances)
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self.metrics = SageMakerMetrics()  # the endpoints' CloudWatch metrics, made from the request log
         if self.request_log is not None:
@@ -89,6 +93,7 @@ class Emulator(ClientSide):
         self._observer = Observer(self.request_log, lambda: self.lifecycle.variants() if self.lifecycle else [],
                                   self.state_label)
         self._observer.app.register_blueprint(multimodel_routes())  # the front's workers ask it to load models
+        self._observer.app.register_blueprint(session_routes(lambda: self.store))  # ... and to record sessions
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
@@ -140,7 +145,7 @@ class Emulator(ClientSide):
                 invocation_timeout=self.invocation_timeout, progress=self.progress,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
                 model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits,
-                time_scale=self.time_scale)
+                max_instances=self.max_instances, time_scale=self.time_scale)
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.aws.serve_metrics(self.metrics.datums)
@@ -254,6 +259,19 @@ def time_scale_of(given: float | None) -> float:
         raise EmulatorError(f"the time scale {text!r} ({TIME_SCALE} or --time-scale) is not a positive number. Fix: "
                             "give e.g. 0.01 to make a guarded update's 600-s bake last 6 s, or 1 for real time.")
     return scale
+
+
+def max_instances_of(given: int | None) -> int:
+    """The cap given, else SAGEMAKER_EMULATOR_MAX_INSTANCES's, else DEFAULT_MAX_INSTANCES; refused unless a whole
+    number of at least 1."""
+    text = str(given) if given is not None else Settings.from_environment().max_instances
+    if text is None:
+        return DEFAULT_MAX_INSTANCES
+    if not text.strip().isdigit() or int(text) < 1:
+        raise EmulatorError(f"the instance cap {text[:20]!r} ({MAX_INSTANCES} or --max-instances) is not a whole "
+                            f"number of at least 1. Fix: give e.g. {DEFAULT_MAX_INSTANCES} (copies of a variant that run "
+                            "at most), or leave it unset.")
+    return int(text)
 
 
 def definitions_of(source: Source, names: list[str] | None = None) -> list[EndpointDefinition]:

@@ -53,6 +53,8 @@ DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 STREAM_READ = 64 * 1024  # at most this much per part when a streamed answer is not chunked
 CUSTOM_ATTRIBUTES = "X-Amzn-SageMaker-Custom-Attributes"
+# A stateful model's answer opens (`<id>; Expires=<time>`) or closes (`<id>`) a session (emulator.seam.sessions).
+NEW_SESSION_ID, CLOSED_SESSION_ID = "X-Amzn-SageMaker-New-Session-Id", "X-Amzn-SageMaker-Closed-Session-Id"
 INVOCATIONS = "/invocations"
 
 
@@ -78,10 +80,11 @@ class Route:
 class Chain:
     def __init__(self, endpoint: str, routes: list[Route], mode: str = "Serial", *,
                  timeout: float = DEFAULT_INVOCATION_TIMEOUT, pool: urllib3.PoolManager | None = None,
-                 models: ModelSource | None = None):
+                 models: ModelSource | None = None, instance: str | None = None):
         """`timeout`: the default policy's (real time); `models`: for a multi-model container, what loads the
-        model an invocation names (TargetModel)."""
+        model an invocation names (TargetModel); `instance`: the copy these containers are, named on every hop."""
         self.endpoint, self.routes, self.mode, self.models = endpoint, routes, mode, models
+        self.instance = instance
         self.policy = CallPolicy(timeout)
         self._by_hostname = {route.hostname: route for route in routes}
         shared = pool or container_http.pool
@@ -110,14 +113,14 @@ class Chain:
             route_list = self._select(request.target_container_hostname, request.target_model)
             forwarded = request.forwarded()
             current_type = request.content_type
-            response_attributes = None
+            answered: Any = {}  # the headers of the last container's answer
             for index, route in enumerate(route_list):
                 if index and limits.between is not None and len(body) > limits.between:
                     raise AnswerTooLarge(self.endpoint, route_list[index - 1].hostname, len(body), limits.between,
                                          route.hostname)
                 headers = hop_headers(index, len(route_list), current_type, request.accept, forwarded)
                 if self.models is not None:  # one container (definition.py): the model it is asked for
-                    body, current_type, response_attributes = self._call_model(route, body, headers, hops, timeout,
+                    body, current_type, answered = self._call_model(route, body, headers, hops, timeout,
                                                                                capture_bodies, request.target_model)
                     continue
                 hop = Hop(route.hostname, current_type, headers.get("Accept"), len(body),
@@ -127,13 +130,18 @@ class Chain:
                     hop.warning = charset_warning(current_type, route_list[index - 1].hostname, route.hostname)
                 if stream_last and index == len(route_list) - 1:
                     return self._open_stream(route, body, headers, hop, hops, timeout)
-                body, current_type, response_attributes = self._call(route, body, headers, hop, timeout, capture_bodies)
+                body, current_type, answered = self._call(route, body, headers, hop, timeout, capture_bodies)
             if limits.response is not None and len(body) > limits.response:
                 raise AnswerTooLarge(self.endpoint, self._name(route_list[-1]), len(body), limits.response)
-            return InvocationResult(body, current_type, response_attributes, hops)
+            return InvocationResult(body, current_type, answered.get(CUSTOM_ATTRIBUTES), hops,
+                                    answered.get(NEW_SESSION_ID), answered.get(CLOSED_SESSION_ID))
         except InvocationFailed as failure:
             failure.hops = hops
             raise
+        finally:
+            if self.instance is not None:
+                for hop in hops:
+                    hop.instance = self.instance
 
     def _select(self, target: str | None, target_model: str | None = None) -> list[Route]:
         if target_model is not None and self.models is None:
@@ -157,7 +165,7 @@ class Chain:
         return self.routes
 
     def _call_model(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hops: list[Hop],
-                    timeout: urllib3.Timeout, capture_bodies: bool, target_model: str) -> tuple[bytes, str | None, str | None]:
+                    timeout: urllib3.Timeout, capture_bodies: bool, target_model: str) -> tuple[bytes, str | None, Any]:
         """A multi-model container: its model loaded (the loader's load and unload hops), then invoked. A 404
         means the container lost it meanwhile (restarted, or another request's load unloaded it): once more."""
         reload = False
@@ -175,7 +183,7 @@ class Chain:
                 reload = True
 
     def _call(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
-              timeout: urllib3.Timeout, capture_bodies: bool, path: str = INVOCATIONS) -> tuple[bytes, str | None, str | None]:
+              timeout: urllib3.Timeout, capture_bodies: bool, path: str = INVOCATIONS) -> tuple[bytes, str | None, Any]:
         started = time.perf_counter()
         response = self._send(route, body, headers, hop, started, timeout, preload=True, path=path)
         hop.ms = _ms_since(started)
@@ -183,7 +191,7 @@ class Chain:
         if capture_bodies:
             hop.response_body = response.data
         self._refuse_errors(route, response)
-        return response.data, hop.content_type_out, response.headers.get(CUSTOM_ATTRIBUTES)
+        return response.data, hop.content_type_out, response.headers
 
     def _open_stream(self, route: Route, body: bytes | StreamedFile, headers: dict[str, str], hop: Hop,
                      hops: list[Hop], timeout: urllib3.Timeout) -> StreamedResult:
@@ -195,7 +203,8 @@ class Chain:
             response.release_conn()
             self._refuse_errors(route, response)
         return StreamedResult(self._parts(route, response, hop, started), hop.content_type_out,
-                              response.headers.get(CUSTOM_ATTRIBUTES), hops)
+                              response.headers.get(CUSTOM_ATTRIBUTES), hops,
+                              response.headers.get(NEW_SESSION_ID), response.headers.get(CLOSED_SESSION_ID))
 
     def _parts(self, route: Route, response: urllib3.BaseHTTPResponse, hop: Hop, started: float) -> Generator[bytes, None, None]:
         """The container's answer as it sends it: each chunk of a chunked answer, else what each read brings."""

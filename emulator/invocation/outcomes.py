@@ -31,10 +31,13 @@ class Hop:
     # A multi-model endpoint's hops: "load", "unload" or "invoke" of `model` (its TargetModel); None elsewhere.
     action: str | None = None
     model: str | None = None
+    # Which copy of the variant or inference component answered: its instance (i-2) or component copy (copy-2);
+    # None for a variant of one copy, as before copies.
+    instance: str | None = None
 
     def to_dict(self, bodies: bool = False) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("request_body", "response_body")
-                and not (k in ("action", "model") and v is None)}
+                and not (k in ("action", "model", "instance") and v is None)}
         if bodies:
             data["request_body"] = _text(self.request_body)
             data["response_body"] = _text(self.response_body)
@@ -47,6 +50,8 @@ class InvocationResult:
     content_type: str | None
     custom_attributes: str | None
     hops: list[Hop] = field(default_factory=list)
+    new_session_id: str | None = None  # the last container opened a stateful session: `<id>; Expires=<time>`
+    closed_session_id: str | None = None  # ... or closed one
 
     def to_dict(self, bodies: bool = False) -> dict[str, Any]:
         return {"status": 200, "content_type": self.content_type, "custom_attributes": self.custom_attributes,
@@ -62,6 +67,8 @@ class StreamedResult:
     content_type: str | None
     custom_attributes: str | None
     hops: list[Hop] = field(default_factory=list)
+    new_session_id: str | None = None
+    closed_session_id: str | None = None
 
 
 class InvocationFailed(Exception):

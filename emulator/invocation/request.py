@@ -22,13 +22,16 @@ HEADERS = {
     "target_container_hostname": "X-Amzn-SageMaker-Target-Container-Hostname",
     "target_variant": "X-Amzn-SageMaker-Target-Variant",
     "inference_id": "X-Amzn-SageMaker-Inference-Id",
+    "inference_component": "X-Amzn-SageMaker-Inference-Component",
+    "session_id": "X-Amzn-SageMaker-Session-Id",
 }
 # What every container of the chain receives as the caller sent it (Content-Type and Accept follow the
 # pipeline's own rules, emulator.invocation.content_types).
-FORWARDED = ("custom_attributes", "inference_id")
+FORWARDED = ("custom_attributes", "inference_id", "session_id")
 # What the request log shows of the request, besides its hops: the caller's InferenceId ties a logged
-# invocation to the caller's own records, as SageMaker's data capture and async outputs do.
-DESCRIBED = ("inference_id",)
+# invocation to the caller's own records, as SageMaker's data capture and async outputs do; the inference
+# component and session say which copy was meant.
+DESCRIBED = ("inference_id", "inference_component", "session_id")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,8 @@ class InvocationRequest:
     target_container_hostname: str | None = None
     target_variant: str | None = None
     inference_id: str | None = None
+    inference_component: str | None = None
+    session_id: str | None = None  # NEW_SESSION opens one; an id the container gave keeps the call on its copy
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str], body: bytes | StreamedFile = b"",

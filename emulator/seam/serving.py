@@ -14,14 +14,24 @@ import sqlite3
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from emulator.invocation.chain import Chain, ModelSource, Route
-from emulator.invocation.outcomes import InvalidRequest
+from emulator.invocation.outcomes import ContainerUnreachable, InvalidRequest
+from emulator.seam import sessions
 from emulator.waiting import wait_until
 
 STARTING_POLL = 0.05  # seconds between looks at the table while an endpoint comes back
 SCHEMA = "CREATE TABLE IF NOT EXISTS serving (endpoint TEXT PRIMARY KEY, spec TEXT NOT NULL);"
+Routes = tuple[tuple[str, str], ...]  # (container hostname, URL), in chain order
+Answer = TypeVar("Answer")
+
+
+@dataclass(frozen=True)
+class CopySpec:
+    """One copy of a variant (an instance) or of an inference component: the whole chain on its own ports."""
+    name: str  # i-2, copy-2
+    routes: Routes
 
 
 @dataclass(frozen=True)
@@ -30,8 +40,12 @@ class VariantSpec:
     weight: float
     mode: str  # Serial or Direct
     timeout: float  # seconds per container call
-    routes: tuple[tuple[str, str], ...]  # (container hostname, URL), in chain order
+    routes: Routes  # its first copy's
     multi_model: bool = False  # its one container is a multi-model container (invocations name a TargetModel)
+    # Every healthy copy (an instance, or an inference component's copy); empty: `routes` is its one copy.
+    copies: tuple[CopySpec, ...] = ()
+    # Set: this is the inference component of that name, hosted on the variant `name`.
+    component: str = ""
 
     def key(self) -> str:
         """Equal for equal specs: a worker keeps a variant's Chain (and its open connections) while this holds."""
@@ -46,6 +60,9 @@ class EndpointSpec:
     # Coming back after a restart: no variants yet; an invocation waits up to `startup_timeout` for them.
     starting: bool = False
     startup_timeout: float = 0.0
+    # Its variants host inference components (no model of their own): an invocation must name one of these.
+    hosts_components: bool = False
+    components: tuple[VariantSpec, ...] = ()
 
     @classmethod
     def coming_back(cls, name: str, startup_timeout: float) -> "EndpointSpec":
@@ -57,14 +74,27 @@ class EndpointSpec:
     @classmethod
     def from_json(cls, text: str) -> "EndpointSpec":
         data = json.loads(text)
-        variants = tuple(VariantSpec(**{**v, "routes": tuple(tuple(r) for r in v["routes"])}) for v in data["variants"])
-        return cls(data["name"], variants, data.get("asynchronous", False), data.get("starting", False),
-                   data.get("startup_timeout", 0.0))
+        return cls(data["name"], _variants(data["variants"]), data.get("asynchronous", False),
+                   data.get("starting", False), data.get("startup_timeout", 0.0), data.get("hosts_components", False),
+                   _variants(data.get("components", [])))
 
 
-def variant_spec(name: str, weight: float, mode: str, routes: list[Route], timeout: float,
-                 multi_model: bool = False) -> VariantSpec:
-    return VariantSpec(name, weight, mode, timeout, tuple((route.hostname, route.url) for route in routes), multi_model)
+def _routes(routes: list) -> Routes:
+    return tuple(tuple(route) for route in routes)
+
+
+def _variants(variants: list[dict]) -> tuple[VariantSpec, ...]:
+    return tuple(VariantSpec(**{**v, "routes": _routes(v["routes"]),
+                                "copies": tuple(CopySpec(c["name"], _routes(c["routes"])) for c in v.get("copies", []))})
+                 for v in variants)
+
+
+def variant_spec(name: str, weight: float, mode: str, copies: list[tuple[str, list[Route]]], timeout: float,
+                 multi_model: bool = False, component: str = "") -> VariantSpec:
+    """`copies`: (name, routes) of each healthy copy; the name of a variant's only copy is not shown."""
+    specs = tuple(CopySpec(copy, tuple((route.hostname, route.url) for route in routes)) for copy, routes in copies)
+    return VariantSpec(name, weight, mode, timeout, specs[0].routes if specs else (), multi_model,
+                       specs if len(specs) > 1 or component else (), component)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -87,19 +117,53 @@ def read_serving(connection: sqlite3.Connection) -> dict[str, EndpointSpec]:
 
 
 @dataclass(frozen=True)
+class ServedCopy:
+    name: str | None  # None: a variant's only copy
+    chain: Chain
+
+
+@dataclass(frozen=True)
 class ServedVariant:
+    """A variant, or an inference component (`component`), as the front routes to it: its healthy copies."""
     name: str
     weight: float
-    chain: Chain
+    chain: Chain  # its first copy's
+    copies: tuple[ServedCopy, ...] = ()
+    component: str = ""
+
+    def pick(self, avoid: ServedCopy | None = None) -> ServedCopy:
+        """A copy drawn at random, as SageMaker's default routing (RoutingStrategy RANDOM) spreads requests."""
+        if not self.copies:
+            return ServedCopy(None, self.chain)
+        others = [copy for copy in self.copies if copy is not avoid] or list(self.copies)
+        return random.choice(others)
+
+    def copy(self, name: str) -> ServedCopy | None:
+        return next((copy for copy in self.copies if copy.name == name), None)
+
+    def through(self, call: Callable[[Chain], Answer], copy: ServedCopy | None = None) -> tuple[ServedCopy, Answer]:
+        """`call` on `copy`, or on a copy picked at random. When that copy answered nothing at all (it refused the
+        connection or closed it without answering: it died, and its replacement is not up yet) and another copy
+        serves, the call goes to that one once; a copy that answered, or timed out, is never asked twice."""
+        first = copy or self.pick()
+        try:
+            return first, call(first.chain)
+        except ContainerUnreachable:
+            if copy is not None or len(self.copies) < 2:
+                raise
+        second = self.pick(avoid=first)
+        return second, call(second.chain)
 
 
 class ServedEndpoint:
     """An endpoint as the front routes to it: its variants, each with the chain through its containers."""
 
     def __init__(self, name: str, variants: list[ServedVariant], asynchronous: bool = False, starting: bool = False,
-                 startup_timeout: float = 0.0):
+                 startup_timeout: float = 0.0, hosts_components: bool = False,
+                 components: list[ServedVariant] | None = None):
         self.name, self.variants, self.asynchronous = name, variants, asynchronous
         self.starting, self.startup_timeout = starting, startup_timeout
+        self.hosts_components, self.components = hosts_components, components or []
         self._weights = [variant.weight for variant in variants]
         if not any(self._weights):  # every weight 0: nothing is preferred
             self._weights = [1.0] * len(variants)
@@ -118,6 +182,31 @@ class ServedEndpoint:
             return self.variants[0]
         return random.choices(self.variants, weights=self._weights)[0]
 
+    def target(self, target_variant: str | None, component: str | None) -> ServedVariant:
+        """What an invocation goes to: the inference component it names, else its variant (see `choose`)."""
+        return self.component(component) or self.choose(target_variant)
+
+    def component(self, name: str | None) -> ServedVariant | None:
+        """The inference component an invocation names (None: it names none, and the endpoint hosts none).
+        InvalidRequest, in SageMaker's words, when the endpoint hosts components and the call names none, or
+        names one the endpoint does not host, or names one on an endpoint of models."""
+        if not self.hosts_components:
+            if name:
+                # SageMaker refuses this too; its exact text is UNCONFIRMED.
+                raise InvalidRequest(f"Endpoint {self.name} hosts models, not inference components: remove "
+                                     f"InferenceComponentName ({name[:63]}) from the call.")
+            return None
+        if not name:
+            raise InvalidRequest("Inference Component Name header is required for endpoints to which you plan to "
+                                 "deploy inference components. Please include Inference Component Name header or "
+                                 "consider using SageMaker models.")
+        for component in self.components:
+            if component.component == name:
+                return component
+        known = ", ".join(c.component for c in self.components) or "none yet"
+        raise InvalidRequest(f"Inference component {name[:63]} is not in service on endpoint {self.name}; its "
+                             f"components in service: {known}.")
+
 
 ModelSources = Callable[[], ModelSource]  # a new loader for a multi-model variant's chain
 
@@ -127,16 +216,24 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
     """An endpoint from its serving spec. `models` makes what loads a multi-model variant's models (None: such a
     variant cannot load any). A variant whose spec is in `known` keeps its Chain (and so its open connections);
     every chain used is put in `kept`."""
-    variants = []
-    for variant in spec.variants:
-        cache_key = variant.key()
-        chain = (known or {}).get(cache_key) or Chain(
-            spec.name, [Route(h, u) for h, u in variant.routes], variant.mode, timeout=variant.timeout,
-            models=models() if variant.multi_model and models else None)
+    def chain(variant: VariantSpec, copy: CopySpec) -> Chain:
+        cache_key = json.dumps([variant.key(), copy.name])
+        made = (known or {}).get(cache_key) or Chain(
+            spec.name, [Route(h, u) for h, u in copy.routes], variant.mode, timeout=variant.timeout,
+            models=models() if variant.multi_model and models else None, instance=copy.name or None)
         if kept is not None:
-            kept[cache_key] = chain
-        variants.append(ServedVariant(variant.name, variant.weight, chain))
-    return ServedEndpoint(spec.name, variants, spec.asynchronous, spec.starting, spec.startup_timeout)
+            kept[cache_key] = made
+        return made
+
+    def served(variant: VariantSpec) -> ServedVariant:
+        if not variant.copies:
+            return ServedVariant(variant.name, variant.weight, chain(variant, CopySpec("", variant.routes)),
+                                 component=variant.component)
+        copies = tuple(ServedCopy(copy.name, chain(variant, copy)) for copy in variant.copies)
+        return ServedVariant(variant.name, variant.weight, copies[0].chain, copies, variant.component)
+
+    return ServedEndpoint(spec.name, [served(variant) for variant in spec.variants], spec.asynchronous, spec.starting,
+                          spec.startup_timeout, spec.hosts_components, [served(c) for c in spec.components])
 
 
 class ServingTable:
@@ -167,6 +264,12 @@ class ServingTable:
 
     def all(self) -> dict[str, ServedEndpoint]:
         return dict(self._current())
+
+    def session(self, endpoint: str, session_id: str) -> sessions.Session | None:
+        """The open session of that id on the endpoint, as the owner recorded it (emulator.seam.sessions)."""
+        self._current()
+        with self._lock:
+            return sessions.read(self._connection, endpoint.lower(), session_id)
 
     def _current(self) -> dict[str, ServedEndpoint]:
         with self._lock:

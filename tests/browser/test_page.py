@@ -1,6 +1,6 @@
 """The web page at /_emulator/ in a real browser: the example pipeline drawn, boto3's requests listed live,
 a waterfall of each hop, a ModelError naming its container, container logs one click away. The screenshots
-in docs/ (shown in the README) are taken here."""
+in docs/ (shown on docs/request-log.md) are taken here."""
 
 from __future__ import annotations
 

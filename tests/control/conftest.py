@@ -30,16 +30,6 @@ def emulator() -> Iterator[Emulator]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def sm(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker")
-
-
-@pytest.fixture(scope="module")
-def runtime(emulator: Emulator) -> Any:
-    return clients(emulator.url, "sagemaker-runtime")
-
-
 @pytest.fixture
 def unique() -> Any:
     """unique("model") -> "model-1a2b3c4d": names no other test uses."""

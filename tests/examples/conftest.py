@@ -1,4 +1,5 @@
-"""The README's examples are real tests: this folder's files read exactly as a user's would."""
+"""The examples of docs/deploy-scripts.md and docs/pytest-plugin.md are real tests: this folder's files read
+exactly as a user's would."""
 
 from pathlib import Path
 

@@ -82,7 +82,7 @@ def test_a_pipeline_serves_boto3_from_podman(on_podman):
 
 
 def test_the_pytest_plugin_runs_a_users_tests_on_podman(on_podman):
-    """The README's plugin example, pointed at Podman with --sagemaker-docker-host."""
+    """The plugin example (docs/pytest-plugin.md), pointed at Podman with --sagemaker-docker-host."""
     environment = {key: value for key, value in os.environ.items() if key != "DOCKER_HOST"}  # images come from Docker
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                              "tests/examples/test_user_pipeline.py", "--sagemaker-docker-host", on_podman],

@@ -24,7 +24,7 @@ EXAMPLES = 400  # requests per service; six services, about a minute
 BUCKET, KEY = "fuzz-bucket", "in/object.csv"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-SENT: list[str] = []  # one entry per request, for the count the README records
+SENT: list[str] = []  # one entry per request, for the count docs/guarantees.md records
 
 ascii_text = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=40)
 header_values = ascii_text.map(str.strip)

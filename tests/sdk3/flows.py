@@ -89,7 +89,42 @@ def invoked(endpoint, started: float) -> dict:
     return {"answer": answer.body.read().decode(), "variant": answer.invoked_production_variant, "waited": waited}
 
 
-FLOWS = {"core": core_resources, "builder": model_builder}
+def inference_component(name: str, shape: str, preprocessor_data: str, model_data: str) -> dict:
+    """sagemaker-core's InferenceComponent on an endpoint of no model: the endpoint, the component of the example
+    preprocessor (its Container), InferenceComponent.create and wait_for_status, Endpoint.invoke naming it, and
+    the deletes (`shape`: single only)."""
+    from sagemaker.core.resources import Endpoint, EndpointConfig, InferenceComponent
+    from sagemaker.core.shapes import (InferenceComponentComputeResourceRequirements,
+                                       InferenceComponentContainerSpecification, InferenceComponentRuntimeConfig,
+                                       InferenceComponentSpecification, ProductionVariant)
+
+    config = EndpointConfig.create(endpoint_config_name=name, execution_role_arn=ROLE, production_variants=[
+        ProductionVariant(variant_name="AllTraffic", initial_instance_count=1, instance_type="ml.m5.xlarge")])
+    endpoint = Endpoint.create(endpoint_name=name, endpoint_config_name=name)
+    endpoint.wait_for_status(target_status="InService", poll=1, timeout=300)
+    started = time.perf_counter()
+    preprocessor = containers(preprocessor_data, model_data)[0]
+    component = InferenceComponent.create(
+        inference_component_name=name, endpoint_name=name, variant_name="AllTraffic",
+        specification=InferenceComponentSpecification(
+            container=InferenceComponentContainerSpecification(
+                image=preprocessor.image, artifact_url=preprocessor_data, environment=preprocessor.environment),
+            compute_resource_requirements=InferenceComponentComputeResourceRequirements(
+                number_of_cpu_cores_required=1, min_memory_required_in_mb=1024)),
+        runtime_config=InferenceComponentRuntimeConfig(copy_count=2))
+    component.wait_for_status(target_status="InService", poll=1, timeout=300)
+    waited = time.perf_counter() - started
+    answer = endpoint.invoke(body=ROW, content_type="text/csv", accept="text/csv", inference_component_name=name)
+    result = {"answer": answer.body.read().decode(), "variant": answer.invoked_production_variant, "waited": waited,
+              "copies": component.runtime_config.current_copy_count}
+    component.delete()
+    endpoint.delete()
+    endpoint.wait_for_delete(poll=1, timeout=120)
+    config.delete()
+    return result
+
+
+FLOWS = {"core": core_resources, "builder": model_builder, "component": inference_component}
 
 if __name__ == "__main__":
     flow, *arguments = sys.argv[1:]

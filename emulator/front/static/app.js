@@ -105,6 +105,12 @@ async function followLog() {
   }
 }
 
+// Where an invocation went: its variant, the inference component it named, and the copy (instance) that answered.
+function answeredBy(record) {
+  const copy = record.hops.map((hop) => hop.instance).find(Boolean);
+  return [record.variant, record.inference_component, copy].filter(Boolean).join("/");
+}
+
 function addRow(entry) {
   const body = document.querySelector("#invocations tbody");
   document.getElementById("empty").hidden = true;
@@ -114,7 +120,7 @@ function addRow(entry) {
     const status = entry.error ? `${entry.status} ${entry.error.code}` : String(entry.status);
     row = el("tr", { class: `invocation ${entry.error ? "failed" : "ok"}`, "data-testid": "invocation", "data-seq": entry.seq,
       onclick: () => select(entry.seq) },
-      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: entry.variant }),
+      el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: answeredBy(entry) }),
       el("td", { class: "status", text: status }), el("td", { class: "number", text: entry.ms.toFixed(1) }),
       el("td", { text: entry.hops.map(hopName).join(" → ") }));
   } else {
@@ -138,7 +144,7 @@ function select(seq) {
   document.querySelector(`#invocations tr[data-seq="${seq}"]`)?.classList.add("selected");
   document.getElementById("detail").hidden = false;
   document.getElementById("detail-title").textContent =
-    `#${record.seq} · ${record.endpoint}/${record.variant} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`;
+    `#${record.seq} · ${record.endpoint}/${answeredBy(record)} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`;
   drawError(record);
   drawWaterfall(record);
   drawBodies(record);
