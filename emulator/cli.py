@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
                             "change before answering (default 45, under botocore's 60-s read timeout; 0: answer at once)")
     serve.add_argument("--time-scale", type=float, default=None, metavar="FACTOR",
                        help="multiply a guarded update's waits (baking periods, TerminationWaitInSeconds, "
-                            "MaximumExecutionTimeoutInSeconds) by FACTOR, e.g. 0.01 to bake 600 s in 6 (default: "
+                            "MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns by FACTOR, "
+                            "e.g. 0.01 to bake 600 s in 6 (default: "
                             "SAGEMAKER_EMULATOR_TIME_SCALE, else 1)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0: any free port)")

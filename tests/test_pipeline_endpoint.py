@@ -137,6 +137,7 @@ def test_image_without_the_bind_to_port_label_is_refused_in_a_pipeline(example_i
     assert not _ours(docker_engine)
 
 
+@pytest.mark.serial  # a bound in seconds: beside other tests' start-ups it would time them too
 def test_crash_at_start_is_reported_with_its_logs_in_seconds(example_images, docker_engine):
     definition = {"Containers": [{"Image": "sagemaker-emulator/broken-crash-at-start:1"}, {"Image": ECHO_IMAGE}]}
     started = time.monotonic()

@@ -69,6 +69,22 @@ class TimeReport:
                 write(f"  ... {len(totals) - shown} more {title}s in the report")
 
 
+def recorded_seconds(config: pytest.Config) -> dict[str, float]:
+    """Each test's seconds in the latest kept report that ran it (by test id, without its group); empty
+    without a cache or a report (a clean clone)."""
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        return {}
+    seconds: dict[str, float] = {}
+    for report in sorted(cache.mkdir(REPORTS).glob("*.json")):  # oldest first: a later run's figure wins
+        try:
+            tests = json.loads(report.read_text())["tests"]
+        except (OSError, ValueError, KeyError):
+            continue  # a report being written, or of another format: the others still count
+        seconds.update((nodeid, test["seconds"]) for nodeid, test in tests.items())
+    return seconds
+
+
 def without_group(nodeid: str) -> str:
     """The test's id without the "@group" that xdist's loadgroup appends (serial_last.py)."""
     group = nodeid.rfind("@")

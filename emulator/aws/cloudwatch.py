@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from emulator.parallel import Periodic
 EVALUATION_INTERVAL = 1.0  # seconds between two evaluations of every alarm
 COMPARISONS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "GreaterThanThreshold": (lambda value, threshold: value > threshold, "greater than"),
@@ -183,34 +183,12 @@ def _treated(value: float | None, treat_missing: str) -> float | bool | None:
     return None
 
 
-class AlarmEvaluator:
+class AlarmEvaluator(Periodic):
     """A thread that evaluates every metric alarm of the embedded CloudWatch each EVALUATION_INTERVAL and
     records a changed state on the alarm (DescribeAlarms shows it, with its reason and history)."""
 
     def __init__(self, interval: float = EVALUATION_INTERVAL):
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> "AlarmEvaluator":
-        self._thread = threading.Thread(target=self._run, name="cloudwatch-alarms", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            evaluate_all(time.time())
-
-    def __enter__(self) -> "AlarmEvaluator":
-        return self.start()
-
-    def __exit__(self, *_: Any) -> None:
-        self.stop()
+        super().__init__("cloudwatch-alarms", interval, evaluate_all)
 
 
 def evaluate_all(now: float) -> None:

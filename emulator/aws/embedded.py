@@ -1,9 +1,10 @@
-"""S3, STS, CloudWatch Logs and CloudWatch for a machine with nothing: moto's server, as a WSGI app mounted on
-the owner process's internal HTTP server, so that one copy of its state serves every front worker.
+"""S3, STS, CloudWatch Logs, CloudWatch and Application Auto Scaling for a machine with nothing: moto's server,
+as a WSGI app mounted on the owner process's internal HTTP server, so that one copy of its state serves every front worker.
 
 Why moto: it implements these services' wire protocols as botocore expects them (REST-XML S3 with
 multipart uploads, presigned URLs and checksums; STS; JSON CloudWatch Logs with filters and paging;
-CloudWatch's metrics and alarms in JSON 1.0 and the query protocol),
+CloudWatch's metrics and alarms in JSON 1.0 and the query protocol; Application Auto Scaling's targets and
+policies in JSON 1.1, whose scaling activities emulator.aws.autoscaling adds),
 it is well kept, and its server is a plain WSGI app. Its state lives in memory; the S3 part is mirrored to
 the state folder before each change is answered (emulator.aws.durable_s3), so objects survive a restart.
 
@@ -18,23 +19,29 @@ import functools
 import io
 import json
 import logging
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
 
+from emulator.aws import autoscaling
 from emulator.aws.embedded_errors import NOT_XML, AwsError
 from emulator.aws.validation import ModelViolation, validate
 from emulator.seam.services import S3, SCOPE, service_of
 from emulator.seam.wire_errors import REQUEST_ID, S3_REQUEST_ID, ensure_request_id, new_request_id
 
 # The services a request may sign for to be answered here; the front forwards these to the owner.
-SERVICES = frozenset({"s3", "sts", "logs", "monitoring"})
+SERVICES = frozenset({"s3", "sts", "logs", "monitoring", autoscaling.SERVICE})
 # The services whose calls are JSON, named by X-Amz-Target: its prefix, and the error code of a call botocore's
 # model refuses. CloudWatch ("monitoring") also takes the query protocol of older clients (no X-Amz-Target).
 JSON_TARGETS = {"logs": ("Logs_20140328.", "InvalidParameterException"),
-                "monitoring": ("GraniteServiceVersion20100801.", "InvalidParameterValue")}
+                "monitoring": ("GraniteServiceVersion20100801.", "InvalidParameterValue"),
+                autoscaling.SERVICE: (autoscaling.TARGET_PREFIX, "ValidationException")}
+# CloudWatch supports no ASCII control character in its names, namespaces and dimensions (its API reference), and
+# the XML answer an older client asks for could not carry one (nor a lone surrogate, which JSON can spell).
+NOT_IN_CLOUDWATCH = re.compile("[\x00-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 MODEL_NAMES = {"monitoring": "cloudwatch"}  # botocore's name of a service whose SigV4 scope says otherwise
 MAX_CALL_BYTES = 1024 * 1024  # an STS, Logs or CloudWatch call is read whole to be checked; PutLogEvents allows 1 MiB
 
@@ -57,7 +64,7 @@ def create_app() -> WsgiApp:
                     moto_app.append(DomainDispatcherApplication(create_backend_app))
         return moto_app[0](environ, start_response)
 
-    return guarded(moto)
+    return guarded(autoscaling.answering_activities(moto))
 
 
 def guarded(moto: WsgiApp) -> WsgiApp:
@@ -194,7 +201,7 @@ def _json_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
         validate(model.operation_model(operation).input_shape, params)
     except ModelViolation as violation:
         return AwsError(service, 400, invalid, str(violation))
-    return None
+    return _unsupported_character(service, _strings(params))
 
 
 def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
@@ -212,7 +219,7 @@ def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
         return AwsError(service, 400, "InvalidAction", f"Could not find operation {action[:100]} for version "
                         f"{model.api_version}. Fix: send Action=<Operation>&Version={model.api_version}, as botocore does.")
     if service != "sts":
-        return None
+        return _unsupported_character(service, [*params, *params.values()])
     shape = model.operation_model(action).input_shape
     try:
         validate(shape, _query_members(shape, params))
@@ -221,8 +228,29 @@ def _query_refusal(environ: dict[str, Any], service: str) -> AwsError | None:
     return None
 
 
+def _unsupported_character(service: str, strings: Iterable[str]) -> AwsError | None:
+    if service == "monitoring" and any(NOT_IN_CLOUDWATCH.search(text) for text in strings):
+        return AwsError(service, 400, "InvalidParameterValue", "A name, namespace or dimension of the request holds an "
+                        "ASCII control character, which CloudWatch does not support. Fix: use printable characters.")
+    return None
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string of a JSON value, its objects' keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, member in value.items():
+            yield key
+            yield from _strings(member)
+    elif isinstance(value, list):
+        for member in value:
+            yield from _strings(member)
+
+
 def _title(service: str) -> str:
-    return {"logs": "CloudWatch Logs", "monitoring": "CloudWatch"}.get(service, service.upper())
+    return {"logs": "CloudWatch Logs", "monitoring": "CloudWatch",
+            autoscaling.SERVICE: "Application Auto Scaling"}.get(service, service.upper())
 
 
 def _query_members(shape: Any, params: dict[str, str]) -> dict[str, Any]:
@@ -271,9 +299,9 @@ def _no_constant(name: str) -> Any:
 def _refused_answer(environ: dict[str, Any], service: str, status: str) -> AwsError | None:
     """moto's answers AWS never gives: 404 with nothing for an operation moto lacks, and any 5xx."""
     code = int(status.split()[0])
-    if code == 404 and service in ("sts", "logs"):
+    if code == 404 and service in ("sts", "logs", autoscaling.SERVICE):
         operation = environ.get("HTTP_X_AMZ_TARGET") or "this action"
-        return AwsError(service, 400, "UnknownOperationException" if service == "logs" else "InvalidAction",
+        return AwsError(service, 400, "InvalidAction" if service == "sts" else "UnknownOperationException",
                         f"The emulator's {_title(service)} (moto) does not implement {operation[:100]}.")
     if code >= 500:
         return _refused_after(environ, service, status)

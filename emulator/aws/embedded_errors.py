@@ -21,7 +21,7 @@ STATUS_TEXT = {400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed"}
 
 @dataclass(frozen=True)
 class AwsError:
-    service: str  # s3, sts, logs, monitoring
+    service: str  # s3, sts, logs, monitoring, application-autoscaling
     status: int
     code: str
     message: str
@@ -30,7 +30,7 @@ class AwsError:
     def render(self, request_id: str) -> tuple[str, list[tuple[str, str]], bytes]:
         """The status line, headers and body of this error as `service` sends it."""
         message = NOT_XML.sub("?", self.message[:MESSAGE_LIMIT])
-        if self.service == "logs":
+        if self.service in ("logs", "application-autoscaling"):  # JSON 1.1
             body = json.dumps({"__type": self.code, "message": message}).encode()
             headers = [("Content-Type", JSON_1_1), ("x-amzn-ErrorType", self.code), (REQUEST_ID, request_id)]
         elif self.service == "monitoring" and not self.query:

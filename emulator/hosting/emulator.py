@@ -38,6 +38,7 @@ from emulator.containers.leftovers import remove_dead_runs
 from emulator.multimodel.loader import ModelLoader
 from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
+from emulator.control.autoscaling import Scaler
 from emulator.control.session_routes import session_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.metrics import SageMakerMetrics
@@ -72,8 +73,8 @@ class Emulator(ClientSide):
         machine's, as before instance sizing); `max_instances`: the most copies of a variant (or inference
         component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4);
         `time_scale`: what a guarded update's waits (its baking periods, TerminationWaitInSeconds,
-        MaximumExecutionTimeoutInSeconds) are multiplied by, e.g. 0.01 to bake 600 s in 6 (None:
-        SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
+        MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns are multiplied by, e.g. 0.01
+        to bake 600 s in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
         self.time_scale = time_scale_of(time_scale)
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
@@ -101,6 +102,7 @@ class Emulator(ClientSide):
         self.aws: AwsServices | None = None  # S3, STS and CloudWatch Logs on that server, and container logs
         self.asynchronous: AsyncInference | None = None  # InvokeEndpointAsync's queue and workers
         self.front: FrontServer | None = None
+        self.scaler: Scaler | None = None  # Application Auto Scaling's target tracking on the variants
         self._private_state: Path | None = None
         self._lock = threading.Lock()
 
@@ -149,6 +151,7 @@ class Emulator(ClientSide):
             self.internal = InternalServer(self.plane).start()
             self.aws = self.plane.aws = AwsServices(self.backend, self.store.folder / "s3").start(self.internal)
             self.aws.serve_metrics(self.metrics.datums)
+            self.scaler = Scaler(self.plane, self._invocations, self.time_scale, self.progress).start()
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
                                                       startup_timeout=self.startup_timeout,
                                                       instance_limits=self.instance_limits)
@@ -169,6 +172,9 @@ class Emulator(ClientSide):
             self.stop()
             raise
         return self
+
+    def _invocations(self, endpoint: str, variant: str, start: int, end: int) -> float:
+        return self.metrics.total(endpoint, variant, "Invocations", start, end)
 
     def _await(self, names: list[str]) -> None:
         failures = []
@@ -227,6 +233,9 @@ class Emulator(ClientSide):
             if self.plane is not None and self.plane.transform_jobs is not None:
                 self.plane.transform_jobs.close()
                 self.plane.transform_jobs = None
+            if self.scaler is not None:
+                self.scaler.stop()
+                self.scaler = None
             if self.lifecycle is not None:
                 self.lifecycle.stop(keep)
                 self.lifecycle = None

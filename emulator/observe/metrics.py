@@ -74,6 +74,11 @@ class SageMakerMetrics:
                 self._sets.pop(key, None)
                 self._datums.pop(key, None)
 
+    def total(self, endpoint: str, variant: str, name: str, start: int, end: int) -> float:
+        """The sum of a variant's metric over the seconds from `start` to `end` (Unix time, end excluded)."""
+        with self._lock:
+            return sum(self._sets.get((endpoint, variant, name, second), (0, 0.0))[1] for second in range(start, end))
+
     def datums(self) -> list[Any]:
         """moto's datapoints (MetricAggregatedDatum), one per metric, variant and second."""
         with self._lock:

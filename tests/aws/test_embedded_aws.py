@@ -70,6 +70,25 @@ def test_cloudwatch_answers_older_clients_in_the_query_protocol(embedded_aws):
     assert unknown.status_code == 400 and "<Code>InvalidAction</Code>" in unknown.text and "Fix:" in unknown.text
 
 
+def test_a_control_character_cloudwatch_does_not_support_is_refused_so_every_answer_stays_xml(embedded_aws, aws_client):
+    """A fuzzed metric name of control characters, once stored, made an older client's ListMetrics answer XML no
+    parser reads: CloudWatch refuses such names, in either protocol."""
+    import botocore.exceptions
+    import requests
+
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        aws_client("cloudwatch").put_metric_data(Namespace="Ctl", MetricData=[{"MetricName": "a\x01b", "Value": 1.0}])
+    assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
+    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/monitoring/aws4_request, "
+                               "SignedHeaders=host, Signature=0", "Content-Type": "application/x-www-form-urlencoded"}
+    put = requests.post(embedded_aws, headers=signed, data="Action=PutMetricData&Version=2010-08-01&Namespace=Ctl"
+                        "&MetricData.member.1.MetricName=a%01b&MetricData.member.1.Value=3", timeout=10)
+    assert put.status_code == 400 and "<Code>InvalidParameterValue</Code>" in put.text
+    listed = requests.post(embedded_aws, headers=signed, data="Action=ListMetrics&Version=2010-08-01&Namespace=Ctl",
+                           timeout=10)
+    assert listed.status_code == 200 and "\x01" not in listed.text
+
+
 def test_an_alarm_on_a_metric_the_caller_put_is_evaluated(aws_client):
     import time
 

@@ -1,5 +1,5 @@
 """Fuzzed raw HTTP to every service on one `serve`'s port: sagemaker, sagemaker-runtime, S3, STS, CloudWatch Logs,
-CloudWatch and the emulator's own /_emulator/ routes. No answer may be a 5xx, lack a request id, carry a body its protocol's
+CloudWatch, Application Auto Scaling and the emulator's own /_emulator/ routes. No answer may be a 5xx, lack a request id, carry a body its protocol's
 parser refuses, or take over 10 s (wire.problems). Bounded: EXAMPLES requests per service, about a minute in all.
 """
 
@@ -20,7 +20,7 @@ from emulator.api import Emulator
 from tests.reliability.wire import ANSWER_TIMEOUT, authorization, problems
 
 pytestmark = pytest.mark.docker
-EXAMPLES = 400  # requests per service; six services, about a minute
+EXAMPLES = 400  # requests per service; seven services, about a minute
 BUCKET, KEY = "fuzz-bucket", "in/object.csv"
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -166,6 +166,13 @@ def test_cloudwatch(url, operation, body, query_protocol):
     else:
         send(url, "monitoring", "POST", "/", body=body, headers=signed("monitoring", **{
             "X-Amz-Target": f"GraniteServiceVersion20100801.{operation}", "Content-Type": "application/x-amz-json-1.0"}))
+
+
+@FUZZ
+@given(operation=operations("application-autoscaling"), body=json_bodies("application-autoscaling"))
+def test_application_auto_scaling(url, operation, body):
+    send(url, "application-autoscaling", "POST", "/", body=body, headers=signed("application-autoscaling", **{
+        "X-Amz-Target": f"AnyScaleFrontendService.{operation}", "Content-Type": "application/x-amz-json-1.1"}))
 
 
 EMULATOR_SEGMENTS = ["endpoints", "invocations", "pipelines", "static", "health", "containers", "logs", "nowhere",

@@ -10,7 +10,7 @@ from typing import Any
 import requests
 
 ANSWER_TIMEOUT = 10  # seconds: an answer slower than this is a hang
-JSON_SERVICES = ("sagemaker", "logs", "runtime", "emulator")  # answered in JSON; s3 and sts in XML
+JSON_SERVICES = ("sagemaker", "logs", "application-autoscaling", "runtime", "emulator")  # answered in JSON; s3 and sts in XML
 REQUEST_ID_HEADERS = ("x-amzn-RequestId", "x-amz-request-id")
 
 
