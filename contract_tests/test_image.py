@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
+from contract_tests import model_access
 from contract_tests.plan import Target
 from contract_tests.verdicts import violation
+from emulator.artifacts import model_folder
+from emulator.containers import labels as L
 from emulator.containers.docker_backend import BIND_TO_PORT_LABEL, DockerBackend
-from emulator.errors import EmulatorError
+from emulator.definition import parse
+from emulator.errors import DefinitionError, EmulatorError
 from emulator.instances import ASSUMED, X86_64, architecture_of, instance
 
 
@@ -57,3 +61,49 @@ def test_declares_no_volume_under_opt_ml(target: Target, backend: DockerBackend)
             "SageMaker mounts the model read-only at /opt/ml/model and owns /opt/ml: an anonymous volume there hides "
             "what SageMaker puts in it, or keeps what the image shipped instead of the model.",
             "remove the VOLUME line from the Dockerfile (and write files the server needs under /tmp).")
+
+
+def test_environment_is_within_sagemakers_limits(target: Target) -> None:
+    """A definition's Environment is checked when the definition is read (a mistake stops the run, naming the
+    field); the environment given to images (--env) is checked here, by the same rules."""
+    try:
+        parse({"PrimaryContainer": {"Image": target.image, "Environment": target.environment}})
+    except DefinitionError as refused:
+        violation(f"{target.image}: {refused.field.removeprefix('PrimaryContainer.')} {refused.problem}",
+                  "SageMaker would refuse the model (CreateModel answers a ValidationException) before any container "
+                  "starts.", refused.fix)
+
+
+SHOWN_FILES = 5
+
+
+def test_user_can_read_the_model(target: Target, backend: DockerBackend) -> None:
+    try:
+        user = backend.image_user(target.image)
+        if not user or user.partition(":")[0] in ("0", "root"):
+            return  # root reads every file
+        if not target.model_data:
+            pytest.skip(f"{target.image} runs as USER {user}; no model to read: pass --sagemaker-model-data PATH")
+        files = backend.image_files(target.image, (model_access.PASSWD, model_access.GROUP),
+                                    {**L.owner_labels(), L.ENDPOINT: "contract-tests"})
+        model = model_folder(target.model_data)
+    except EmulatorError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        passwd, group = (None if files[path] is None else files[path].decode("utf-8", "replace")
+                         for path in (model_access.PASSWD, model_access.GROUP))
+        reader = model_access.identity(user, passwd, group)
+    except model_access.UnknownUser as unknown:
+        violation(f"{target.image}: {unknown}.",
+                  "SageMaker would not start the container (`unable to find user`); the endpoint fails.",
+                  "create the user in the Dockerfile (`RUN useradd ...`) before `USER`, or give a numeric uid.")
+    denied = model_access.unreadable(model, reader)
+    if denied:
+        more = f" and {len(denied) - SHOWN_FILES} more" if len(denied) > SHOWN_FILES else ""
+        violation(
+            f"{target.image} runs as {reader.describe()}, which cannot read {len(denied)} of the model's files at "
+            f"/opt/ml/model: {', '.join(denied[:SHOWN_FILES])}{more}.",
+            "SageMaker starts the container as its USER with the model unpacked read-only, the archive's modes kept "
+            "and root the owner: the server cannot load the model (Permission denied) and the endpoint fails.",
+            "make the model readable by all before packing it (`chmod -R a+rX model_dir && tar -czf model.tar.gz "
+            "-C model_dir .`), or run the server as root (remove the Dockerfile's USER line).")

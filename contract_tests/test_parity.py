@@ -1,5 +1,7 @@
-"""The preprocessing parity check, for each image given with --sagemaker-parity-data: real-time answers
-(one request per record) must equal the batch transform's (MultiRecord), the output the model was trained on."""
+"""The preprocessing parity check, with --sagemaker-parity-data: each container that receives the caller's records
+(an image given alone, or a definition's first container) must answer them one request per record exactly as in a
+batch transform (MultiRecord), the output the model was trained on. A definition's container runs with its
+Environment, and in a Serial pipeline without an Accept, as it runs there."""
 
 from __future__ import annotations
 
@@ -16,13 +18,16 @@ def test_realtime_equals_batch_transform(target: Target, plan: Plan) -> None:
     data = plan.parity_data
     if data is None:
         pytest.skip("no parity check: pass --sagemaker-parity-data PATH[:CONTENT_TYPE] (records, one per line)")
-    if target.endpoint is not None:
-        pytest.skip("the parity check runs on images given with --sagemaker-image (a preprocessing image alone)")
+    if target.fed_by_chain:
+        pytest.skip("the parity check runs on the containers that receive the caller's records: a Serial pipeline's "
+                    "first container")
     model_data = {"ModelDataUrl": target.model_data} if target.model_data else {}
-    [model] = parse({"PrimaryContainer": {"Image": target.image, **model_data}})
+    # Only the last container of a Serial pipeline receives the caller's Accept.
+    in_front = target.endpoint is not None and target.endpoint.mode == "Serial" and target.endpoint.is_pipeline
     try:
+        [model] = parse({"PrimaryContainer": {"Image": target.image, "Environment": target.environment, **model_data}})
         report = compare(model, data.body, source=data.name, content_type=data.content_type,
-                         accept=data.content_type, startup_timeout=plan.startup_timeout)
+                         accept=None if in_front else data.content_type, startup_timeout=plan.startup_timeout)
     except (EmulatorError, InvocationFailed) as exc:
         pytest.fail(f"the parity check could not run: {exc}. Fix: make test_answers_samples pass first.", pytrace=False)
     if not report.ok:

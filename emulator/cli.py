@@ -118,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         batch.add_argument(flag, choices=choices)
     for flag in ("--max-payload-mb", "--max-concurrent-transforms", "--timeout", "--max-retries"):
         batch.add_argument(flag, type=int)
+    _add_instance_type(batch)
     batch.set_defaults(run=_transform)
 
     parity = commands.add_parser("parity", help="check that real-time answers equal the batch transform's, record by record")
@@ -371,13 +372,18 @@ def _parity(args: argparse.Namespace) -> int:
 
 def _transform(args: argparse.Namespace) -> int:
     from emulator.hosting.batch import job_from_options, transform  # noqa: PLC0415
+    from emulator.instances import ASSUMED  # noqa: PLC0415
 
     model = _model(args)
     options = {key: getattr(args, key) for key in (
         "content_type", "accept", "split_type", "batch_strategy", "assemble_with", "input_filter", "output_filter",
-        "join_source", "max_payload_mb", "max_concurrent_transforms", "timeout", "max_retries")}
+        "join_source", "max_payload_mb", "max_concurrent_transforms", "timeout", "max_retries", "instance_type")}
     job = job_from_options(model.name, args.input, args.output, **options)
-    report = transform(model, job, args.input, args.output, startup_timeout=args.startup_timeout, progress=_progress)
+    if not (job.instance_type or model.instance_type):
+        print(f"instance type: {ASSUMED} assumed (--instance-type, or InstanceType in the definition, chooses "
+              "another)", file=sys.stderr)
+    report = transform(model, job, args.input, args.output, startup_timeout=args.startup_timeout, progress=_progress,
+                       instance_limits=args.instance_limits)
     params = report.params
     print(f"transformed {report.records} records of {len(report.files)} file(s) in {report.requests} requests, "
           f"{report.seconds:.1f} s, into {args.output}\n  MaxConcurrentTransforms={params.max_concurrent_transforms} "

@@ -22,7 +22,11 @@ from emulator.shapes import Cursor, is_valid_name
 
 MAX_CONTAINERS = 15
 MAX_ENV_ENTRIES = 100
-MAX_ENV_BYTES = 1024
+# CreateModel's EnvironmentKey and EnvironmentValue: lengths in characters, as the API counts them.
+MAX_ENV_CHARACTERS = 1024
+MAX_IMAGE_CHARACTERS = 255  # ContainerImage
+MAX_URL_CHARACTERS = 1024  # ModelDataUrl
+S3_URL = re.compile(r"s3://[^/]+(/.*)?", re.DOTALL)  # the model's Url pattern, (https|s3)://([^/]+)/?(.*)
 MAX_ENV_TOTAL_BYTES = 32 * 1024  # all keys and values of a model's containers together (CreateModel's Environment)
 ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 MIN_STARTUP_TIMEOUT, MAX_STARTUP_TIMEOUT = 60, 3600
@@ -161,10 +165,14 @@ def _endpoint(name: str, body: Cursor, source: str, base_dir: Path) -> EndpointD
     instance_type = body.value.get("InstanceType")
     if instance_type is not None:
         try:
-            instance(instance_type if isinstance(instance_type, str) else repr(instance_type))
+            sized = instance(instance_type if isinstance(instance_type, str) else repr(instance_type))
         except EmulatorError as unknown:
             raise body.at("InstanceType").error(f"is {_show(instance_type)}, not a SageMaker instance type.",
                                                 str(unknown).split("Fix: ", 1)[1]) from None
+        if sized.gpus > 1 and any(container.multi_model for container in definitions):
+            raise body.at("InstanceType").error(
+                f"is {sized.describe()}; SageMaker hosts a MultiModel container on CPU and single-GPU instance "
+                "types only.", "choose a CPU or single-GPU type (e.g. ml.m5.xlarge, ml.g5.xlarge).")
     return EndpointDefinition(name=name, containers=tuple(definitions), mode=mode, network_isolation=isolation,
                               startup_timeout=timeout, source=source, instance_type=instance_type)
 
@@ -222,6 +230,12 @@ def _container(item: Cursor, base_dir: Path, default_host: str, single: bool) ->
     if not isinstance(image, str) or not image.strip():
         raise item.at("Image").error("is missing or empty.",
                                      "set Image to the tag of a local image, e.g. `my-preprocessor:latest`.")
+    image = image.strip()
+    if len(image) > MAX_IMAGE_CHARACTERS or any(character.isspace() for character in image):
+        raise item.at("Image").error(
+            f"{_show(image)} is not an image reference SageMaker takes (at most {MAX_IMAGE_CHARACTERS} characters, "
+            "no whitespace).",
+            "give the image's registry/repository:tag (or @sha256:digest) alone.")
     multi_model = _container_mode(item.at("Mode"), single)
     hostname = fields.get("ContainerHostname", default_host)
     if not isinstance(hostname, str) or not is_valid_name(hostname):
@@ -231,7 +245,7 @@ def _container(item: Cursor, base_dir: Path, default_host: str, single: bool) ->
     model_data = _model_data(item.at("ModelDataUrl"), base_dir)
     if multi_model:
         _check_model_prefix(item.at("ModelDataUrl"), model_data)
-    return ContainerDefinition(image=image.strip(), hostname=hostname, model_data=model_data, environment=environment,
+    return ContainerDefinition(image=image, hostname=hostname, model_data=model_data, environment=environment,
                                multi_model=multi_model)
 
 
@@ -272,16 +286,19 @@ def _environment(env: Cursor) -> dict[str, str]:
     for key, value in env.value.items():
         key = str(key)
         variable = env.at(key)
-        if not ENV_KEY.fullmatch(key) or len(key.encode()) > MAX_ENV_BYTES:
+        if not ENV_KEY.fullmatch(key) or len(key) > MAX_ENV_CHARACTERS:
             raise variable.error("is not a valid variable name.",
-                                 f"use letters, digits and underscores, not starting with a digit, at most {MAX_ENV_BYTES} bytes.")
+                                 f"use letters, digits and underscores, not starting with a digit, at most "
+                                 f"{MAX_ENV_CHARACTERS} characters.")
         if isinstance(value, (dict, list)) or value is None:
             raise variable.error(f"is {_kind(value)}; environment values are strings.",
                                  "quote the value, e.g. `KEY: \"value\"`.")
         text = _env_text(value)
-        if len(text.encode()) > MAX_ENV_BYTES:
-            raise variable.error(f"is {len(text.encode())} bytes; SageMaker allows {MAX_ENV_BYTES}.",
-                                 "shorten it, or put the data in the model artifact.")
+        if len(text) > MAX_ENV_CHARACTERS:
+            raise variable.error(f"is {len(text)} characters; SageMaker allows {MAX_ENV_CHARACTERS} "
+                                 "(CreateModel fails: `Map value must satisfy constraint: [Member must have length "
+                                 f"less than or equal to {MAX_ENV_CHARACTERS}`).",
+                                 "shorten it, or put the data in a file inside the model artifact and name the file.")
         result[key] = text
     return result
 
@@ -301,6 +318,9 @@ def _model_data(member: Cursor, base_dir: Path) -> str | None:
         raise member.error(f"is {_show(url)}.", "give a local .tar.gz, a local folder, file://... or s3://... .")
     url = url.strip()
     if url.startswith("s3://"):
+        if len(url) > MAX_URL_CHARACTERS or not S3_URL.fullmatch(url):
+            raise member.error(f"{_show(url)} is not an S3 URL SageMaker takes (s3://bucket/key, at most "
+                               f"{MAX_URL_CHARACTERS} characters).", "give s3://BUCKET/path/model.tar.gz.")
         return url
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url) and not url.startswith("file://"):
         raise member.error(f"{_show(url)} uses a scheme the emulator cannot read.",

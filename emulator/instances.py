@@ -38,6 +38,11 @@ _MEMORY = {"large": (2, 16), "xlarge": (4, 32), "2xlarge": (8, 64), "4xlarge": (
 TYPES: dict[str, Instance] = {
     **_family("t2", {"medium": (2, 4), "large": (2, 8), "xlarge": (4, 16), "2xlarge": (8, 32)}),
     **_family("t3", {"medium": (2, 4), "large": (2, 8), "xlarge": (4, 16), "2xlarge": (8, 32)}),
+    # The previous generation, still offered for batch transform (its API's TransformInstanceType lists them).
+    **_family("m4", {"xlarge": (4, 16), "2xlarge": (8, 32), "4xlarge": (16, 64), "10xlarge": (40, 160),
+                     "16xlarge": (64, 256)}),
+    **_family("c4", {"xlarge": (4, 7.5), "2xlarge": (8, 15), "4xlarge": (16, 30), "8xlarge": (36, 60)}),
+    **_family("p2", {"xlarge": (4, 61, 1), "8xlarge": (32, 488, 8), "16xlarge": (64, 732, 16)}),
     **_family("m5", _GENERAL), **_family("m6i", {**_GENERAL, "8xlarge": (32, 128), "16xlarge": (64, 256)}),
     **_family("c5", {**_COMPUTE, "9xlarge": (36, 72), "18xlarge": (72, 144)}),
     **_family("c6i", {**_COMPUTE, "8xlarge": (32, 64), "16xlarge": (64, 128)}),

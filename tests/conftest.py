@@ -98,13 +98,16 @@ def tar_of(members: dict[str, bytes], compression: str = "") -> bytes:
     return buffer.getvalue()
 
 
-def load_image(docker_engine, tag: str, architecture: str = "amd64", volumes: tuple[str, ...] = ()) -> str:
-    """A one-file image made offline and loaded (`docker load` of an archive whose config says `architecture` and
-    declares `volumes`): for what the contract suite and the architecture check read, not to run. Loading the same
-    bytes again is harmless, so parallel workers share it, and it is kept afterwards as the example images are."""
-    layer = tar_of({"serve": b"#!/bin/sh\nexec true\n"})
+def load_image(docker_engine, tag: str, architecture: str = "amd64", volumes: tuple[str, ...] = (),
+               user: str = "", files: dict[str, bytes] | None = None) -> str:
+    """A small image made offline and loaded (`docker load` of an archive whose config says `architecture`, declares
+    `volumes` and runs as `user`; `files` besides its `serve`): for what the contract suite and the architecture check
+    read, not to run. Loading the same bytes again is harmless, so parallel workers share it, and it is kept
+    afterwards as the example images are."""
+    layer = tar_of({"serve": b"#!/bin/sh\nexec true\n", **(files or {})})
     config = json.dumps({"architecture": architecture, "os": "linux",
-                         "config": {"Cmd": ["/serve"], "Volumes": {volume: {} for volume in volumes} or None},
+                         "config": {"Cmd": ["/serve"], "Volumes": {volume: {} for volume in volumes} or None,
+                                    **({"User": user} if user else {})},
                          "rootfs": {"type": "layers", "diff_ids": [f"sha256:{hashlib.sha256(layer).hexdigest()}"]}}).encode()
     config_name = f"{hashlib.sha256(config).hexdigest()}.json"
     manifest = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": ["layer/layer.tar"]}]).encode()

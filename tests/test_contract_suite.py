@@ -178,6 +178,25 @@ def test_an_image_with_a_volume_under_opt_ml_is_reported(pytester, docker_engine
                                  "Fix: remove the VOLUME line*"])
 
 
+def test_an_environment_over_sagemakers_limits_is_reported_naming_the_variable(pytester):
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-image", "any:1",
+                                "--sagemaker-env", f"SCHEMA={'x' * 1025}", "--sagemaker-env", "OK=1",
+                                "-k", "test_environment_is_within_sagemakers_limits", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*any:1: Environment.SCHEMA is 1025 characters; SageMaker allows 1024*",
+                                 "*SageMaker would refuse the model*", "Fix: shorten it*"])
+
+
+def test_a_definition_over_sagemakers_limits_stops_the_run_naming_the_field(pytester):
+    definition = pytester.path / "long.yaml"
+    definition.write_text(yaml.safe_dump({"PrimaryContainer": {"Image": "any:1", "Environment": {"K": "x" * 1025}}}))
+    result = pytester.runpytest("--pyargs", "contract_tests", "--sagemaker-definition", str(definition),
+                                "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *long.yaml: PrimaryContainer.Environment.K: is 1025 characters; SageMaker "
+                                 "allows 1024*Fix: shorten it*"])
+
+
 def test_without_an_image_every_check_is_skipped_with_the_option_to_pass(pytester):
     result = pytester.runpytest("--pyargs", "contract_tests", "-rs", "-p", "no:cacheprovider")
     assert set(result.parseoutcomes()) == {"skipped"}

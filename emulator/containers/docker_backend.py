@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import io
 import socket
+import tarfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,6 +119,28 @@ class DockerBackend:
     def image_volumes(self, image: str) -> list[str]:
         """The paths its Dockerfile declares as VOLUME."""
         return list((self._image(image).attrs.get("Config") or {}).get("Volumes") or {})
+
+    def image_user(self, image: str) -> str:
+        """The USER its Dockerfile sets, as written (`app`, `1000:1000`); "" when it runs as root."""
+        return (self._image(image).attrs.get("Config") or {}).get("User") or ""
+
+    def image_files(self, image: str, paths: tuple[str, ...], labels: dict[str, str]) -> dict[str, bytes | None]:
+        """Files of the image (None for one it lacks), read from a container created from it and never started:
+        nothing of the image runs, and it need not hold a shell."""
+        from docker.errors import NotFound  # noqa: PLC0415
+
+        container = self.client.api.create_container(self._image(image).id, command=["serve"], labels=labels)["Id"]
+        found: dict[str, bytes | None] = {}
+        try:
+            for path in paths:
+                try:
+                    chunks, _ = self.client.api.get_archive(container, path)
+                    found[path] = _only_file(b"".join(chunks))
+                except NotFound:
+                    found[path] = None
+        finally:
+            self.remove(container, timeout=0)
+        return found
 
     def _image(self, image: str) -> Any:
         from docker.errors import ImageNotFound  # noqa: PLC0415
@@ -273,6 +297,14 @@ class DockerBackend:
         found = self.client.api.containers(all=True, filters={"label": wanted})
         return [ContainerInfo(c["Id"], c["Names"][0].lstrip("/"), c["State"], c.get("Labels") or {}, c.get("ImageID", ""))
                 for c in found]
+
+
+def _only_file(archive: bytes) -> bytes | None:
+    """The content of the one regular file in a `docker cp` archive; None when the path is something else."""
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.next()
+        readable = tar.extractfile(member) if member is not None and member.isfile() else None
+        return readable.read() if readable else None
 
 
 def _refused(spec: ContainerSpec, exc: Exception) -> EmulatorError:

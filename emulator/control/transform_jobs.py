@@ -114,8 +114,11 @@ class TransformJobs:
     """The jobs running in the owner process, each on its own thread; their containers are theirs alone."""
 
     def __init__(self, plane: ControlPlane, backend: DockerBackend, logs: LogShipper, *,
-                 startup_timeout: float | None = None):
+                 startup_timeout: float | None = None, instance_limits: bool = True):
+        """`instance_limits`: a job's containers share its TransformResources.InstanceType's vCPUs and memory
+        (False: the machine's)."""
         self.plane, self.backend, self.logs, self.startup_timeout = plane, backend, logs, startup_timeout
+        self.instance_limits = instance_limits
         self.records = transform_jobs(plane.store)
         self._running: dict[str, tuple[threading.Event, ContainerGroup | None]] = {}
         self._threads: set[threading.Thread] = set()
@@ -156,7 +159,8 @@ class TransformJobs:
 
     # -- one job, on its thread ---------------------------------------------------------------------------------
     def _run(self, name: str, job: TransformJob, definition: EndpointDefinition, stopped: threading.Event) -> None:
-        endpoint = ContainerGroup(with_batch_environment(definition, job), self.backend, startup_timeout=self.startup_timeout)
+        endpoint = ContainerGroup(with_batch_environment(definition, job), self.backend,
+                                  startup_timeout=self.startup_timeout, instance_limits=self.instance_limits)
         instance = instance_id()
         status, reason = "Completed", None
         try:

@@ -35,13 +35,16 @@ def load_model(source: str | Path | dict, model_name: str | None) -> EndpointDef
 
 
 def transform(model: EndpointDefinition, job: TransformJob, inputs: Path, output_dir: Path, *,
-              startup_timeout: float | None = None, progress: Progress | None = None) -> TransformReport:
+              startup_timeout: float | None = None, progress: Progress | None = None,
+              instance_limits: bool = True) -> TransformReport:
     """Start the model's containers (one container group, as a transform job's instance: no control plane, no
-    front), run the job over `inputs` into `output_dir`, stop them."""
+    front), run the job over `inputs` into `output_dir`, stop them. They share the job's instance type's vCPUs and
+    memory (its TransformResources.InstanceType, else the definition's InstanceType); `instance_limits` False: the
+    machine's."""
     backend = DockerBackend()
     remove_dead_runs(backend)
     group = ContainerGroup(with_batch_environment(model, job), backend, startup_timeout=startup_timeout,
-                           progress=progress).start()
+                           progress=progress, instance_limits=instance_limits).start()
     try:
         return run_transform(job, ChainTarget(Chain(model.name, group.routes, model.mode)), inputs, output_dir)
     finally:
@@ -57,6 +60,7 @@ def job_from_options(model_name: str, inputs: Path, output_dir: Path, **options:
                                          "SplitType": options.pop("split_type", None)}),
         "TransformOutput": _without_none({"S3OutputPath": str(output_dir), "Accept": options.pop("accept", None),
                                           "AssembleWith": options.pop("assemble_with", None)}),
+        "TransformResources": _without_none({"InstanceType": options.pop("instance_type", None)}),
         "BatchStrategy": options.pop("batch_strategy", None),
         "MaxPayloadInMB": options.pop("max_payload_mb", None),
         "MaxConcurrentTransforms": options.pop("max_concurrent_transforms", None),

@@ -164,7 +164,8 @@ class Emulator(ClientSide):
             self.aws.serve_metrics(self.metrics.datums)
             self.scaler = Scaler(self.plane, self._invocations, self.time_scale, self.progress).start()
             self.plane.transform_jobs = TransformJobs(self.plane, self.backend, self.aws.logs,
-                                                      startup_timeout=self.startup_timeout)
+                                                      startup_timeout=self.startup_timeout,
+                                                      instance_limits=self.instance_limits)
             self.internal.mount(RUNTIME, self._observer.app)  # the /_emulator/ reads the workers forward
             self.asynchronous = AsyncInference(EndpointStates(self.store),
                                                self.request_log.add_finished if self.request_log else None)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from emulator.errors import EmulatorError
+from emulator.instances import instance
 from emulator.invocation.content_types import base_type
 from emulator.shapes import Cursor, check_integer, is_valid_name
 from emulator.transform.errors import JobConfigError
@@ -126,10 +128,13 @@ class TransformJob:
     input_uri: str | None = None
     input_data_type: S3DataType = S3DataType.S3_PREFIX
     output_path: str | None = None
+    # TransformResources.InstanceType: sizes the containers (None: the model definition's, else the assumed one).
+    instance_type: str | None = None
 
     def __post_init__(self) -> None:
         self._coerce_enums()
         self._check_names()
+        self._check_instance_type()
         self._check_sizes()
         self._check_environment()
         self._check_data_processing()
@@ -160,6 +165,15 @@ class TransformJob:
             if value is not None and len(value) > _MAX_MIME:
                 raise JobConfigError(name, f"is {len(value)} characters long; SageMaker allows {_MAX_MIME}.",
                                      "Use a MIME type such as text/csv.")
+
+    def _check_instance_type(self) -> None:
+        if self.instance_type is None:
+            return
+        try:
+            instance(self.instance_type)
+        except EmulatorError as unknown:
+            problem, _, fix = str(unknown).partition(" Fix: ")
+            raise JobConfigError("TransformResources.InstanceType", problem, fix[:1].upper() + fix[1:]) from None
 
     def _check_sizes(self) -> None:
         if self.max_payload_in_mb is not None:
@@ -250,9 +264,12 @@ def _check_range(name: str, value: int, low: int, high: int | None) -> None:
 # ---- CreateTransformJob request parsing -------------------------------------------------------
 
 # Fields we accept but that mean nothing on one local machine.
-_IGNORED = {"TransformResources", "DataCaptureConfig", "Tags", "ExperimentConfig"}
+_IGNORED = {"DataCaptureConfig", "Tags", "ExperimentConfig"}
 _TOP = {"TransformJobName", "ModelName", "MaxConcurrentTransforms", "ModelClientConfig", "MaxPayloadInMB",
-        "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "DataProcessing"} | _IGNORED
+        "BatchStrategy", "Environment", "TransformInput", "TransformOutput", "DataProcessing",
+        "TransformResources"} | _IGNORED
+# One instance runs here whatever InstanceCount says (the Kubernetes export runs as many).
+_RESOURCES = {"InstanceType", "InstanceCount", "VolumeKmsKeyId", "TransformAmiVersion"}
 
 _WHAT = "CreateTransformJob"
 
@@ -273,6 +290,7 @@ def from_request(request: Mapping[str, Any]) -> TransformJob:
                              "transform.", "Use S3Prefix or ManifestFile.")
     s3.required_text("S3DataType")
     output = top.required_section("TransformOutput", {"S3OutputPath", "Accept", "AssembleWith", "KmsKeyId"}, _WHAT)
+    resources = top.section("TransformResources", _RESOURCES, _WHAT)
     environment = top.value.get("Environment") or {}
     if not isinstance(environment, Mapping):
         raise JobConfigError("Environment", "must be an object of strings.", 'Write {"NAME": "value"}.')
@@ -294,6 +312,7 @@ def from_request(request: Mapping[str, Any]) -> TransformJob:
         input_uri=s3.required_text("S3Uri"),
         input_data_type=s3.choice("S3DataType", S3DataType) or S3DataType.S3_PREFIX,
         output_path=output.required_text("S3OutputPath"),
+        instance_type=resources.text("InstanceType") if resources else None,
     )
 
 

@@ -125,7 +125,8 @@ def _check_total(params: EffectiveParams) -> None:
 
 
 def with_batch_environment(model: EndpointDefinition, job: TransformJob) -> EndpointDefinition:
-    """Every container gets SAGEMAKER_BATCH and the job's batch settings, as in a transform job."""
+    """Every container gets SAGEMAKER_BATCH and the job's batch settings, as in a transform job, and runs on the
+    job's instance type (TransformResources.InstanceType) when it names one."""
     extra = container_environment(job)
     containers = tuple(dataclasses.replace(c, environment={**c.environment, **extra}) for c in model.containers)
-    return dataclasses.replace(model, containers=containers)
+    return dataclasses.replace(model, containers=containers, instance_type=job.instance_type or model.instance_type)

@@ -68,6 +68,19 @@ def test_file_scheme_and_folders(tmp_path: Path):
      "PrimaryContainer.Environment", "at most 100"),
     ({"PrimaryContainer": {"Image": "a", "Environment": {"K": "v" * 1025}}},
      "PrimaryContainer.Environment.K", "1024"),
+    # characters, as the API counts them: 1,024 of them are allowed even when UTF-8 needs more bytes
+    ({"PrimaryContainer": {"Image": "a", "Environment": {"K": "é" * 1025}}},
+     "PrimaryContainer.Environment.K", "is 1025 characters; SageMaker allows 1024"),
+    ({"PrimaryContainer": {"Image": "a", "Environment": {"K" * 1025: "v"}}},
+     f"PrimaryContainer.Environment.{'K' * 1025}", "at most 1024 characters"),
+    ({"PrimaryContainer": {"Image": "a" * 256}}, "PrimaryContainer.Image", "at most 255 characters"),
+    ({"PrimaryContainer": {"Image": "my image:1"}}, "PrimaryContainer.Image", "no whitespace"),
+    ({"PrimaryContainer": {"Image": "a", "Mode": "MultiModel", "ModelDataUrl": "s3://b/models/"},
+      "InstanceType": "ml.g5.12xlarge"}, "InstanceType", "CPU and single-GPU instance types only"),
+    ({"PrimaryContainer": {"Image": "a", "ModelDataUrl": "s3://"}}, "PrimaryContainer.ModelDataUrl",
+     "s3://bucket/key"),
+    ({"PrimaryContainer": {"Image": "a", "ModelDataUrl": "s3://b/" + "k" * 1020}}, "PrimaryContainer.ModelDataUrl",
+     "at most 1024 characters"),
     ({"PrimaryContainer": {"Image": "a", "ModelDataUrl": "/no/such/model.tar.gz"}},
      "PrimaryContainer.ModelDataUrl", "does not exist"),
     ({"PrimaryContainer": {"Image": "a"}, "Containers": []}, "<top>", "exactly one"),
@@ -91,6 +104,16 @@ def test_each_mistake_names_the_field_and_the_fix(document, field, words):
     assert error.field == field
     assert words in str(error)
     assert str(error).startswith("pipeline.yaml") and "Fix:" in str(error)
+
+
+def test_a_multi_model_container_may_run_on_a_single_gpu():
+    parse({"PrimaryContainer": {"Image": "a", "Mode": "MultiModel", "ModelDataUrl": "s3://b/models/"},
+           "InstanceType": "ml.g5.xlarge"})
+
+
+def test_a_value_of_1024_characters_is_allowed_whatever_its_bytes():
+    [endpoint] = parse({"PrimaryContainer": {"Image": "a", "Environment": {"K": "é" * 1024}}})
+    assert endpoint.containers[0].environment["K"] == "é" * 1024
 
 
 def test_s3_urls_are_kept_for_the_artifact_step():

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from emulator.transform import (AssembleWith, BatchStrategy, DataProcessing, JobConfigError, JoinSource,
-                                ModelClientConfig, SplitType, TransformJob, from_request)
+                                ModelClientConfig, SplitType, TransformJob, from_request, with_batch_environment)
+from emulator.definition import parse
 
 REQUEST: dict[str, Any] = {
     "TransformJobName": "penguins-batch",
@@ -59,7 +60,20 @@ def test_a_full_request_becomes_a_job():
         max_concurrent_transforms=4, assemble_with=AssembleWith.LINE,
         model_client_config=ModelClientConfig(30, 1),
         data_processing=DataProcessing("$[1:]", "$[0,-1]", JoinSource.INPUT),
-        environment={"LOG_LEVEL": "debug"}, input_uri="s3://bucket/in/", output_path="s3://bucket/out/")
+        environment={"LOG_LEVEL": "debug"}, input_uri="s3://bucket/in/", output_path="s3://bucket/out/",
+        instance_type="ml.m5.large")
+
+
+def test_an_instance_type_the_emulator_cannot_size_is_refused_with_the_known_ones():
+    error = config_error(request(TransformResources__InstanceType="ml.r7i.large"))
+    assert error.field == "TransformResources.InstanceType"
+    assert "'ml.r7i.large' is not an instance type" in error.problem and "ml.m4" in error.fix
+
+
+def test_the_jobs_instance_type_sizes_the_models_containers_over_the_definitions():
+    [model] = parse({"PrimaryContainer": {"Image": "i"}, "InstanceType": "ml.c5.xlarge"})
+    assert with_batch_environment(model, from_request(REQUEST)).instance_type == "ml.m5.large"
+    assert with_batch_environment(model, from_request(request(TransformResources=None))).instance_type == "ml.c5.xlarge"
 
 
 def test_defaults_are_sagemakers():
@@ -94,6 +108,7 @@ def test_defaults_are_sagemakers():
      "TransformInput.DataSource.S3DataSource.S3DataType", "S3Prefix or ManifestFile"),
     ({"Environment": {"1BAD": "x"}}, "Environment.1BAD", "letters, digits and underscores"),
     ({"Environment": {f"K{i}": "v" for i in range(17)}}, "Environment", "16"),
+    ({"Environment": {"K": "v" * 10241}}, "Environment.K", "at most 10240 characters"),  # TransformEnvironmentValue
     ({"DataProcessing__InputFilter": "features"}, "DataProcessing.InputFilter", "must start with '$'"),
     ({"DataProcessing__OutputFilter": "$[0:2,246:]"}, "DataProcessing.OutputFilter", "only single range filters"),
     ({"DataProcessing__JoinSource": "Output"}, "DataProcessing.JoinSource", "None, Input"),
