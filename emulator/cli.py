@@ -20,6 +20,7 @@ from emulator.errors import EmulatorError
 from emulator.export.cli import add_parser as add_export_parser
 from emulator.front.server import MAX_CONNECTIONS
 from emulator.observe.log import DEFAULT_PER_ENDPOINT
+from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
 from emulator.invocation.outcomes import InvocationFailed
 from emulator.trace import format_agreement, format_event, format_hops, format_invocation
 from emulator.waiting import until_set
@@ -78,6 +79,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--reuse", action="store_true",
                        help="keep the containers running at exit and adopt them next time when nothing changed "
                             "(definition, image ids, model artifacts, environment); `prune` removes them")
+    serve.add_argument("--serverless-idle", type=float, default=None, metavar="SECONDS",
+                       help="seconds a serverless variant serves nothing before its containers stop; its next "
+                            "invocation starts them again, a cold start (default: SAGEMAKER_EMULATOR_SERVERLESS_IDLE, "
+                            f"else {DEFAULT_SERVERLESS_IDLE:g})")
     serve.add_argument("--max-instances", type=int, default=None, metavar="N",
                        help="copies of a variant (or inference component) that run at most, whatever its instance "
                             "or copy count (default 4, or SAGEMAKER_EMULATOR_MAX_INSTANCES)")
@@ -203,7 +208,8 @@ def _serve(args: argparse.Namespace) -> int:
                         invocation_timeout=args.invocation_timeout, progress=_progress, describe_wait=args.describe_wait,
                         log_size=args.log_size, log_bodies=args.log_bodies, reuse=args.reuse,
                         instance_type=args.instance_type, instance_limits=args.instance_limits,
-                        max_instances=args.max_instances, time_scale=args.time_scale)
+                        max_instances=args.max_instances, time_scale=args.time_scale,
+                        serverless_idle=args.serverless_idle)
     # A multi-model container's ModelDataUrl is a prefix (a folder here), not an archive.
     warn_sagemaker_refusals(c.model_data for d in emulator.definitions for c in d.containers if not c.multi_model)
     front_failed: list[str] = []  # why the front died for good (it is restarted when it can be)

@@ -57,6 +57,15 @@ TYPES: dict[str, Instance] = {
 }
 
 
+# SageMaker does not say how many vCPUs a serverless variant gets; assumed: Lambda's share, one per 1,769 MB.
+MB_PER_SERVERLESS_VCPU = 1769
+
+
+def serverless(memory_mb: int) -> Instance:
+    """What a serverless variant of MemorySizeInMB runs on: that much memory, an x86_64 processor."""
+    return Instance(f"serverless {memory_mb} MB", max(1, round(memory_mb / MB_PER_SERVERLESS_VCPU)), memory_mb / 1024)
+
+
 def instance(name: str) -> Instance:
     """The instance type `name`; an EmulatorError listing the known ones for any other."""
     found = TYPES.get(name)

@@ -24,6 +24,7 @@ NETWORK = "SAGEMAKER_EMULATOR_NETWORK"
 MAX_INSTANCES = "SAGEMAKER_EMULATOR_MAX_INSTANCES"  # copies a variant (or a component) runs at most
 DEFAULT_MAX_INSTANCES = 4  # a config written for 40 instances must not start 40 copies on a laptop
 TIME_SCALE = "SAGEMAKER_EMULATOR_TIME_SCALE"  # what a guarded update's waits are multiplied by (0.01: 600 s in 6)
+SERVERLESS_IDLE = "SAGEMAKER_EMULATOR_SERVERLESS_IDLE"  # seconds a serverless variant idles before it stops
 S3_CHOICE = "SAGEMAKER_EMULATOR_S3"  # embedded | aws | unset (emulator.aws.clients)
 S3_ENDPOINTS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 # What boto3 reads to build an S3 client: a client built under other values is not reused.
@@ -42,6 +43,7 @@ class Settings:
     resident_idle: str | None
     network: str | None  # the network of the containers' siblings when the emulator runs in a container
     time_scale: str | None  # as given: emulator.hosting.emulator parses and words errors
+    serverless_idle: str | None  # as given, as time_scale
     s3_choice: str
     s3_endpoint: tuple[str, str] | None  # (variable, URL) of the first S3 endpoint boto3 would use
     boto3_s3: tuple[str | None, ...]  # the values of BOTO3_S3
@@ -62,6 +64,7 @@ class Settings:
                    resident_idle=environ.get(RESIDENT_IDLE) or None,
                    network=environ.get(NETWORK) or None,
                    time_scale=environ.get(TIME_SCALE) or None,
+                   serverless_idle=environ.get(SERVERLESS_IDLE) or None,
                    s3_choice=environ.get(S3_CHOICE, "").strip().lower(),
                    s3_endpoint=endpoint,
                    boto3_s3=tuple(environ.get(name) for name in BOTO3_S3),

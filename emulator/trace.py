@@ -47,6 +47,8 @@ def format_invocation(record: dict[str, Any], bodies: bool = False) -> str:
         variant = f"{variant} (shadow: {verdict} {shadow['production_variant']})"
     head = (f"{_clock(record['time'])}  {record['endpoint']}  {variant}  {outcome}  "
             f"{record['ms']:.1f} ms  #{record['seq']}")
+    if record.get("cold_start_ms") is not None:
+        head += f"  (cold start: {record['cold_start_ms']:.0f} ms)"
     hops = record["hops"] if bodies else [{k: v for k, v in hop.items() if not k.endswith("_body")} for hop in record["hops"]]
     lines = [head]
     if error:

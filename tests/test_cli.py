@@ -96,6 +96,13 @@ def test_a_time_scale_that_is_not_positive_is_refused_before_anything_starts():
     assert "--time-scale) is not a positive number. Fix:" in message
 
 
+def test_a_serverless_idle_time_that_is_not_positive_is_refused_before_anything_starts():
+    result = run("serve", "--serverless-idle", "-1", "--port", "0")
+    message = result.stderr.decode()
+    assert result.returncode != 0 and "Traceback" not in message
+    assert "--serverless-idle) is not a positive number. Fix:" in message
+
+
 def test_killed_run_is_cleaned_by_the_next_and_prune_removes_ours_only(example_images, docker_engine):
     other = docker_engine.containers.run("sagemaker-emulator/echo:1", ["serve"], detach=True,
                                          labels={"not-ours": "1"})

@@ -21,7 +21,7 @@ from emulator.definition import ContainerDefinition, EndpointDefinition
 from emulator.containers.docker_backend import (BIND_TO_PORT_LABEL, MULTI_MODEL_LABEL, OUT_OF_MEMORY, STOP_GRACE_SECONDS,
                                                 ContainerSpec, DockerBackend)
 from emulator.errors import EmulatorError, StartupError
-from emulator.instances import ARM64, ASSUMED, X86_64, architecture_of, instance
+from emulator.instances import ARM64, ASSUMED, X86_64, architecture_of, instance, serverless
 from emulator.containers.instance_limits import InstanceLimits, Limits
 from emulator.containers.isolation import NamespaceRelay
 from emulator.containers.launcher import DEFAULT_STARTUP_TIMEOUT, Exited, Launch, last_log_lines, launch
@@ -80,13 +80,14 @@ class ContainerGroup:
     def __init__(self, definition: EndpointDefinition, backend: DockerBackend, *,
                  startup_timeout: float | None = None, progress: Progress | None = None, events: Events | None = None,
                  reuse: bool = False, model_settings: ModelSettings | None = None, state: str | None = None,
-                 instance_limits: bool = True):
+                 instance_limits: bool = True, serverless_memory_mb: int | None = None):
         """`reuse`: keep the containers at stop, and adopt kept ones at start (see emulator.containers.reuse); not with
         EnableNetworkIsolation, whose containers this process reaches through relays of its own, nor for a
         multi-model container, whose loaded models this process tracks. `model_settings`: a multi-model
         container's budget and load timeout (None: from the environment, ModelSettings.from_environment);
         `state`: which state its emulator keeps (labels.state_label), shown by `ls`, `prune` and the web page;
-        `instance_limits`: the instance type's vCPUs and memory bound the containers together (False: the machine's)."""
+        `instance_limits`: the instance type's vCPUs and memory bound the containers together (False: the machine's);
+        `serverless_memory_mb`: a serverless variant's MemorySizeInMB, which bounds them instead of an instance type."""
         self.definition = definition
         self.backend = backend
         self.startup_timeout = startup_timeout or definition.startup_timeout or DEFAULT_STARTUP_TIMEOUT
@@ -105,7 +106,8 @@ class ContainerGroup:
                       and backend.siblings is None)
         self.model_settings = model_settings
         self.state = state
-        self.instance = instance(definition.instance_type or ASSUMED)
+        self.instance = (serverless(serverless_memory_mb) if serverless_memory_mb
+                         else instance(definition.instance_type or ASSUMED))
         # Kept containers outlive this run, so with reuse each gets the instance's limits as its own.
         self.limits = InstanceLimits(self.instance, f"{definition.name.lower()}-{self._suffix}", backend,
                                      shared=not reuse) if instance_limits else None

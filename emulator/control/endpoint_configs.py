@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.aws.s3 import S3Error, S3Url
-from emulator.control import resources
+from emulator.control import resources, serverless
 from emulator.control.errors import ValidationException
 from emulator.control.operations import operation
 from emulator.control.plane import ENDPOINT_CONFIG, MODEL, ControlPlane, arn, now
@@ -40,6 +40,7 @@ def create_endpoint_config(plane: ControlPlane, request: dict[str, Any]) -> dict
                                       "ModelName, or none (its inference components then name their models).")
         if variant.get("ModelName"):
             resources.find(plane, MODEL, variant["ModelName"])  # Could not find model "arn..."
+    serverless.check_config(request, lambda model: resources.find(plane, MODEL, model)["Describe"])
     if "AsyncInferenceConfig" in request:
         _check_async(request["AsyncInferenceConfig"]["OutputConfig"])
     if "DataCaptureConfig" in request:

@@ -38,7 +38,8 @@ def deployment(plane: ControlPlane, config_name: str) -> Deployment:
         variants.append(DeployedVariant(variant["VariantName"], variant["InitialVariantWeight"],
                                         variant.get("InitialInstanceCount", 1), model["Describe"],
                                         variant.get("ContainerStartupHealthCheckTimeoutInSeconds"),
-                                        variant.get("InstanceType"), model.get("Source"), variant in shadows))
+                                        variant.get("InstanceType"), model.get("Source"), variant in shadows,
+                                        variant.get("ServerlessConfig")))
     return Deployment(config["EndpointConfigName"], tuple(variants), config.get("AsyncInferenceConfig"),
                       config.get("DataCaptureConfig"))
 

@@ -16,7 +16,7 @@ import threading
 import time
 import traceback
 from dataclasses import replace
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, TypeVar
 
 from emulator.aws import cloudwatch
 from emulator.invocation.chain import DEFAULT_INVOCATION_TIMEOUT
@@ -25,6 +25,8 @@ from emulator.control.models import runnable
 from emulator.control.plane import ControlPlane, key, now
 from emulator.control.component_copies import ComponentCopies
 from emulator.control.records import DeployedVariant, Deployment, EndpointRecord, EndpointRecords
+from emulator.control import serverless
+from emulator.control.serverless import ServerlessFleet
 from emulator.containers.docker_backend import DockerBackend
 from emulator.containers.fleet import Fleet
 from emulator.containers.group import ContainerGroup, Events, Progress
@@ -44,10 +46,12 @@ Record = TypeVar("Record")
 class Lifecycle:
     def __init__(self, plane: ControlPlane, backend: DockerBackend, *, startup_timeout: float | None = None,
                  invocation_timeout: float = DEFAULT_INVOCATION_TIMEOUT, progress: Progress | None = None,
-                 max_instances: int = DEFAULT_MAX_INSTANCES, time_scale: float = 1.0, **endpoint_options: Any):
+                 max_instances: int = DEFAULT_MAX_INSTANCES, time_scale: float = 1.0,
+                 serverless_idle: float = serverless.DEFAULT_IDLE, **endpoint_options: Any):
         """`endpoint_options`: more for each ContainerGroup (the request log's `events`, `reuse`); `max_instances`:
         the most copies a variant (or an inference component) runs, whatever its instance (or copy) count;
-        `time_scale`: what a guarded update's waits are multiplied by."""
+        `time_scale`: what a guarded update's waits are multiplied by; `serverless_idle`: seconds a serverless
+        variant serves nothing before it is stopped (emulator.control.serverless)."""
         self.plane, self.backend = plane, backend
         self.max_instances, self.time_scale = max_instances, time_scale
         self.records = EndpointRecords(plane.store)
@@ -64,6 +68,8 @@ class Lifecycle:
         self._closed = threading.Event()
         self.components = ComponentCopies(plane, self._group_maker, endpoint_options.get("events"), self._spawn,
                                           self.publish, self._drain, max_instances, self.progress)
+        self.lock, self.closed = self._lock, self._closed  # shared with the serverless fleet
+        self.serverless = ServerlessFleet(self, plane.store.folder, serverless_idle).start()
 
     # -- what the operations ask for (they hold the plane's lock) -------------------------------------------
     def create(self, name: str) -> None:
@@ -156,6 +162,20 @@ class Lifecycle:
         self.components.stop()
         for thread in list(self._threads):
             thread.join(timeout=30)
+        self.serverless.close()
+
+    # -- what the serverless fleet asks for (it holds `lock`) -----------------------------------------------------
+    def serving_variants(self) -> Iterator[tuple[str, DeployedVariant, Fleet]]:
+        """(endpoint key, deployed variant, its instances) of every endpoint that serves."""
+        for name, running in self._running.items():
+            for variant, fleet in running:
+                yield name, variant, fleet
+
+    def publish_endpoint(self, name: str) -> None:
+        """Publish the endpoint again, if it serves (the fleet holds `lock`)."""
+        if key(name) in self._running:
+            record = self.records.get(name)
+            self._publish(record.name if record else name, self._running[key(name)])
 
     # -- the background work ----------------------------------------------------------------------------------
     def _spawn(self, work: Callable[[str], None], name: str) -> None:
@@ -305,15 +325,19 @@ class Lifecycle:
         def started(copy: str, group: ContainerGroup) -> None:
             if aws is not None:
                 aws.ship_endpoint_logs(name, variant.name, group, copy)
-        fleet = Fleet(self._group_maker(definition), self.endpoint_options.get("events"), started=started)
+        fleet = Fleet(self._group_maker(definition, serverless.memory_of(variant)), self.endpoint_options.get("events"),
+                      started=started)
         fleet.on_change = lambda: self._republish(name, fleet)
         return fleet
 
-    def _group_maker(self, definition: EndpointDefinition) -> Callable[[Events], ContainerGroup]:
-        """What makes one copy's group of containers, reporting to the events it is given."""
+    def _group_maker(self, definition: EndpointDefinition,
+                     serverless_memory_mb: int | None = None) -> Callable[[Events], ContainerGroup]:
+        """What makes one copy's group of containers, reporting to the events it is given (a serverless variant's
+        sized by its MemorySizeInMB)."""
         options = {option: value for option, value in self.endpoint_options.items() if option != "events"}
         return lambda events: ContainerGroup(definition, self.backend, startup_timeout=self.startup_timeout,
-                                             progress=self.progress, events=events, **options)
+                                             progress=self.progress, events=events,
+                                             serverless_memory_mb=serverless_memory_mb, **options)
 
     def _instances(self, name: str, variant: DeployedVariant) -> int:
         """The variant's instance count, within the cap (and saying so when the cap cuts it)."""
@@ -350,7 +374,8 @@ class Lifecycle:
         None: the record's)."""
         record = self.records.get(name)
         deployment = deployment or (record.deployed if record else None)
-        variants = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout)
+        variants = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout,
+                                       max_concurrency=serverless.max_concurrency_of(variant))
                          for variant, fleet in running if not variant.shadow)
         shadows = tuple(_variant_spec(variant.name, variant.weight, fleet, self.invocation_timeout)
                         for variant, fleet in running if variant.shadow)
@@ -410,11 +435,14 @@ def _scale_fleet(fleet: Fleet, count: int, drain: Callable[[list[ContainerGroup]
     return None
 
 
-def _variant_spec(name: str, weight: float, fleet: Fleet, timeout: float, component: str = "") -> VariantSpec:
+def _variant_spec(name: str, weight: float, fleet: Fleet, timeout: float, component: str = "",
+                  max_concurrency: int = 0) -> VariantSpec:
     copies = fleet.serving()
+    if not copies:  # a serverless variant stopped for idleness: one container (serverless has no pipelines), cold
+        return variant_spec(name, weight, "Serial", [], timeout, max_concurrency=max_concurrency, cold=True)
     definition = copies[0][1].definition
     return variant_spec(name, weight, definition.mode, [(copy, group.routes) for copy, group in copies], timeout,
-                        definition.is_multi_model, component)
+                        definition.is_multi_model, component, max_concurrency)
 
 
 def _shown(variant: str, copy: str, fleet: Fleet) -> str:

@@ -36,27 +36,31 @@ class DeployedVariant:
     instance_type: str | None = None
     source: str | None = None  # the definition file a preloaded model came from
     shadow: bool = False  # one of ShadowProductionVariants: gets copies of requests, never routed to
+    serverless: dict[str, Any] | None = None  # ServerlessConfig: sized by memory, not instances (control.serverless)
 
     def to_json(self) -> dict[str, Any]:
         return {"VariantName": self.name, "Weight": self.weight, "InstanceCount": self.instance_count,
                 "StartupTimeout": self.startup_timeout, "InstanceType": self.instance_type,
-                "Model": self.model, "Source": self.source, "Shadow": self.shadow}
+                "Model": self.model, "Source": self.source, "Shadow": self.shadow, "ServerlessConfig": self.serverless}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "DeployedVariant":
         return cls(data["VariantName"], data["Weight"], data.get("InstanceCount", 1), data["Model"],
-                   data.get("StartupTimeout"), data.get("InstanceType"), data.get("Source"), data.get("Shadow", False))
+                   data.get("StartupTimeout"), data.get("InstanceType"), data.get("Source"), data.get("Shadow", False),
+                   data.get("ServerlessConfig"))
 
     def summary(self, since: float, max_instances: int) -> dict[str, Any]:
         """Its member of DescribeEndpoint's ProductionVariants: CurrentInstanceCount is the copies that run (at
         most `max_instances`), DesiredInstanceCount those asked for."""
         model = self.model
         containers = [] if model is None else model.get("Containers") or [model["PrimaryContainer"]]
-        return {"VariantName": self.name,
-                "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
-                                   for c in containers],
-                "CurrentWeight": self.weight, "DesiredWeight": self.weight,
-                "CurrentInstanceCount": min(self.instance_count, max_instances),
+        summary = {"VariantName": self.name,
+                   "DeployedImages": [{"SpecifiedImage": c["Image"], "ResolvedImage": c["Image"], "ResolutionTime": since}
+                                      for c in containers],
+                   "CurrentWeight": self.weight, "DesiredWeight": self.weight}
+        if self.serverless:  # sized by its memory, not by instances
+            return {**summary, "CurrentServerlessConfig": self.serverless, "DesiredServerlessConfig": self.serverless}
+        return {**summary, "CurrentInstanceCount": min(self.instance_count, max_instances),
                 "DesiredInstanceCount": self.instance_count}
 
 

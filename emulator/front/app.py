@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Callable
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import ClientDisconnected, HTTPException, RequestEntityTooLarge, RequestTimeout
 
-from emulator.invocation.chain import MAX_PAYLOAD_BYTES
+from emulator.invocation.chain import MAX_PAYLOAD_BYTES, SERVERLESS_MAX_PAYLOAD_BYTES
 from emulator.invocation.request import InvocationRequest
 from emulator.invocation.container_http import pings
 from emulator.capture.frames import CONTENT_TYPE
@@ -26,6 +27,7 @@ from emulator.front.headers import INVOKE, INVOKE_STREAMING, check_headers
 from emulator.front.dispatch import Dispatch
 from emulator.front.introspection import introspection_routes
 from emulator.front.response_stream import payload_events
+from emulator.front.serverless import ServerlessGate
 from emulator.multimodel.loader import ModelLoader
 from emulator.seam.owner import OwnerClient, FORWARD_TIMEOUT
 from emulator.seam.serving import ServedEndpoint, ServedVariant, ServingTable
@@ -49,6 +51,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     settings = settings or WorkerSettings.from_environment()
     owner = OwnerClient(settings.control_url)
     table = ServingTable(settings.state_database, models=lambda: ModelLoader(owner))
+    serverless = ServerlessGate(Path(settings.state_database).parent, owner)
     app.wsgi_app = Dispatch(app.wsgi_app, owner)
     # One byte over the limit is enough to know the body is too large: a chunked body (no Content-Length)
     # is cut there, a declared one refused before it is read.
@@ -76,6 +79,10 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
             check_headers(request.headers, input_shape)
             variant = endpoint.target(parsed.target_variant, parsed.inference_component)
             recording.variant = variant.name
+            recording.request = _with_body(parsed, variant)  # whole before a serverless variant may cold-start
+            if variant.serverless:
+                return serverless.answer(name, variant, recording, lambda served, again: respond(endpoint, served, again),
+                                         lambda: table.get(name))
             return respond(endpoint, variant, recording)
         except InvocationFailed as failure:
             raise recording.failed(failure) from None
@@ -87,7 +94,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations")
     def invoke_endpoint(name: str) -> Response:
         def respond(endpoint: ServedEndpoint, variant: ServedVariant, recording: Recording) -> Response:
-            invocation = _with_body(recording.request)
+            invocation = recording.request
             copy, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=keep_bodies),
                                            sessions.copy_for(table, name, variant, invocation))
             sessions.record(owner, name, variant, copy, result)
@@ -100,7 +107,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     @app.post("/endpoints/<path:name>/invocations-response-stream")
     def invoke_endpoint_with_response_stream(name: str) -> Response:
         def respond(_: ServedEndpoint, variant: ServedVariant, recording: Recording) -> Response:
-            invocation = _with_body(recording.request)
+            invocation = recording.request
             copy, result = variant.through(lambda chain: chain.invoke_streaming(invocation),
                                            sessions.copy_for(table, name, variant, invocation))
             sessions.record(owner, name, variant, copy, result)
@@ -146,7 +153,7 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
         try:
             variant = endpoint.target(recording.request.target_variant, recording.request.inference_component)
             recording.variant = variant.name
-            invocation = _with_body(recording.request)
+            invocation = _with_body(recording.request, variant)
             _, result = variant.through(lambda chain: chain.invoke(invocation, capture_bodies=bodies or keep_bodies))
         except InvocationFailed as failure:
             recording.failed(failure)
@@ -184,8 +191,8 @@ def create_app(settings: WorkerSettings | None = None) -> Flask:
     return app
 
 
-def _payload_too_large() -> ValidationError:
-    return ValidationError(f"Request payload size exceeds the maximum of {MAX_PAYLOAD_BYTES} bytes.")
+def _payload_too_large(limit: int = MAX_PAYLOAD_BYTES) -> ValidationError:
+    return ValidationError(f"Request payload size exceeds the maximum of {limit} bytes.")
 
 
 def _asynchronous(name: str) -> ValidationError:
@@ -204,11 +211,12 @@ def _endpoint_for(table: ServingTable, name: str) -> ServedEndpoint:
     return endpoint
 
 
-def _with_body(parsed: InvocationRequest) -> InvocationRequest:
-    """The invocation with this request's body, read within the payload limit."""
+def _with_body(parsed: InvocationRequest, variant: ServedVariant) -> InvocationRequest:
+    """The invocation with this request's body, read within the payload limit (a serverless variant's is lower)."""
     body = _read_body()
-    if len(body) > MAX_PAYLOAD_BYTES:
-        raise _payload_too_large()
+    limit = SERVERLESS_MAX_PAYLOAD_BYTES if variant.serverless else MAX_PAYLOAD_BYTES
+    if len(body) > limit:
+        raise _payload_too_large(limit)
     return replace(parsed, body=body)
 
 

@@ -42,13 +42,15 @@ from emulator.multimodel.manager import ModelSettings
 from emulator.multimodel.owner_routes import owner_routes as multimodel_routes
 from emulator.control.autoscaling import Scaler
 from emulator.control.session_routes import session_routes
+from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
+from emulator.control.serverless_routes import serverless_routes
 from emulator.observe.log import DEFAULT_PER_ENDPOINT, RequestLog
 from emulator.observe.metrics import SageMakerMetrics
 from emulator.observe.owner import Observer
 from emulator.seam.serving import build
 from emulator.seam.services import ASYNC_RUNTIME, RUNTIME
 from emulator.seam.worker_settings import RequestLogChannel
-from emulator.settings import DEFAULT_MAX_INSTANCES, MAX_INSTANCES, TIME_SCALE, Settings
+from emulator.settings import DEFAULT_MAX_INSTANCES, MAX_INSTANCES, SERVERLESS_IDLE, TIME_SCALE, Settings
 
 Source = str | Path | dict | list[EndpointDefinition]
 STARTUP_WAIT = 24 * 3600.0  # the containers' own startup timeouts end a start long before this
@@ -63,7 +65,8 @@ class Emulator(ClientSide):
                  docker_host: str | None = None, progress: Progress | None = None, describe_wait: float = DEFAULT_DESCRIBE_WAIT,
                  log_size: int = DEFAULT_PER_ENDPOINT, log_bodies: int = 0, reuse: bool = False,
                  model_settings: ModelSettings | None = None, instance_type: str | None = None,
-                 instance_limits: bool = True, max_instances: int | None = None, time_scale: float | None = None):
+                 instance_limits: bool = True, max_instances: int | None = None, time_scale: float | None = None,
+                 serverless_idle: float | None = None):
         """`state`: the control plane's state folder (None: a private one, removed at stop); `describe_wait`:
         see emulator.control.endpoints; `log_size`: invocations the request log keeps per endpoint (0: no
         request log); `log_bodies`: bytes of each request and response body it keeps (0: none); `reuse`: keep
@@ -76,7 +79,9 @@ class Emulator(ClientSide):
         component) that run, whatever its instance count (None: SAGEMAKER_EMULATOR_MAX_INSTANCES, default 4);
         `time_scale`: what a guarded update's waits (its baking periods, TerminationWaitInSeconds,
         MaximumExecutionTimeoutInSeconds) and auto scaling's minutes and cooldowns are multiplied by, e.g. 0.01
-        to bake 600 s in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1)."""
+        to bake 600 s in 6 (None: SAGEMAKER_EMULATOR_TIME_SCALE, else 1); `serverless_idle`: seconds a serverless
+        variant serves nothing before its containers stop, its next invocation starting them again: a cold start
+        (None: SAGEMAKER_EMULATOR_SERVERLESS_IDLE, else 600)."""
         self.time_scale = time_scale_of(time_scale)
         self.definitions = definitions_of(source, names) if source is not None else []
         if instance_type is not None:
@@ -89,6 +94,7 @@ class Emulator(ClientSide):
         self.model_settings = model_settings
         self.instance_limits = instance_limits
         self.max_instances = max_instances_of(max_instances)
+        self.serverless_idle = serverless_idle_of(serverless_idle)
         self.request_log = RequestLog(log_size, log_bodies) if log_size > 0 else None
         self.metrics = SageMakerMetrics()  # the endpoints' CloudWatch metrics, made from the request log
         if self.request_log is not None:
@@ -99,6 +105,7 @@ class Emulator(ClientSide):
         self.capture = CaptureWriter(_write_capture)  # the front's workers hand it what they capture
         self._observer.app.register_blueprint(self.capture.routes())
         self._observer.app.register_blueprint(session_routes(lambda: self.store))  # ... and to record sessions
+        self._observer.app.register_blueprint(serverless_routes(lambda: self.lifecycle and self.lifecycle.serverless))
         self.store: Store | None = None
         self.plane: ControlPlane | None = None
         self.lifecycle: Lifecycle | None = None
@@ -148,7 +155,7 @@ class Emulator(ClientSide):
             self.plane = ControlPlane(self.store, describe_wait=self.describe_wait)
             self.lifecycle = self.plane.lifecycle = Lifecycle(
                 self.plane, self.backend, startup_timeout=self.startup_timeout,
-                invocation_timeout=self.invocation_timeout, progress=self.progress,
+                invocation_timeout=self.invocation_timeout, progress=self.progress, serverless_idle=self.serverless_idle,
                 events=self.request_log.event if self.request_log else None, reuse=self.reuse,
                 model_settings=self.model_settings, state=self.state_label, instance_limits=self.instance_limits,
                 max_instances=self.max_instances, time_scale=self.time_scale)
@@ -264,15 +271,28 @@ class Emulator(ClientSide):
 
 def time_scale_of(given: float | None) -> float:
     """The time scale given, else SAGEMAKER_EMULATOR_TIME_SCALE's, else 1; refused unless a positive number."""
-    text = given if given is not None else Settings.from_environment().time_scale
+    return _positive(given, Settings.from_environment().time_scale, 1.0, "the time scale", f"{TIME_SCALE} or --time-scale",
+                     "give e.g. 0.01 to make a guarded update's 600-s bake last 6 s, or 1 for real time.")
+
+
+def serverless_idle_of(given: float | None) -> float:
+    """The serverless idle time given, else SAGEMAKER_EMULATOR_SERVERLESS_IDLE's, else the default (600 s)."""
+    return _positive(given, Settings.from_environment().serverless_idle, DEFAULT_SERVERLESS_IDLE,
+                     "the serverless idle time", f"{SERVERLESS_IDLE} or --serverless-idle",
+                     "give the seconds a serverless variant serves nothing before its containers stop, e.g. 5 in tests.")
+
+
+def _positive(given: float | None, setting: str | None, default: float, what: str, where: str, fix: str) -> float:
+    """`given`, else the setting's text, else `default`; an EmulatorError naming `what`, `where` it is set and the
+    `fix` unless positive."""
+    text = given if given is not None else setting
     try:
-        scale = float(text) if text is not None else 1.0
+        value = float(text) if text is not None else default
     except ValueError:
-        scale = float("nan")
-    if not 0 < scale < float("inf"):
-        raise EmulatorError(f"the time scale {text!r} ({TIME_SCALE} or --time-scale) is not a positive number. Fix: "
-                            "give e.g. 0.01 to make a guarded update's 600-s bake last 6 s, or 1 for real time.")
-    return scale
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise EmulatorError(f"{what} {text!r} ({where}) is not a positive number. Fix: {fix}")
+    return value
 
 
 def max_instances_of(given: int | None) -> int:

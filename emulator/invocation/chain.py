@@ -49,6 +49,7 @@ REALTIME_LIMITS = PayloadLimits(request=6 * MB, between=5 * MB, response=6 * MB)
 # A transform job sizes its batches by MaxPayloadInMB (up to 100, or 0: unbounded) itself.
 BATCH_LIMITS = PayloadLimits(request=None, between=None, response=None)
 MAX_PAYLOAD_BYTES = REALTIME_LIMITS.request
+SERVERLESS_MAX_PAYLOAD_BYTES = 4 * MB  # a serverless endpoint's request (its developer guide's endpoint quotas)
 DEFAULT_INVOCATION_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 2.0
 STREAM_READ = 64 * 1024  # at most this much per part when a streamed answer is not chunked

@@ -24,11 +24,12 @@ class Recording:
         self._record, self.source, self.endpoint, self.request = record, source, endpoint, request
         self.variant = variant or request.target_variant or ""
         self.started, self.clock = time.time(), time.perf_counter()
+        self.cold_start: float | None = None  # seconds spent starting a serverless variant stopped for idleness
 
     def ended(self, hops: list[Hop], error: ServiceError | None = None, shadow: ShadowComparison | None = None) -> None:
         if self._record is not None:
             self._record(finished(self.endpoint, self.variant, self.started, self.clock, hops, error, self.source,
-                                  self.request.described(), shadow))
+                                  self.request.described(), shadow, self.cold_start))
 
     def failed(self, failure: InvocationFailed, shadow: ShadowComparison | None = None) -> ServiceError:
         """Logs the failure; returns the wire error it is answered with."""

@@ -28,18 +28,20 @@ class Finished(NamedTuple):
     source: str = "front"  # front | api (the Python API, in the owner process) | async (InvokeEndpointAsync's workers)
     request: dict[str, str] | None = None  # the request's own members the log shows (InvocationRequest.described)
     shadow: ShadowComparison | None = None  # a shadow variant's copy of a request (source `shadow`)
+    cold_start: float | None = None  # seconds it waited for a serverless variant stopped for idleness to start
 
 
 def finished(endpoint: str, variant: str, started: float, clock: float, hops: list[Hop], error: Any = None,
              source: str = "front", request: dict[str, str] | None = None,
-             shadow: ShadowComparison | None = None) -> Finished:
+             shadow: ShadowComparison | None = None, cold_start: float | None = None) -> Finished:
     """`started`: time.time() and `clock`: time.perf_counter() at the request's start; `error`: the service
     error answered (its code, message, status and members), None for a 200."""
     ms = round((time.perf_counter() - clock) * 1000, 3)
     if error is None:
-        return Finished(started, endpoint, variant, 200, ms, hops, None, source, request or None, shadow)
+        return Finished(started, endpoint, variant, 200, ms, hops, None, source, request or None, shadow, cold_start)
     summary = {"code": error.code, "message": error.message, **error.members}
-    return Finished(started, endpoint, variant, error.status, ms, hops, summary, source, request or None, shadow)
+    return Finished(started, endpoint, variant, error.status, ms, hops, summary, source, request or None, shadow,
+                    cold_start)
 
 
 def invocation_record(finished: Finished, body_limit: int) -> dict[str, Any]:
@@ -53,6 +55,8 @@ def invocation_record(finished: Finished, body_limit: int) -> dict[str, Any]:
         record.update(finished.request)
     if finished.shadow is not None:
         record["shadow"] = _comparison(finished.shadow, body_limit)
+    if finished.cold_start is not None:
+        record["cold_start_ms"] = round(finished.cold_start * 1000, 3)
     return record
 
 

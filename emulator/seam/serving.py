@@ -47,6 +47,8 @@ class VariantSpec:
     copies: tuple[CopySpec, ...] = ()
     # Set: this is the inference component of that name, hosted on the variant `name`.
     component: str = ""
+    max_concurrency: int = 0  # a serverless variant's MaxConcurrency (0: not serverless)
+    cold: bool = False  # a serverless variant stopped for idleness: an invocation asks the owner to start it first
 
     def key(self) -> str:
         """Equal for equal specs: a worker keeps a variant's Chain (and its open connections) while this holds."""
@@ -94,11 +96,12 @@ def _variants(variants: list[dict]) -> tuple[VariantSpec, ...]:
 
 
 def variant_spec(name: str, weight: float, mode: str, copies: list[tuple[str, list[Route]]], timeout: float,
-                 multi_model: bool = False, component: str = "") -> VariantSpec:
+                 multi_model: bool = False, component: str = "", max_concurrency: int = 0,
+                 cold: bool = False) -> VariantSpec:
     """`copies`: (name, routes) of each healthy copy; the name of a variant's only copy is not shown."""
     specs = tuple(CopySpec(copy, tuple((route.hostname, route.url) for route in routes)) for copy, routes in copies)
     return VariantSpec(name, weight, mode, timeout, specs[0].routes if specs else (), multi_model,
-                       specs if len(specs) > 1 or component else (), component)
+                       specs if len(specs) > 1 or component else (), component, max_concurrency, cold)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -134,6 +137,12 @@ class ServedVariant:
     chain: Chain  # its first copy's
     copies: tuple[ServedCopy, ...] = ()
     component: str = ""
+    max_concurrency: int = 0  # serverless (see VariantSpec)
+    cold: bool = False
+
+    @property
+    def serverless(self) -> bool:
+        return self.max_concurrency > 0
 
     def pick(self, avoid: ServedCopy | None = None) -> ServedCopy:
         """A copy drawn at random, as SageMaker's default routing (RoutingStrategy RANDOM) spreads requests."""
@@ -234,9 +243,11 @@ def build(spec: EndpointSpec, models: ModelSources | None = None, known: dict[st
     def served(variant: VariantSpec) -> ServedVariant:
         if not variant.copies:
             return ServedVariant(variant.name, variant.weight, chain(variant, CopySpec("", variant.routes)),
-                                 component=variant.component)
+                                 component=variant.component, max_concurrency=variant.max_concurrency,
+                                 cold=variant.cold)
         copies = tuple(ServedCopy(copy.name, chain(variant, copy)) for copy in variant.copies)
-        return ServedVariant(variant.name, variant.weight, copies[0].chain, copies, variant.component)
+        return ServedVariant(variant.name, variant.weight, copies[0].chain, copies, variant.component,
+                             variant.max_concurrency, variant.cold)
 
     return ServedEndpoint(spec.name, [served(variant) for variant in spec.variants], spec.asynchronous, spec.starting,
                           spec.startup_timeout, spec.hosts_components, [served(c) for c in spec.components],

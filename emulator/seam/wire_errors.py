@@ -99,6 +99,12 @@ class ModelNotReadyException(ServiceError):
     code, status = "ModelNotReadyException", 429
 
 
+class ThrottlingException(ServiceError):
+    """An invocation over a serverless variant's MaxConcurrency. Not in botocore's sagemaker-runtime model: the
+    code and status are AWS's common ThrottlingException (400), which botocore's retry rules retry."""
+    code, status = "ThrottlingException", 400
+
+
 class StreamError(ServiceError):
     """An error that ends a response stream already answered 200: sent as the stream's last event (an
     event-stream exception, which boto3 raises as EventStreamError), never as an HTTP status."""

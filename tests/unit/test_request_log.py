@@ -112,3 +112,13 @@ def test_bad_query_parameters_get_a_clear_answer():
     assert answer.status_code == 400 and "since='abc' is not an integer" in answer.json["error"]
     assert client.get("/_emulator/invocations?since=0").json["invocations"] == []
     assert client.get("/_emulator/endpoints/e/containers/c/logs").status_code == 404
+
+
+def test_a_cold_start_is_kept_on_the_record_and_printed_by_trace():
+    from emulator.trace import format_invocation
+
+    cold = invocation_record(Finished(time.time(), "e", "AllTraffic", 200, 2512.0, [], cold_start=2.5), 0)
+    warm = invocation_record(Finished(time.time(), "e", "AllTraffic", 200, 12.0, []), 0)
+    assert cold["cold_start_ms"] == 2500.0 and "cold_start_ms" not in warm
+    assert "(cold start: 2500 ms)" in format_invocation({**cold, "seq": 1})
+    assert "cold start" not in format_invocation({**warm, "seq": 2})

@@ -125,7 +125,8 @@ function addRow(entry) {
       "data-testid": "invocation", "data-seq": entry.seq, onclick: () => select(entry.seq) },
       el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }), el("td", { text: answeredBy(entry) + shadow }),
       el("td", { class: "status", text: status }), el("td", { class: "number", text: entry.ms.toFixed(1) }),
-      el("td", { text: entry.hops.map(hopName).join(" → ") }));
+      el("td", { text: (entry.cold_start_ms != null ? `cold start ${entry.cold_start_ms.toFixed(0)} ms · ` : "")
+        + entry.hops.map(hopName).join(" → ") }));
   } else {
     row = el("tr", { class: "event", "data-testid": "event" },
       el("td", { text: clock(entry.time) }), el("td", { text: entry.endpoint }),
@@ -147,7 +148,8 @@ function select(seq) {
   document.querySelector(`#invocations tr[data-seq="${seq}"]`)?.classList.add("selected");
   document.getElementById("detail").hidden = false;
   document.getElementById("detail-title").textContent =
-    `#${record.seq} · ${record.endpoint}/${answeredBy(record)} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`;
+    `#${record.seq} · ${record.endpoint}/${answeredBy(record)} · ${clock(record.time)} · ${record.ms.toFixed(1)} ms`
+    + (record.cold_start_ms != null ? ` · cold start ${record.cold_start_ms.toFixed(0)} ms` : "");
   drawError(record);
   drawWaterfall(record);
   drawShadow(record);
