@@ -55,18 +55,22 @@ def test_a_missing_artifact_names_the_url_and_the_fix(embedded_aws, tmp_path, mo
         artifacts.model_folder("s3://no-such-bucket/model.tar.gz")
 
 
-def test_cloudwatch_answers_older_clients_in_the_query_protocol(embedded_aws):
+def cloudwatch_query(url: str, form: str):
+    """A CloudWatch call as older clients make it: Action=...&Version=... in a signed form."""
     import requests
 
     signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/monitoring/aws4_request, "
                                "SignedHeaders=host, Signature=0", "Content-Type": "application/x-www-form-urlencoded"}
-    put = requests.post(embedded_aws, headers=signed, data="Action=PutMetricData&Version=2010-08-01&Namespace=Query"
-                        "&MetricData.member.1.MetricName=m&MetricData.member.1.Value=3", timeout=10)
+    return requests.post(url, headers=signed, data=form, timeout=10)
+
+
+def test_cloudwatch_answers_older_clients_in_the_query_protocol(embedded_aws):
+    put = cloudwatch_query(embedded_aws, "Action=PutMetricData&Version=2010-08-01&Namespace=Query"
+                                         "&MetricData.member.1.MetricName=m&MetricData.member.1.Value=3")
     assert put.status_code == 200 and "<PutMetricDataResponse" in put.text
-    listed = requests.post(embedded_aws, headers=signed, data="Action=ListMetrics&Version=2010-08-01&Namespace=Query",
-                           timeout=10)
+    listed = cloudwatch_query(embedded_aws, "Action=ListMetrics&Version=2010-08-01&Namespace=Query")
     assert "<MetricName>m</MetricName>" in listed.text
-    unknown = requests.post(embedded_aws, headers=signed, data="Action=Nope&Version=2010-08-01", timeout=10)
+    unknown = cloudwatch_query(embedded_aws, "Action=Nope&Version=2010-08-01")
     assert unknown.status_code == 400 and "<Code>InvalidAction</Code>" in unknown.text and "Fix:" in unknown.text
 
 
@@ -74,18 +78,14 @@ def test_a_control_character_cloudwatch_does_not_support_is_refused_so_every_ans
     """A fuzzed metric name of control characters, once stored, made an older client's ListMetrics answer XML no
     parser reads: CloudWatch refuses such names, in either protocol."""
     import botocore.exceptions
-    import requests
 
     with pytest.raises(botocore.exceptions.ClientError) as refused:
         aws_client("cloudwatch").put_metric_data(Namespace="Ctl", MetricData=[{"MetricName": "a\x01b", "Value": 1.0}])
     assert refused.value.response["Error"]["Code"] == "InvalidParameterValue"
-    signed = {"Authorization": "AWS4-HMAC-SHA256 Credential=x/20240101/us-east-1/monitoring/aws4_request, "
-                               "SignedHeaders=host, Signature=0", "Content-Type": "application/x-www-form-urlencoded"}
-    put = requests.post(embedded_aws, headers=signed, data="Action=PutMetricData&Version=2010-08-01&Namespace=Ctl"
-                        "&MetricData.member.1.MetricName=a%01b&MetricData.member.1.Value=3", timeout=10)
+    put = cloudwatch_query(embedded_aws, "Action=PutMetricData&Version=2010-08-01&Namespace=Ctl"
+                                         "&MetricData.member.1.MetricName=a%01b&MetricData.member.1.Value=3")
     assert put.status_code == 400 and "<Code>InvalidParameterValue</Code>" in put.text
-    listed = requests.post(embedded_aws, headers=signed, data="Action=ListMetrics&Version=2010-08-01&Namespace=Ctl",
-                           timeout=10)
+    listed = cloudwatch_query(embedded_aws, "Action=ListMetrics&Version=2010-08-01&Namespace=Ctl")
     assert listed.status_code == 200 and "\x01" not in listed.text
 
 
