@@ -110,6 +110,45 @@ def test_an_alarm_on_5xx_rolls_a_canary_back_with_no_request_failed_by_the_updat
     sm.delete_endpoint(EndpointName=endpoint)
 
 
+def test_an_alarm_set_during_the_bake_rolls_back_with_zero_failed_requests(example_images, emulator, unique):
+    """How AWS suggests rehearsing a rollback: SetAlarmState puts the alarm in ALARM during the bake. The canary is
+    healthy, so a client calling the whole time sees no failure at all, before, during or after the rollback."""
+    sm, runtime = clients(emulator.url, "sagemaker"), clients(emulator.url, "sagemaker-runtime")
+    cloudwatch = clients(emulator.url, "cloudwatch")
+    endpoint = unique("rehearsed")
+    old = echo_config(sm, unique("old"), "old")
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=old)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    alarm = unique("errors")
+    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
+                                Dimensions=[{"Name": "EndpointName", "Value": endpoint},
+                                            {"Name": "VariantName", "Value": "AllTraffic"}],
+                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
+                                ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    new = echo_config(sm, unique("new"), "new")
+    with Client(runtime, endpoint) as client:
+        time.sleep(1.0)
+        sm.update_endpoint(EndpointName=endpoint, EndpointConfigName=new, DeploymentConfig={
+            "BlueGreenUpdatePolicy": {"TrafficRoutingConfiguration": {
+                "Type": "CANARY", "WaitIntervalInSeconds": 3000,
+                "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50}}},
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}})
+        deadline = time.monotonic() + 120
+        while not any(who == "new" for _, who in client.answers):  # the canary takes traffic: the bake is on
+            assert time.monotonic() < deadline, "the canary never answered"
+            time.sleep(0.1)
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="Rehearsing the rollback")
+        sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+        back = time.monotonic()
+        time.sleep(1.5)
+    described = sm.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == old
+    assert f"CloudWatch alarm {alarm} went into ALARM" in described["FailureReason"]
+    assert client.failures == [] and client.model_errors == []
+    assert {who for at, who in client.answers if at > back + 0.5} == {"old"}
+    sm.delete_endpoint(EndpointName=endpoint)
+
+
 def test_a_linear_update_shifts_in_steps_and_completes(example_images, emulator, unique):
     sm, runtime = clients(emulator.url, "sagemaker"), clients(emulator.url, "sagemaker-runtime")
     endpoint = unique("linear")

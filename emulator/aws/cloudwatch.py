@@ -201,11 +201,24 @@ def evaluate_all(now: float) -> None:
         datums = backend.get_all_metrics()
         for alarm in alarms:
             rule = AlarmRule.of(alarm)
-            if rule is None:
+            if rule is None or _held(alarm, rule, now):
                 continue
             verdict = evaluate(rule, datums, now, alarm.state_value)
             if verdict.state != alarm.state_value:
                 alarm.update_state(verdict.reason, "{}", verdict.state)
+                _set_here[alarm.alarm_arn] = alarm.state_updated_timestamp
+
+
+# When the evaluator last set each alarm's state (by ARN): a state set at another time was a caller's.
+_set_here: dict[str, datetime] = {}
+
+
+def _held(alarm: Any, rule: AlarmRule, now: float) -> bool:
+    """A state a caller set with SetAlarmState (to test an alarm's actions, or a deployment's rollback) holds until
+    the alarm's next evaluation, one period later, as on CloudWatch."""
+    if not alarm.history or alarm.state_updated_timestamp == _set_here.get(alarm.alarm_arn):
+        return False
+    return moto_time(now) - alarm.state_updated_timestamp < timedelta(seconds=rule.period)
 
 
 def alarm_states(names: Iterable[str]) -> dict[str, str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from emulator.aws.cloudwatch import ALARM, INSUFFICIENT_DATA, OK, AlarmRule, evaluate, moto_time
+from emulator.aws.cloudwatch import ALARM, INSUFFICIENT_DATA, OK, AlarmRule, _held, _set_here, evaluate, moto_time
 from emulator.observe.metrics import values_of
 
 NOW = 1_800_000_000.0
@@ -80,3 +80,14 @@ def test_records_fold_into_one_statistic_set_per_metric_variant_and_second():
     assert latency.timestamp == moto_time(NOW) and len(metrics.datums()) == 5
     metrics.add([{**record, "time": NOW + 120, "ms": 3.0}])  # two minutes on: the first second is dropped
     assert {d.timestamp for d in metrics.datums()} == {moto_time(NOW + 120)}
+
+
+def test_a_state_a_caller_set_holds_for_one_period_and_the_evaluators_own_never():
+    rule = SimpleNamespace(period=60)
+    set_at = moto_time(1000)
+    alarm = SimpleNamespace(alarm_arn="arn:alarm", history=[("StateUpdate",)], state_updated_timestamp=set_at)
+    assert _held(alarm, rule, 1059) and not _held(alarm, rule, 1060)  # SetAlarmState: until the next period
+    _set_here["arn:alarm"] = set_at
+    assert not _held(alarm, rule, 1001)  # the evaluator's own change is evaluated again at once
+    created = SimpleNamespace(alarm_arn="arn:new", history=[], state_updated_timestamp=set_at)
+    assert not _held(created, rule, 1001)  # a new alarm is evaluated at once
