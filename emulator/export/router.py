@@ -56,6 +56,12 @@ def parse_routes(endpoint: str, mode: str, containers: list[str], timeout: float
     return EndpointRoutes(endpoint, mode, tuple(routes), timeout)
 
 
+def spec_of(endpoint: EndpointRoutes) -> EndpointSpec:
+    """What the front routes by: one variant of one copy, the pod."""
+    return EndpointSpec(endpoint.name, (variant_spec(VARIANT, 1.0, endpoint.mode, [("", list(endpoint.routes))],
+                                                     endpoint.timeout),))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m emulator.export.router", description=__doc__.split("\n\n")[0])
     parser.add_argument("--endpoint", required=True, help="the endpoint's name, as callers give it")
@@ -84,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         database = Path(tempfile.mkdtemp(prefix="sagemaker-router-")) / "serving.sqlite3"
         connection = serving.connect(database)
         connection.execute(serving.SCHEMA)
-        serving.write_serving(connection, endpoint.name.lower(), EndpointSpec(endpoint.name, (
-            variant_spec(VARIANT, 1.0, endpoint.mode, list(endpoint.routes), endpoint.timeout),)))
+        serving.write_serving(connection, endpoint.name.lower(), spec_of(endpoint))
         connection.close()
         front.start(database)
     except EmulatorError as exc:

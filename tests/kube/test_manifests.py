@@ -13,7 +13,8 @@ from emulator.definition import parse
 from emulator.errors import EmulatorError
 from emulator.export.kubernetes import ExportOptions, endpoint_manifests
 from emulator.export.render import to_yaml
-from emulator.export.router import parse_routes
+from emulator.export.router import parse_routes, spec_of
+from emulator.seam.serving import EndpointSpec, build
 from tests.kube import k8s_schema
 
 
@@ -128,6 +129,16 @@ def test_router_arguments_become_the_fronts_routes():
     routes = parse_routes("penguins", "Serial", ["preprocessor=9081", "model=9082"], 60)
     assert [(r.hostname, r.url) for r in routes.routes] == [("preprocessor", "http://127.0.0.1:9081"),
                                                             ("model", "http://127.0.0.1:9082")]
+
+
+def test_the_routers_spec_is_one_variant_the_front_builds_a_chain_of():
+    """The pod's router writes this spec and its front builds from its JSON (a spec it could not build left every
+    exported pod unready)."""
+    spec = spec_of(parse_routes("penguins", "Serial", ["preprocessor=9081", "model=9082"], 60))
+    served = build(EndpointSpec.from_json(spec.to_json()))
+    variant = served.choose()
+    assert (variant.name, [(r.hostname, r.url) for r in variant.chain.routes]) == (
+        "AllTraffic", [("preprocessor", "http://127.0.0.1:9081"), ("model", "http://127.0.0.1:9082")])
 
 
 @pytest.mark.parametrize("containers, problem", [([], "no --container"), (["model"], "not HOSTNAME=PORT"),
