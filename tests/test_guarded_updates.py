@@ -36,6 +36,31 @@ def echo_config(sm: Any, name: str, says: str, **environment: str) -> str:
     return name
 
 
+def watched_endpoint(sm: Any, cloudwatch: Any, unique: Any, name: str, **alarm: Any) -> tuple[str, str, str]:
+    """(endpoint, its config, the alarm): an InService endpoint of the old echo and an alarm on its 5XX errors."""
+    endpoint, old, alarm_name = unique(name), echo_config(sm, unique("old"), "old"), unique("errors")
+    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=old)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    cloudwatch.put_metric_alarm(AlarmName=alarm_name, Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
+                                Dimensions=[{"Name": "EndpointName", "Value": endpoint},
+                                            {"Name": "VariantName", "Value": "AllTraffic"}],
+                                Statistic="Sum", EvaluationPeriods=1, Threshold=0,
+                                ComparisonOperator="GreaterThanThreshold", **alarm)
+    return endpoint, old, alarm_name
+
+
+def rolled_back(sm: Any, endpoint: str, old: str, alarm: str) -> tuple[float, dict]:
+    """When the endpoint was InService again (the client calls on 1.5 s more), and its description: on its old
+    config, the alarm named in the reason."""
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
+    back = time.monotonic()
+    time.sleep(1.5)
+    described = sm.describe_endpoint(EndpointName=endpoint)
+    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == old
+    assert f"CloudWatch alarm {alarm} went into ALARM" in described["FailureReason"]
+    return back, described
+
+
 class Client:
     """Calls the endpoint without a pause from a thread; keeps who answered, and every failure, with its time."""
 
@@ -71,18 +96,9 @@ class Client:
 
 
 def test_an_alarm_on_5xx_rolls_a_canary_back_with_no_request_failed_by_the_update(example_images, emulator, unique):
-    sm, runtime = clients(emulator.url, "sagemaker"), clients(emulator.url, "sagemaker-runtime")
-    cloudwatch = clients(emulator.url, "cloudwatch")
-    endpoint = unique("canary")
-    old = echo_config(sm, unique("old"), "old")
-    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=old)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
-    alarm = unique("errors")
-    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
-                                Dimensions=[{"Name": "EndpointName", "Value": endpoint},
-                                            {"Name": "VariantName", "Value": "AllTraffic"}],
-                                Statistic="Sum", Period=10, EvaluationPeriods=1, Threshold=0,
-                                ComparisonOperator="GreaterThanThreshold")
+    sm, runtime, cloudwatch = (clients(emulator.url, service) for service in ("sagemaker", "sagemaker-runtime",
+                                                                              "cloudwatch"))
+    endpoint, old, alarm = watched_endpoint(sm, cloudwatch, unique, "canary", Period=10)
     broken = echo_config(sm, unique("broken"), "new", ECHO_STATUS="500")
     with Client(runtime, endpoint) as client:
         time.sleep(1.0)
@@ -92,12 +108,7 @@ def test_an_alarm_on_5xx_rolls_a_canary_back_with_no_request_failed_by_the_updat
                 "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 20}},
                 "MaximumExecutionTimeoutInSeconds": 28800},
             "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}})
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
-        back = time.monotonic()
-        time.sleep(1.5)
-    described = sm.describe_endpoint(EndpointName=endpoint)
-    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == old
-    assert f"CloudWatch alarm {alarm} went into ALARM" in described["FailureReason"]
+        back, described = rolled_back(sm, endpoint, old, alarm)
     assert f"{broken} was not deployed" in described["FailureReason"]
     assert cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"][0]["StateValue"] == "ALARM"
     # Nothing failed but the canary's own answers; once rolled back, every call is the old fleet's, and succeeds.
@@ -113,18 +124,10 @@ def test_an_alarm_on_5xx_rolls_a_canary_back_with_no_request_failed_by_the_updat
 def test_an_alarm_set_during_the_bake_rolls_back_with_zero_failed_requests(example_images, emulator, unique):
     """How AWS suggests rehearsing a rollback: SetAlarmState puts the alarm in ALARM during the bake. The canary is
     healthy, so a client calling the whole time sees no failure at all, before, during or after the rollback."""
-    sm, runtime = clients(emulator.url, "sagemaker"), clients(emulator.url, "sagemaker-runtime")
-    cloudwatch = clients(emulator.url, "cloudwatch")
-    endpoint = unique("rehearsed")
-    old = echo_config(sm, unique("old"), "old")
-    sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=old)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
-    alarm = unique("errors")
-    cloudwatch.put_metric_alarm(AlarmName=alarm, Namespace="AWS/SageMaker", MetricName="Invocation5XXErrors",
-                                Dimensions=[{"Name": "EndpointName", "Value": endpoint},
-                                            {"Name": "VariantName", "Value": "AllTraffic"}],
-                                Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=0,
-                                ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching")
+    sm, runtime, cloudwatch = (clients(emulator.url, service) for service in ("sagemaker", "sagemaker-runtime",
+                                                                              "cloudwatch"))
+    endpoint, old, alarm = watched_endpoint(sm, cloudwatch, unique, "rehearsed", Period=60,
+                                            TreatMissingData="notBreaching")
     new = echo_config(sm, unique("new"), "new")
     with Client(runtime, endpoint) as client:
         time.sleep(1.0)
@@ -138,12 +141,7 @@ def test_an_alarm_set_during_the_bake_rolls_back_with_zero_failed_requests(examp
             assert time.monotonic() < deadline, "the canary never answered"
             time.sleep(0.1)
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="Rehearsing the rollback")
-        sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=FAST)
-        back = time.monotonic()
-        time.sleep(1.5)
-    described = sm.describe_endpoint(EndpointName=endpoint)
-    assert described["EndpointStatus"] == "InService" and described["EndpointConfigName"] == old
-    assert f"CloudWatch alarm {alarm} went into ALARM" in described["FailureReason"]
+        back, described = rolled_back(sm, endpoint, old, alarm)
     assert client.failures == [] and client.model_errors == []
     assert {who for at, who in client.answers if at > back + 0.5} == {"old"}
     sm.delete_endpoint(EndpointName=endpoint)
