@@ -90,7 +90,9 @@ def guarded(moto: WsgiApp) -> WsgiApp:
                     return []
                 if refused is None:
                     headers = ensure_request_id(answer.headers, S3_REQUEST_ID if service == S3 else REQUEST_ID)
-                    if service == "sts" or int(answer.status.split()[0]) >= 400:  # may quote the request's bytes
+                    # These may quote the request's bytes, or (CloudWatch's lists) what an earlier call stored.
+                    if service == "sts" or int(answer.status.split()[0]) >= 400 or \
+                            (service == "monitoring" and not environ.get("HTTP_X_AMZ_TARGET")):
                         body, headers = _readable_xml(body, headers)
                     start_response(answer.status, headers)
                     return body
