@@ -104,9 +104,8 @@ class ComponentCopies:
         endpoint = document["Describe"]["EndpointName"]
         with self._lock:
             self._running[key(name)] = (key(endpoint), fleet)
-        if self._record(name, "InService", None):
-            self._publish(endpoint)
-        else:  # deleted meanwhile
+        self._publish(endpoint)  # before InService: a caller who sees InService is served
+        if not self._record(name, "InService", None):  # deleted meanwhile
             self._forget(name)
 
     def _update(self, name: str) -> None:
