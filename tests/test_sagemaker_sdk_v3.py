@@ -4,7 +4,7 @@ containers: sagemaker-core's Model, EndpointConfig and Endpoint, and ModelBuilde
 one container and a two-container pipeline.
 
 The SDK v3 cannot be installed beside the v2 the other tests use, so it lives in its own virtualenv
-(.venv-sdk3, made here when missing) and each flow runs there in a subprocess (tests/sdk3/flows.py), in the
+(tests/sdk3/venv.py, in the user's cache) and each flow runs there in a subprocess (tests/sdk3/flows.py), in the
 environment `serve` prints and nothing else: no SAGEMAKER_VALIDATE_ROLE, no credentials of the machine's.
 """
 
@@ -13,35 +13,28 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import EXAMPLES, ROOT
+from tests.sdk3 import venv
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 SDK3 = ROOT / "tests" / "sdk3"
-VENV = ROOT / ".venv-sdk3"
 BUCKET = "sdk-v3"
 FLOW_TIMEOUT = 600
 
 
 @pytest.fixture(scope="module")
 def sdk3_python() -> Path:
-    """The SDK v3's interpreter; the virtualenv is made, or brought up to tests/sdk3/requirements.txt, here."""
-    python = VENV / "bin" / "python"
-    steps = [[sys.executable, "-m", "venv", str(VENV)]] if not python.exists() else []
-    steps.append([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r",
-                  str(SDK3 / "requirements.txt")])
-    for step in steps:
-        done = subprocess.run(step, capture_output=True, text=True, timeout=900)
-        if done.returncode:
-            pytest.fail(f"making the SDK v3's virtualenv failed: {' '.join(step)}\n{done.stdout}\n{done.stderr}",
-                        pytrace=False)
-    return python
+    """The SDK v3's interpreter (tests/sdk3/venv.py), its virtualenv made here when missing."""
+    try:
+        return venv.ensure()
+    except RuntimeError as failure:
+        pytest.fail(str(failure), pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -69,6 +69,10 @@ def test_the_answers_content_type_follows_a_json_accept(accept, content_type):
     assert invocations.answer_content_type(accept) == content_type
 
 
+def test_an_integer_beyond_int64_is_a_float_in_range():
+    assert predict("20000000000000000000", "text/csv") == {"predictions": [{"label": "x", "twice": 4e19}]}
+
+
 def test_rows_answer_predictions_and_columns_answer_outputs():
     rows = predict('{"instances": [[0.1, 0.2], [0.3, 0.4]]}', "application/json")
     assert rows == {"predictions": [{"label": "x", "twice": [0.2, 0.4]}, {"label": "x", "twice": [0.6, 0.8]}]}
@@ -86,6 +90,7 @@ def test_rows_answer_predictions_and_columns_answer_outputs():
     ('{"instances": [{"features": [1], "more": [2]}]}', "does not have named input: more"),
     ('{"instances": [[true]]}', "JSON Value: true Type: True is not of expected type: float"),
     ('{"instances": [[1e300]]}', "Cannot convert JSON value: 1e+300 to float without loss of precision."),
+    ('{"instances": [[1%s]]}' % ("0" * 400), "to float without loss of precision."),  # beyond any float
     ('{"inputs": {"other": [1]}}', "Missing named input: features in 'inputs' object."),
     ('{"instances": [1], "inputs": [1]}', "expecting only one of 'inputs' or 'instances' keys to exist"),
 ])

@@ -11,6 +11,7 @@ Float outputs print as their shortest float32 form (0.1, not 0.10000000149011612
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -147,10 +148,19 @@ def leaf(value: Any, dtype: np.dtype) -> Any:
     if not fits or (kind in "fi" and isinstance(value, bool)):
         raise PredictError(f"JSON Value: {to_text(value)} Type: {json_type(value)} is not of expected type: "
                            f"{type_name(dtype)}")
-    if kind == "f" and np.isfinite(value) and abs(value) > float(np.finfo(dtype).max):
+    if kind == "f" and beyond_range(value, dtype):
         raise PredictError(f"Cannot convert JSON value: {to_text(value)} to {type_name(dtype)} without loss of "
                            "precision.")
     return value.encode() if kind in "SO" else value
+
+
+def beyond_range(number: int | float, dtype: np.dtype) -> bool:
+    """A finite number too large for the float type (an integer too large for any float too; infinity fits)."""
+    try:
+        magnitude = abs(float(number))
+    except OverflowError:
+        return True
+    return math.isfinite(magnitude) and magnitude > float(np.finfo(dtype).max)
 
 
 def json_type(value: Any) -> str:
