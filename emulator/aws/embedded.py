@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs
+from xml.etree import ElementTree
 
 from emulator.aws import autoscaling
 from emulator.aws.embedded_errors import NOT_XML, AwsError
@@ -84,7 +85,7 @@ def guarded(moto: WsgiApp) -> WsgiApp:
                 refused = _refused_after(environ, service, f"{type(exc).__name__}: {exc}")
             else:
                 refused = _refused_answer(environ, service, answer.status)
-                if refused is None and _is_put_policy(environ, service) and answer.status.startswith("200"):
+                if refused is None and _is_put_of(environ, service, "policy") and answer.status.startswith("200"):
                     _close(body)  # moto says "True" (and calls it XML); S3 answers 204 with no body
                     start_response("204 No Content", ensure_request_id([], S3_REQUEST_ID))
                     return []
@@ -152,17 +153,19 @@ def _s3_refusal(environ: dict[str, Any]) -> AwsError | None:
         if not authorization.startswith("AWS "):
             return AwsError(S3, 400, "InvalidArgument", "Unsupported Authorization Type. Fix: sign with AWS "
                             "Signature Version 4 (AWS4-HMAC-SHA256), as botocore does.")
-    if _is_put_policy(environ, S3):
+    if _is_put_of(environ, S3, "policy"):
         return _policy_refusal(environ)
+    if _is_put_of(environ, S3, "website"):
+        return _website_refusal(environ)
     if environ.get("PATH_INFO", "/") == "/" and environ.get("REQUEST_METHOD") not in ("GET", "HEAD") \
             and _names_no_bucket(environ.get("HTTP_HOST", "")):
         return _method_not_allowed("SERVICE")  # no bucket in path or host: only ListBuckets (GET) is an operation
     return None
 
 
-def _is_put_policy(environ: dict[str, Any], service: str) -> bool:
+def _is_put_of(environ: dict[str, Any], service: str, subresource: str) -> bool:
     return service == S3 and environ.get("REQUEST_METHOD") == "PUT" and \
-        "policy" in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+        subresource in parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
 
 
 def _policy_refusal(environ: dict[str, Any]) -> AwsError | None:
@@ -174,6 +177,20 @@ def _policy_refusal(environ: dict[str, Any]) -> AwsError | None:
         policy = None
     if not isinstance(policy, dict):
         return AwsError(S3, 400, "MalformedPolicy", "Policies must be valid JSON and the first byte must be '{'")
+    return None
+
+
+def _website_refusal(environ: dict[str, Any]) -> AwsError | None:
+    """PutBucketWebsite: moto stores any body and gives it back to GetBucketWebsite; S3 refuses one that is not
+    a WebsiteConfiguration document."""
+    raw = _read_whole(environ)
+    try:
+        root = ElementTree.fromstring(raw) if raw else None
+    except ElementTree.ParseError:
+        root = None
+    if root is None or root.tag.rpartition("}")[2] != "WebsiteConfiguration":
+        return AwsError(S3, 400, "MalformedXML", "The XML you provided was not well-formed or did not validate "
+                        "against our published schema")
     return None
 
 

@@ -64,6 +64,13 @@ def cloudwatch_query(url: str, form: str):
     return requests.post(url, headers=signed, data=form, timeout=10)
 
 
+def test_a_bucket_website_reads_back_as_it_was_put(aws_client):
+    s3 = aws_client("s3")
+    s3.create_bucket(Bucket="site")
+    s3.put_bucket_website(Bucket="site", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    assert s3.get_bucket_website(Bucket="site")["IndexDocument"] == {"Suffix": "index.html"}
+
+
 def test_cloudwatch_answers_older_clients_in_the_query_protocol(embedded_aws):
     put = cloudwatch_query(embedded_aws, "Action=PutMetricData&Version=2010-08-01&Namespace=Query"
                                          "&MetricData.member.1.MetricName=m&MetricData.member.1.Value=3")

@@ -253,6 +253,9 @@ def test_an_empty_target_header_is_answered_as_s3(url):
     ("PUT", "{bucket}?acl", b"<x", 400, "MalformedACLError"),
     ("PUT", "{bucket}?policy", b"", 400, "MalformedPolicy"),
     ("PUT", "{bucket}?acl=&policy=", b"junk", 400, "MalformedPolicy"),
+    # moto stored any website body and gave it back to GET ?website as its "XML" (a fuzz example's bytes)
+    ("PUT", "{bucket}?website", b"i\xd2\xc8U", 400, "MalformedXML"),
+    ("PUT", "{bucket}?website", b"<Other/>", 400, "MalformedXML"),
     ("PUT", "{bucket}/key?partNumber=1&uploadId=nope", b"x", 404, "NoSuchUpload"),
     ("POST", "{bucket}/key?uploadId=nope", b"<CompleteMultipartUpload/>", 404, "NoSuchUpload"),
 ])
