@@ -6,10 +6,12 @@ machine without Docker cannot pass by running nothing.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -26,6 +28,8 @@ ARM64_IMAGE = "sagemaker-emulator/test-arm64:1"
 # Parallel runs keep a file on one worker and the serial tests for last; every run reports where its time went.
 pytest_plugins = ["tests.serial_last", "tests.time_report"]
 NESTED_RUNS_IN_ONE_PROCESS = "-n 0"
+RUN_FOLDER = "SAGEMAKER_EMULATOR_TEST_RUN"
+RUN_FOLDER_MADE = pytest.StashKey[str]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -35,6 +39,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # stays in one process, as the run's workers already share the machine. A run's own -n still wins.
     if NESTED_RUNS_IN_ONE_PROCESS not in os.environ.get("PYTEST_ADDOPTS", ""):
         os.environ["PYTEST_ADDOPTS"] = f"{os.environ.get('PYTEST_ADDOPTS', '')} {NESTED_RUNS_IN_ONE_PROCESS}".strip()
+    # One folder for the whole run: its workers and the pytest runs its tests start (which inherit it) share it.
+    if RUN_FOLDER not in os.environ:
+        os.environ[RUN_FOLDER] = config.stash[RUN_FOLDER_MADE] = tempfile.mkdtemp(prefix="sagemaker-emulator-test-run-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if RUN_FOLDER_MADE in config.stash:  # the run that made it: its workers and nested runs are done
+        shutil.rmtree(config.stash[RUN_FOLDER_MADE], ignore_errors=True)
+        del os.environ[RUN_FOLDER]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -79,11 +92,18 @@ def docker_engine():
 
 @pytest.fixture(scope="session")
 def example_images(docker_engine) -> Path:
-    """Builds the example images and artifacts once (quick when already built)."""
-    result = subprocess.run(["bash", str(EXAMPLES / "build")], capture_output=True, text=True,
-                            env={**os.environ, "PYTHON": sys.executable})
-    if result.returncode:
-        pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+    """Builds the example images and artifacts once per run: the first worker that needs them builds (quick when
+    they are up to date: a few seconds of hashing) while the others wait, and the rest of the run, the pytest
+    runs its tests start included, finds them built."""
+    built = Path(os.environ[RUN_FOLDER]) / "example-images-built"
+    with open(built.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            result = subprocess.run(["bash", str(EXAMPLES / "build")], capture_output=True, text=True,
+                                    env={**os.environ, "PYTHON": sys.executable})
+            if result.returncode:
+                pytest.fail(f"example_containers/build failed:\n{result.stdout}\n{result.stderr}", pytrace=False)
+            built.touch()
     return EXAMPLES
 
 
