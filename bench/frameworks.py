@@ -3,8 +3,8 @@ TensorFlow).
 
     python bench/frameworks.py [--requests 200] [--repeat 3] [--rows 1] [--only XGBoost ...]
 
-Per request: the pipeline through the emulator's front (a plain requests.Session, as bench/overhead.py does)
-against the floor, the same two containers called one after the other by the client, with the headers the
+Per request: the pipeline through the emulator's front (a kept-alive http.client connection, as
+bench/overhead.py calls it) against the floor, the same two containers called one after the other by the client, with the headers the
 emulator sends each hop; one request of each at a time, alternating (ABBA). The emulator's share is
 (front - direct) / front at p50.
 Cold start: Emulator(definition).start() + serve() + first invocation, against the slowest of the pipeline's
@@ -60,7 +60,7 @@ def per_request(source: Any, body: bytes, count: int) -> dict[str, Any]:
     with h.emulated(source) as emulator:
         endpoint = next(iter(emulator.endpoints.values()))
         routes = list(endpoint.chain.routes)
-        front, direct = h.session(), h.session()
+        front, direct = h.FastClient(), h.FastClient()
         through_front = h.invoke_front(front, emulator.url, endpoint.name, body, "text/csv", "text/csv").content
         if through_front != h.invoke_direct(direct, routes, body, "text/csv", "text/csv"):
             raise h.BenchError(f"{endpoint.name}: the front and the direct calls answer differently.")

@@ -2,9 +2,9 @@
 
     python bench/overhead.py [--quick] [--only echo|example] [--clients 8] [--seconds 10]
 
-Emulator: a plain requests.Session POSTs to the front's /endpoints/<name>/invocations (not boto3: boto3's
-own signing and parsing would be counted as the emulator's). Direct: one requests.Session POSTs to the
-first container's /invocations, then its answer to the second, with the headers the emulator sends each
+Emulator: a kept-alive http.client connection (harness.FastClient, the fastest client the standard library
+has) POSTs to the front's /endpoints/<name>/invocations (not boto3: boto3's own signing and parsing would be
+counted as the emulator's). Direct: the same client POSTs to the first container's /invocations, then its answer to the second, with the headers the emulator sends each
 hop. Both send the same bytes, and the script checks both answer the same bytes. Sequential latency is
 measured one request of each at a time, alternating; throughput with N client threads in alternating
 slices of a fixed duration.
@@ -57,9 +57,9 @@ def run(argv: list[str]) -> None:
 
     h.ensure_examples()
     h.header("overhead: emulator front vs. the containers called directly")
-    print(f"client: requests.Session (not boto3); {args.clients} client threads for throughput, "
+    print(f"client: http.client, kept alive (not boto3, not requests); {args.clients} client threads for throughput, "
           f"{args.seconds * scale:g} s per subject per body size, in 4 alternating slices.\n")
-    results: dict[str, Any] = {"client": "requests.Session", "clients": args.clients}
+    results: dict[str, Any] = {"client": "http.client", "clients": args.clients}
     for key in args.only or list(CASES):
         case = CASES[key]
         source = case.source()
@@ -80,11 +80,11 @@ def measure(case: Case, emulator: Any, clients: int, seconds: float, scale: floa
            "containers": lambda: h.tree_cpu(*container_pids)}
     for size, count in case.counts.items():
         calls = Calls(case, case.body(size), routes, emulator.url, endpoint.name)
-        if calls.front(h.session()).content != calls.direct(h.session()):
+        if calls.front(h.FastClient()).content != calls.direct(h.FastClient()):
             raise h.BenchError(f"{case.label}: the emulator and the direct calls answered different bodies.")
         requests = max(10, int(count * scale))
         print(f"  {case.label}, {len(calls.body):,} bytes: {requests} sequential requests each ...", flush=True)
-        front_session, direct_session = h.session(), h.session()
+        front_session, direct_session = h.FastClient(), h.FastClient()
         sequential = h.alternate({"direct": lambda c=calls, s=direct_session: c.direct(s),
                                   "emulator": lambda c=calls, s=front_session: c.front(s)},
                                  requests, max_seconds=180 * scale + 20, warmup=5)
@@ -121,11 +121,11 @@ class Calls:
 
     def front_client(self) -> Callable[[], Any]:
         """A client thread's call, with its own session."""
-        session = h.session()
+        session = h.FastClient()
         return lambda: self.front(session)
 
     def direct_client(self) -> Callable[[], Any]:
-        session = h.session()
+        session = h.FastClient()
         return lambda: self.direct(session)
 
 
