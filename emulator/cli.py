@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import signal
 import sys
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # SIGTERM (a CI runner's cancel, `kill`) stops like Ctrl-C: every command cleans up what it started.
     signal.signal(signal.SIGTERM, _interrupt)
+    # `kill -USR1 <pid>` prints every thread's stack to stderr: what a run that does not stop is waiting on.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         return args.run(args)
     except EmulatorError as exc:

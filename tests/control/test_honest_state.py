@@ -18,7 +18,7 @@ from emulator.containers.docker_backend import free_port
 from emulator.settings import Settings
 from tests.conftest import ECHO_IMAGE
 from tests.control.conftest import clients
-from tests.reliability.support import CLI, containers_of, port_is_free, serve_in_child, wait_for
+from tests.reliability.support import CLI, containers_of, port_is_free, serve_in_child, stop_child, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -29,15 +29,10 @@ def definition_file(folder: Path, name: str) -> Path:
     return path
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    process.wait(timeout=90)
-
-
 def test_a_definition_file_serves_exactly_its_endpoints_and_keeps_nothing(example_images, docker_engine, tmp_path):
     for number in range(6):
         earlier = serve_in_child(str(definition_file(tmp_path, f"earlier{number}")), free_port(), labels.session_id())
-        stop(earlier)
+        stop_child(earlier)
     port = free_port()
     seventh = serve_in_child(str(definition_file(tmp_path, "seventh")), port, labels.session_id())
     try:
@@ -46,7 +41,7 @@ def test_a_definition_file_serves_exactly_its_endpoints_and_keeps_nothing(exampl
         assert [containers_of(docker_engine, f"earlier{number}") for number in range(6)] == [[]] * 6
         assert len(containers_of(docker_engine, "seventh")) == 1
     finally:
-        stop(seventh)
+        stop_child(seventh)
     assert not Settings.from_environment().default_state_folder.exists(), "a definition file's run wrote per-user state"
 
 
@@ -67,7 +62,7 @@ def test_two_definition_files_serve_side_by_side_and_say_what_they_keep(example_
             assert any(line.startswith(name) and line.endswith(f"none kept ({files[name]})") for line in listing.splitlines())
     finally:
         for run in runs:
-            stop(run)
+            stop_child(run)
 
 
 @pytest.mark.parametrize("how", ["stop", "crash"])
@@ -101,7 +96,7 @@ def test_after_a_restart_in_service_means_it_serves(example_images, docker_engin
         sender.join(timeout=60)
         assert during == [b"during"]
     finally:
-        stop(again)
+        stop_child(again)
     assert containers_of(docker_engine, "slow") == []
 
 
@@ -110,3 +105,14 @@ def _answers_ping(url: str) -> bool:
         return urllib3.request("GET", f"{url}/ping", timeout=1.0, retries=False).status == 200
     except urllib3.exceptions.HTTPError:
         return False
+
+
+def test_a_run_asked_with_sigusr1_prints_what_its_threads_are_doing(example_images, tmp_path):
+    """How a run that does not stop is diagnosed (stop_child asks this of one that hangs)."""
+    run = serve_in_child(str(definition_file(tmp_path, "stacks")), free_port(), labels.session_id())
+    try:
+        run.send_signal(signal.SIGUSR1)
+        wait_for(lambda: "most recent call first" in Path(run.stderr_log).read_text(), 10, "the threads' stacks")
+        assert run.poll() is None, "SIGUSR1 must not stop the run"
+    finally:
+        stop_child(run)

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import boto3
+import pytest
 import docker.errors
 from botocore.config import Config
 
 from emulator.containers import labels
-from tests.conftest import ECHO_IMAGE
+from tests.conftest import ECHO_IMAGE, RUN_FOLDER
 
 CLI = [sys.executable, "-m", "emulator.cli"]
 
@@ -64,13 +68,35 @@ def port_is_free(port: int) -> bool:
 def serve_in_child(definition: str | None, port: int, session: str, *options: str) -> subprocess.Popen:
     """`sagemaker-emulator serve [definition] [options]` in a child process of its own session; returns once it serves."""
     # Its startup timeout bounds the wait for its first lines; it prints a handful before "Serving on".
+    # Kept in the run's folder (removed with it), for stop_child to show.
+    log = tempfile.NamedTemporaryFile(prefix="serve-", suffix=".log", delete=False, dir=os.environ.get(RUN_FOLDER))
     process = subprocess.Popen([*CLI, "serve", *([definition] if definition else []), "--port", str(port),
                                 "--startup-timeout", "30", *options],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               stdout=subprocess.PIPE, stderr=log, text=True,
                                env={**os.environ, "SAGEMAKER_EMULATOR_SESSION": session})
+    process.stderr_log = log.name
     for _ in range(50):
         line = process.stdout.readline()
         if not line or "Serving on" in line:
             break
     assert "Serving on" in line, f"serve did not start (exit code {process.poll()})"
     return process
+
+
+def stop_child(process: subprocess.Popen, timeout: float = 90) -> None:
+    """SIGTERM a `serve` run (one of `serve_in_child` has its stderr kept) and wait for it. One that does not stop
+    in time fails the test with what its threads were waiting on (the CLI prints their stacks on SIGUSR1), and is
+    killed."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+        return
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        process.kill()
+        process.wait()
+    log = getattr(process, "stderr_log", None)
+    stderr = Path(log).read_text(errors="replace") if log else "(not kept: start it with serve_in_child)"
+    pytest.fail(f"serve did not stop within {timeout:g} s of SIGTERM; its stderr, its threads' stacks last:\n"
+                f"{stderr[-20000:]}", pytrace=False)
