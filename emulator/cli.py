@@ -24,7 +24,7 @@ from emulator.observe.log import DEFAULT_PER_ENDPOINT
 from emulator.control.serverless import DEFAULT_IDLE as DEFAULT_SERVERLESS_IDLE
 from emulator.invocation.outcomes import InvocationFailed
 from emulator.trace import format_agreement, format_event, format_hops, format_invocation
-from emulator.waiting import until_set
+from emulator.waiting import StopSignals, until_set
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 
@@ -230,11 +230,9 @@ def _serve(args: argparse.Namespace) -> int:
                   "--instance-type, chooses another)", file=sys.stderr, flush=True)
         emulator.start()
         url = emulator.serve()
+        stop = StopSignals().install()  # once serving, Ctrl-C and SIGTERM are the normal way to stop
         _print_ready(url, emulator, kept=state is not None)
-        try:
-            until_set(failed)
-        except KeyboardInterrupt:
-            pass  # Ctrl-C or SIGTERM once serving: the normal way to stop
+        until_set(failed, stop)
     finally:
         # A second Ctrl-C (or a supervisor's SIGTERM) must not cut the cleanup short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)

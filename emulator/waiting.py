@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -42,9 +43,32 @@ def wait_until(ready: Callable[[], bool], *, timeout: float, interval: float = P
 SIGNAL_CHECK = 0.5  # seconds
 
 
-def until_set(event: threading.Event) -> None:
-    """Wait for `event` in the main thread and still answer SIGTERM and Ctrl-C. The kernel may hand a process's
-    signal to any of its threads; Python runs the handler in the main thread only when that thread next runs
-    bytecode, and a wait without a timeout never returns to it (a `serve` once ignored a SIGTERM so)."""
-    while not event.wait(SIGNAL_CHECK):
+def until_set(event: threading.Event, stop: StopSignals | None = None) -> None:
+    """Wait for `event` (or, given `stop`, for a stop signal) in the main thread and still answer SIGTERM and
+    Ctrl-C. The kernel may hand a process's signal to any of its threads; Python runs the handler in the main
+    thread only when that thread next runs bytecode, and a wait without a timeout never returns to it (a `serve`
+    once ignored a SIGTERM so)."""
+    while not (stop is not None and stop.asked) and not event.wait(SIGNAL_CHECK):
         pass
+
+
+class StopSignals:
+    """SIGTERM and SIGINT, once installed, only note that a stop was asked; `until_set` reads the note. Raising
+    KeyboardInterrupt wherever the main thread happens to be can leave a lock held: a `serve` stopped while a
+    lazy import held the import lock deadlocked its own shutdown. (Setting an Event from the handler can deadlock
+    on the Event's lock too; appending to a list takes none.)"""
+
+    def __init__(self) -> None:
+        self._signals: list[int] = []
+
+    def install(self) -> "StopSignals":
+        for number in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(number, self._note)
+        return self
+
+    @property
+    def asked(self) -> bool:
+        return bool(self._signals)
+
+    def _note(self, number: int, frame: Any) -> None:
+        self._signals.append(number)

@@ -49,3 +49,21 @@ def test_a_signal_the_kernel_hands_another_thread_still_ends_the_main_threads_wa
         assert time.monotonic() - started < 2  # a plain wait() would never return: nobody sets the event
     finally:
         signal.signal(signal.SIGUSR1, previous)
+
+
+def test_a_stop_signal_ends_the_wait_without_raising_in_the_main_thread():
+    import os
+    import signal
+    import threading
+
+    from emulator.waiting import StopSignals, until_set
+
+    saved = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        stop = StopSignals().install()
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        until_set(threading.Event(), stop)  # returns, raising nothing, once the signal is noted
+        assert stop.asked
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
