@@ -35,7 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a CI runner's cancel, `kill`) stops like Ctrl-C: every command cleans up what it started.
     signal.signal(signal.SIGTERM, _interrupt)
     # `kill -USR1 <pid>` prints every thread's stack to stderr: what a run that does not stop is waiting on.
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # The process's own stderr: a caller's replacement (a test's capture) may have no file descriptor.
+    if sys.__stderr__ is not None:
+        faulthandler.register(signal.SIGUSR1, file=sys.__stderr__, all_threads=True)
     try:
         return args.run(args)
     except EmulatorError as exc:
